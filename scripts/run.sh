@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine, build the index (with progress) and start the chat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export ANONYMIZED_TELEMETRY=False HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/assistant ingest
+exec .venv/bin/assistant chat "$@"

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real bundled model, and real Chroma indexes in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from assistant import Assistant, load_settings  # noqa: E402
+from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
+
+CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embeddings import LocalEmbeddings
+
+    return LocalEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def corpus_copy(tmp_path_factory) -> Path:
+    """A copy of the shipped corpus (tests never write into the repository)."""
+    target = tmp_path_factory.mktemp("corpus") / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def settings(corpus_copy, tmp_path_factory) -> Settings:
+    index = tmp_path_factory.mktemp("index")
+    return load_settings(corpus_dir=corpus_copy, index_dir=index, feedback_db=index / "feedback.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def bot(settings, embedder) -> Assistant:
+    """The assistant over the real corpus, with its index built once per test session."""
+    return Assistant.load(settings, embedder=embedder)
+
+
+def make_corpus(folder: Path, documents: dict[str, str], *, statuses: dict[str, str] | None = None) -> Path:
+    """Write a small corpus: {file name: text} plus a valid manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for number, (name, text) in enumerate(documents.items(), 1):
+        if isinstance(text, bytes):
+            (folder / name).write_bytes(text)
+        else:
+            (folder / name).write_text(text, encoding="utf-8")
+        status = (statuses or {}).get(name, "current")
+        extra = 'superseded_by = "doc-1"\n' if status == "superseded" else ""
+        entries.append(
+            f'[[documents]]\nid = "doc-{number}"\ntitle = "Test document {number} 2025"\n'
+            f'publisher = "Test Council"\npublished = 2025\nperiod = "2025"\nstatus = "{status}"\n{extra}'
+            f'kind = "guidance"\nsource_url = "https://example.org/{number}"\nfile = "{name}"\n'
+        )
+    (folder / "manifest.toml").write_text("\n".join(entries), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_settings(tmp_path) -> Settings:
+    corpus = make_corpus(
+        tmp_path / "corpus",
+        {
+            "housing.md": "# Housing\n\nCare leavers can get help with rent deposits from the housing team.\n",
+            "money.md": "# Money\n\nThe setting up home allowance helps you buy furniture for your first flat.\n",
+            "health.md": "# Health\n\nThe nurse offers a health assessment every year until you turn 18.\n",
+        },
+    )
+    return load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")

@@ -1,0 +1,67 @@
+"""Index lifecycle: atomic rebuilds, stale fingerprints, bad files."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant, CorpusError
+from assistant.index import current_folder
+
+
+def test_failed_ingest_leaves_the_previous_index_serving(small_settings, embedder):
+    """An ingest that fails half-way must not replace or damage the index in service."""
+    bot = Assistant.load(small_settings, embedder=embedder)
+    before = current_folder(small_settings.index_path)
+    (small_settings.corpus_path / "housing.md").write_text("# Housing\n\nNew text about tenancy support.\n")
+
+    def fail_midway(stage: str, done: int, total: int) -> None:
+        if stage == "Embedding sentences":
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        Assistant.ingest(small_settings, embedder=embedder, progress=fail_midway)
+    assert current_folder(small_settings.index_path) == before
+    assert len(list(small_settings.index_path.glob("build-*"))) == 1
+    reloaded = Assistant(bot.settings, embedder, bot.index, bot.glossary)
+    assert bot.search("rent deposits", k=1)[0].document_id == "doc-1"
+    assert reloaded.index.folder == before
+
+
+def test_stale_index_is_rebuilt_on_load(small_settings, embedder):
+    first = Assistant.load(small_settings, embedder=embedder)
+    assert "rent deposits" in first.search("rent deposit help", k=1)[0].text
+    (small_settings.corpus_path / "housing.md").write_text("# Housing\n\nThe council offers tenancy sustainment workers.\n")
+    second = Assistant.load(small_settings, embedder=embedder)
+    assert second.index.folder != first.index.folder
+    assert "tenancy sustainment" in second.search("tenancy support", k=1)[0].text
+
+
+def test_up_to_date_index_is_reused(small_settings, embedder):
+    first = Assistant.load(small_settings, embedder=embedder)
+    second = Assistant.load(small_settings, embedder=embedder)
+    assert second.index.folder == first.index.folder
+
+
+def test_bad_file_fails_ingest_unless_skipped(small_settings, embedder):
+    Assistant.load(small_settings, embedder=embedder)
+    before = current_folder(small_settings.index_path)
+    manifest = small_settings.corpus_path / "manifest.toml"
+    (small_settings.corpus_path / "broken.pdf").write_bytes(b"garbage")
+    manifest.write_text(
+        manifest.read_text()
+        + '\n[[documents]]\nid = "broken"\ntitle = "Broken 2025"\npublisher = "T"\npublished = 2025\n'
+        'period = "2025"\nstatus = "current"\nkind = "guidance"\nsource_url = "https://example.org/b"\n'
+        'file = "broken.pdf"\n'
+    )
+    with pytest.raises(CorpusError, match=r"broken\.pdf"):
+        Assistant.ingest(small_settings, embedder=embedder)
+    assert current_folder(small_settings.index_path) == before
+    report = Assistant.ingest(small_settings, embedder=embedder, skip_bad=True)
+    assert report.documents == 3 and any("broken.pdf" in s for s in report.skipped)
+
+
+def test_chroma_never_uses_its_default_embedding_function(bot):
+    """Our vectors are passed explicitly; the collection has no embedding function of its own."""
+    collection = bot.index.store._collection
+    assert collection._embedding_function is None
+    assert collection.count() == bot.index.entries

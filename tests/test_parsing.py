@@ -1,0 +1,72 @@
+"""Cleaning and structure: markup goes, words and tables stay."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.corpus import load_document, read_manifest
+from assistant.parsing import TableRow, clean_inline, parse
+from conftest import CORPUS
+
+SEED_2021 = CORPUS / "lewisham-corporate-parenting-strategy-2021-24.txt"
+
+
+def _doc(doc_id: str):
+    meta = next(m for m in read_manifest(CORPUS) if m.id == doc_id)
+    return load_document(CORPUS, meta)
+
+
+def test_html_fragments_are_removed_from_the_strategy():
+    doc = _doc("cps-2021-24")
+    assert "<p" not in doc.text and "<li" not in doc.text and "<div" not in doc.text
+    assert "style=" not in doc.text
+
+
+def test_words_are_unchanged_by_cleaning():
+    """Every word of the raw export, minus markup, appears in the cleaned text in order."""
+    raw = SEED_2021.read_text(encoding="utf-8")
+    doc = _doc("cps-2021-24")
+    raw_words = [
+        word
+        for line in raw.splitlines()
+        for word in clean_inline(re.sub(r"<[^>]+>", " ", line).replace("\t", " ")).split()
+    ]
+    clean_words = doc.text.replace("- ", " ").split()
+    position = 0
+    for word in raw_words:
+        if word in {"-", "•", "✓"}:
+            continue
+        found = clean_words.index(word.lstrip("-•"), position) if word.lstrip("-•") else position
+        assert found - position < 50, f"word {word!r} missing near {' '.join(clean_words[position:position + 8])}"
+        position = found
+
+
+def test_table_rows_keep_their_headers_and_group():
+    doc = _doc("cps-2025-28")
+    rows = [b for b in doc.blocks if isinstance(b, TableRow) and b.role == "row"]
+    eet = next(r for r in rows if "education, employment or training" in doc.text[r.start : r.end])
+    assert eet.header == ("Strategic strands", "Measures of success", "Current position (April-2025)", "Ambition")
+    cells = [" ".join(doc.text[s:e] for s, e in cell) for cell in eet.cells]
+    assert cells[2] == "52%" and cells[3] == "60% (above)"
+    assert eet.first_cell == "Being independent"
+
+
+def test_measures_group_rows_are_recognised():
+    doc = _doc("cps-2021-24")
+    groups = [doc.text[b.start : b.end].strip() for b in doc.blocks if isinstance(b, TableRow) and b.role == "group"]
+    assert "Key performance and qualitative information" in groups
+    assert "Qualitative measures captured through feedback and audit" in groups
+
+
+def test_numbered_headings_but_not_numbered_lists():
+    doc = _doc("cps-2025-28")
+    headings = [doc.text[b.start : b.end] for b in doc.blocks if b.kind == "heading"]
+    assert "10. Measures of success (2025-2028)" in headings
+    assert "3. Principles and values" in headings
+    assert not any(h.startswith("4. Take those views") for h in headings)
+
+
+def test_block_offsets_point_at_their_text():
+    text, blocks = parse([(None, "1. Introduction\n\nSome words here.\n\n- a list item\n- another\n")])
+    assert [text[b.start : b.end] for b in blocks] == ["1. Introduction", "Some words here.", "a list item", "another"]
+    assert [b.kind for b in blocks] == ["heading", "paragraph", "list_item", "list_item"]
