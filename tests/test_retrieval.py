@@ -1,0 +1,68 @@
+"""Retrieval: the passage that answers a real question is in the top 3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant import Assistant, load_settings
+from assistant.retrieval import asks_about_past, rrf
+from conftest import make_corpus
+
+CASES = yaml.safe_load((Path(__file__).parent / "data" / "retrieval_cases.yaml").read_text(encoding="utf-8"))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def test_there_are_at_least_30_real_questions():
+    assert len(CASES) >= 30
+    assert {c["gold"]["document"] for c in CASES} == {"cps-2021-24", "cps-2025-28", "local-offer"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_gold_passage_is_in_the_top_3(bot, case):
+    hits = bot.search(case["question"], k=3)
+    golds = [case["gold"], *case.get("also", [])]
+    found = [
+        h for h in hits for g in golds if h.document_id == g["document"] and _norm(g["quote"]) in _norm(h.text)
+    ]
+    shown = "\n".join(f"  {h.document_id} {h.section[:40]}: {' '.join(h.text.split())[:90]}" for h in hits)
+    assert found, f"{case['question']!r}: gold not in top 3; got\n{shown}"
+
+
+def test_one_word_decides_on_a_tiny_corpus(tmp_path, embedder):
+    """Five handwritten passages; only one mentions driving lessons."""
+    corpus = make_corpus(
+        tmp_path / "corpus",
+        {
+            "a.md": "# Travel\n\nCare leavers get half-price bus passes.\n",
+            "b.md": "# Learning\n\nThe council pays for driving lessons for care leavers in work.\n",
+            "c.md": "# Health\n\nYou can see a nurse for a health check.\n",
+            "d.md": "# Housing\n\nThe housing team helps with deposits.\n",
+            "e.md": "# Money\n\nA weekly allowance is paid until you claim benefits.\n",
+        },
+    )
+    bot = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    assert bot.search("can i get help paying for driving lessons", k=1)[0].document_id == "doc-2"
+
+
+def test_current_documents_are_preferred_unless_the_past_is_asked_about(bot):
+    now = bot.search("Who chairs the Corporate Parenting Board?", k=1)[0]
+    before = bot.search("Who chaired the Corporate Parenting Board in the previous strategy?", k=1)[0]
+    assert now.document_id == "cps-2025-28" and "Lead Member" in now.text
+    assert before.document_id == "cps-2021-24" and "Cabinet Member for School Performance" in before.text
+
+
+def test_past_questions_are_recognised():
+    assert asks_about_past("what was the EET target in the previous strategy")
+    assert asks_about_past("What did the 2021-24 plan say?")
+    assert not asks_about_past("What is the EET target?")
+
+
+def test_rrf_rewards_agreement():
+    scores = rrf([(["a", "b", "c"], 1.0), (["b", "a", "d"], 1.0)], k=60)
+    assert max(scores, key=scores.get) in {"a", "b"} and scores["a"] == scores["b"] > scores["c"] > 0
