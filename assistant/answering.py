@@ -47,8 +47,10 @@ _WHEN_ASK = re.compile(r"\b(when|what time|what date|which day|how often|how lon
 _MONEY = re.compile(r"£\s?\d")
 _PHONE = re.compile(r"\b0\d{2,4}[ \d]{6,12}\d\b|\b\d{3} \d{3}\b|\b(999|111|101)\b|[\w.]+@[\w.]+|\b\d{5}\b")
 _WHEN = re.compile(
-    r"\d|\b(week|weeks|month|months|year|years|annual|annually|quarterly|daily|weekly|monthly|every|times|"
-    r"birthday|age|until|from|before|after|term|holidays?)\b",
+    r"\b\d{1,2}([:.]\d{2})?\s?(am|pm)\b|\b(mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|"
+    r"weekdays?|weekends?|daily|weekly|monthly|quarterly|annually|yearly|every|twice|once|times a year|"
+    r"times per year|a year|per year|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|until|up to|from the age|aged?)\b|\b(19|20)\d{2}\b",
     re.IGNORECASE,
 )
 

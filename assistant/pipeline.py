@@ -107,10 +107,10 @@ class Assistant:
         if documents:
             lexical_ids = [c for c in lexical_ids if c.split(":")[0] in documents][:n]
         fused = retrieval.rrf([(dense_ids, s.dense_weight), (lexical_ids, s.bm25_weight)], s.rrf_k)
-        past = retrieval.asks_about_past(query) if prefer is None else prefer == "past"
+        prefer = prefer or retrieval.time_preference(query)
         status_of = {cid: self.index.documents[cid.split(":")[0]].status for cid in fused}
         if prefer != "none":
-            fused = retrieval.prefer_status(fused, status_of, past=past, penalty=s.superseded_penalty)
+            fused = retrieval.prefer_status(fused, status_of, past=prefer == "past", penalty=s.superseded_penalty)
         ranked = retrieval.top(fused, k)
         sims = [self._best_similarity(c, qvec) for c in ranked]
         return [self._passage(cid, fused[cid], float(sim)) for cid, sim in zip(ranked, sims, strict=True)]

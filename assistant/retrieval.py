@@ -15,9 +15,19 @@ _PAST = re.compile(
 )
 
 
+_PRESENT = re.compile(r"\b(current|currently|now|new|newest|latest|2025|2025[-–/]28)\b", re.IGNORECASE)
+
+
 def asks_about_past(question: str) -> bool:
     """True when the question asks about the earlier (superseded) document."""
     return bool(_PAST.search(question))
+
+
+def time_preference(question: str) -> str:
+    """"past", "current", or "none" when the question spans both (a comparison)."""
+    if asks_about_past(question):
+        return "none" if _PRESENT.search(question) else "past"
+    return "current"
 
 
 # Acronyms young people also type in lower case.
@@ -64,7 +74,7 @@ def prefer_status(
     for item, score in scores.items():
         status = status_of.get(item, "current")
         if past:
-            out[item] = score if status == "superseded" else score * (1 - (1 - penalty) / 2)
+            out[item] = score if status == "superseded" else score * penalty * penalty
         else:
             out[item] = score * penalty if status == "superseded" else score
     return out
