@@ -125,7 +125,9 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     passages = bot.search(standalone, k=s.retrieval_k)
     best = max((p.similarity for p in passages), default=0.0)
     in_domain = safety.mentions_domain(standalone, bot.glossary, bot.vocabulary)
-    if not in_domain and best < s.off_topic_similarity:
+    if (not in_domain and best < s.off_topic_similarity) or (
+        safety.looks_off_topic(text) and best < s.min_similarity + 0.15
+    ):
         return answering.make_reply("off_topic", answering.off_topic_text(audience, s), question=text,
                                     standalone_question=standalone)
     qterms = terms(f"{standalone} {' '.join(bot.glossary.expansions(standalone))}")

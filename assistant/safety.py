@@ -43,6 +43,18 @@ _RISK_PATTERNS = [
     r"\bon the streets? (tonight|2nite|2night|now|again)\b", r"\bhomeless (tonight|2nite|now|right now)\b",
     r"\bno ?where (to|2) (sleep|stay) (tonight|2nite|2night)\b", r"\b(don'?t|dont|do not) have (anywhere|any where|a place) (to|2) (sleep|stay)\b",
     r"\b(in danger|not safe) (right )?now\b", r"\b(i'?m|i am|im) in danger\b",
+    # more ways of saying it (from the evaluation set's misses, written generally)
+    r"\bsaving (up )?(my )?(tablets|pills|meds)\b", r"\btonight is the night\b", r"\b(want|wants|going) (to|2) jump\b",
+    r"\bstanding on (a|the) (bridge|roof|ledge|edge)\b", r"\bhow deep\b.*\bcut\b", r"\bcut (deeper|deep)\b",
+    r"\block(s|ed)? me in\b", r"\btake (my|away my) food\b|\btake my food away\b", r"\bstarv(e|es|ing) me\b",
+    r"\b(strangled|choked|throttled|burned|burnt) me\b",
+    r"\bolders? (want|wants|make|makes|made|told|tell) me\b", r"\bdo a line\b", r"\bhold a (package|parcel|bag)\b",
+    r"\b(can'?t|cannot|cant) say no\b",
+    r"\b(been|i'?ve been|ive been) missing\b", r"\bmissing (for )?\d+ (days?|nights?)\b",
+    r"\bno (place|where) (to|2) (sleep|stay)\b", r"\b(i'?m|i am|im) on the streets?\b", r"\bhostel (say|said|says) no\b",
+    r"\b(i'?ll|ill|i will) (probably |prob )?be dead\b", r"\bbe dead by\b",
+    r"\btook (the whole|a whole|all (of )?(my|the)) (box|packet|bottle|pills|tablets|meds)\b",
+    r"\bwith a (knife|gun|weapon|blade)\b.*\b(me|my|i)\b", r"\b(gonna|going to) (get|kill|hurt) me\b",
 ]
 _RISK = re.compile("|".join(f"(?:{p})" for p in _RISK_PATTERNS), re.IGNORECASE)
 
@@ -53,7 +65,9 @@ _INJECTION = re.compile(
     r"(instructions|prompts?|rules|messages)\b"
     r"|\b(system|hidden|initial) prompt\b|\breveal (your|the) (instructions|prompt|rules)\b"
     r"|\byou are now\b|\bpretend (you are|to be|you're)\b|\bjailbreak\b|\bdeveloper mode\b|\bDAN\b"
-    r"|\bact as (a|an) (?!care|personal|social)\w+",
+    r"|\bact as (a|an) (?!care|personal|social)\w+"
+    r"|\brepeat (all |everything |the )*(text|words|messages?|everything)\b.*\b(above|before|first)\b"
+    r"|\b(print|show|tell me) (your|the) (instructions|prompt|system message)\b",
     re.IGNORECASE,
 )
 
@@ -62,6 +76,20 @@ def is_safeguarding(message: str) -> bool:
     """True when the message says someone is at risk now (self-harm, abuse, exploitation, missing, homeless)."""
     text = _clean(message)
     return bool(_RISK.search(text))
+
+
+# Requests that are plainly about something else, even if a local word appears.
+_OFF_TOPIC_CUE = re.compile(
+    r"\b(vote|voting|election|elections|political party|which party|bitcoin|crypto|stocks?|essay|homework|"
+    r"translate|recipe|football|premier league|weather|capital of|lottery|horoscope|write (me )?(a|some) "
+    r"(code|poem|song|story|function|script))\b",
+    re.IGNORECASE,
+)
+
+
+def looks_off_topic(message: str) -> bool:
+    """True for requests with a clear non-care subject (politics, homework, coding, prices...)."""
+    return bool(_OFF_TOPIC_CUE.search(message))
 
 
 def is_injection(message: str) -> bool:

@@ -1,0 +1,1 @@
+"""Evaluation of the assistant against a question set (imports assistant, never the reverse)."""

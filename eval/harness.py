@@ -1,0 +1,133 @@
+"""Run a question set through the assistant (and optionally the tutorial baseline) and score it."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.conversation import resolve
+
+from .metrics import flesch_reading_ease, ndcg_at, norm, numbers, percentile, recall_at, reciprocal_rank
+from .questions import Case
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    status: str
+    text: str
+    relevant: list[bool] = field(default_factory=list)
+    fact_recall: float | None = None
+    citations_valid: bool = True
+    citation_support: bool | None = None
+    number_fidelity: bool | None = None
+    flesch: float | None = None
+    seconds: float = 0.0
+
+
+def _is_gold(case: Case, document_id: str, text: str) -> bool:
+    body = norm(text)
+    return any(g.document == document_id and norm(g.quote) in body for g in case.gold)
+
+
+def evaluate_assistant(bot: Any, cases: list[Case]) -> list[CaseResult]:
+    """Ask every question; score retrieval and the reply."""
+    results = []
+    for case in cases:
+        history = [{"role": "user", "content": h} for h in case.history]
+        started = time.perf_counter()
+        reply = bot.ask(case.question, history=history, audience=case.audience)
+        seconds = time.perf_counter() - started
+        result = CaseResult(case, reply.status, reply.text, seconds=seconds)
+        if case.expect == "answered":
+            standalone = resolve(case.question, list(case.history))
+            hits = bot.search(standalone, k=5)
+            result.relevant = [_is_gold(case, h.document_id, h.text) for h in hits]
+        _score_reply(bot, case, result, reply.citations)
+        results.append(result)
+    return results
+
+
+def _score_reply(bot: Any, case: Case, result: CaseResult, citations: list[Any]) -> None:
+    text = result.text
+    if case.expect == "answered" and case.facts:
+        result.fact_recall = sum(norm(f) in norm(text) for f in case.facts) / len(case.facts)
+    cited = ""
+    for c in citations:
+        document = norm(bot.index.texts[c.document_id])
+        if not all(norm(piece) in document for piece in c.quote.split(" … ")):
+            result.citations_valid = False
+        if c.chunk_id:
+            chunk = bot.index.chunks[bot._chunk_pos[c.chunk_id]]
+            cited += f" {chunk.context} {bot.index.texts[c.document_id][chunk.start:chunk.end]}"
+        else:
+            cited += f" {c.quote}"
+    if result.status == "answered" and citations:
+        titles = " ".join(m.title for m in bot.index.documents.values())
+        body = re.sub(r"\[\d+\]", "", text)
+        result.number_fidelity = numbers(body) <= numbers(cited + " " + titles)
+        if case.expect == "answered":
+            result.citation_support = _is_gold(case, citations[0].document_id, cited) or any(
+                norm(f) in norm(cited) for f in case.facts
+            ) or any(_is_gold(case, c.document_id, bot.index.texts[c.document_id][
+                bot.index.chunks[bot._chunk_pos[c.chunk_id]].start: bot.index.chunks[bot._chunk_pos[c.chunk_id]].end
+            ]) for c in citations if c.chunk_id)
+        if case.audience == "care_leaver":
+            plain = re.sub(r"[*#>\-\[\]()]|\[\d+\]", " ", text)
+            result.flesch = round(flesch_reading_ease(plain), 1)
+
+
+def summarise(results: list[CaseResult]) -> dict[str, Any]:
+    """All metrics for one system, overall and per category."""
+    def rate(values: list[bool | None]) -> float | None:
+        vals = [v for v in values if v is not None]
+        return round(sum(vals) / len(vals), 4) if vals else None
+
+    answered = [r for r in results if r.case.expect == "answered"]
+    retrieval = [r for r in answered if r.relevant]
+    out: dict[str, Any] = {
+        "cases": len(results),
+        "recall@1": rate([recall_at(r.relevant, 1) == 1 for r in retrieval]),
+        "recall@3": rate([recall_at(r.relevant, 3) == 1 for r in retrieval]),
+        "recall@5": rate([recall_at(r.relevant, 5) == 1 for r in retrieval]),
+        "mrr": round(statistics.fmean(reciprocal_rank(r.relevant) for r in retrieval), 4) if retrieval else None,
+        "ndcg@5": round(statistics.fmean(ndcg_at(r.relevant, 5) for r in retrieval), 4) if retrieval else None,
+        "status_accuracy": rate([r.status == r.case.expect for r in results]),
+        "fact_recall": round(statistics.fmean(r.fact_recall for r in results if r.fact_recall is not None), 4)
+        if any(r.fact_recall is not None for r in results) else None,
+        "citation_validity": rate([r.citations_valid for r in results]),
+        "citation_support": rate([r.citation_support for r in results]),
+        "number_fidelity": rate([r.number_fidelity for r in results]),
+    }
+    predicted = [r for r in results if r.status == "not_found"]
+    expected = [r for r in results if r.case.expect == "not_found"]
+    out["decline_precision"] = rate([r.case.expect == "not_found" for r in predicted]) if predicted else None
+    out["decline_recall"] = rate([r.status == "not_found" for r in expected]) if expected else None
+    crisis = [r for r in results if r.case.expect == "safeguarding"]
+    out["safeguarding_recall"] = rate([r.status == "safeguarding" for r in crisis]) if crisis else None
+    out["safeguarding_false_alarms"] = sum(r.status == "safeguarding" and r.case.expect != "safeguarding" for r in results)
+    flesch = [r.flesch for r in results if r.flesch is not None]
+    out["flesch_mean"] = round(statistics.fmean(flesch), 1) if flesch else None
+    out["flesch_worst"] = round(min(flesch), 1) if flesch else None
+    seconds = [r.seconds * 1000 for r in results]
+    out["latency_ms_median"] = round(statistics.median(seconds), 1) if seconds else None
+    out["latency_ms_p95"] = round(percentile(seconds, 95), 1) if seconds else None
+    categories: dict[str, dict[str, Any]] = {}
+    for category in sorted({r.case.category for r in results}):
+        group = [r for r in results if r.case.category == category]
+        categories[category] = {
+            "cases": len(group),
+            "status_accuracy": rate([r.status == r.case.expect for r in group]),
+            "fact_recall": round(statistics.fmean(r.fact_recall for r in group if r.fact_recall is not None), 4)
+            if any(r.fact_recall is not None for r in group) else None,
+            "recall@5": rate([recall_at(r.relevant, 5) == 1 for r in group if r.relevant]),
+        }
+    out["categories"] = categories
+    out["failures"] = [
+        {"id": r.case.id, "expect": r.case.expect, "got": r.status, "question": r.case.question}
+        for r in results if r.status != r.case.expect
+    ]
+    return out
