@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     llm_api_key: str = "not-needed"
     llm_timeout: float = Field(30.0, gt=0)
 
+    # Web: the Streamlit staff page and the JSON API.
+    # No default password: the staff page stays locked until one is set.
+    staff_password: str | None = None
+    # Origins allowed to call the API from a browser (the council's website); localhost is always allowed.
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(20, ge=1)
+    max_history_chars: int = Field(8000, ge=0)
+
     # The council profile.
     council_name: str = "the council"
     advice_contact: str = "your personal adviser (PA) or the Leaving Care team"
