@@ -103,17 +103,85 @@ def statements(
                           passage.similarity + 0.35 * lex + prior, lex, rank)
             )
             continue
+        scores: list[float] = []
         for ui, span in enumerate(chunk.units):
             sentence = " ".join(text[span[0] : span[1]].split())
-            if len(sentence) < 12 or sentence.endswith(":"):
-                continue
             rows = unit_pos.get((ci, ui))
             sim = float(np.max(index.unit_vectors[rows] @ qvec)) if rows else passage.similarity
             lex = overlap(question_terms, sentence)
-            score = 0.65 * sim + 0.35 * passage.similarity + 0.35 * lex + prior
-            out.append(Statement(chunk.id, chunk.document_id, sentence, (span,), score, lex, rank))
+            scores.append(0.65 * sim + 0.35 * passage.similarity + 0.35 * lex + prior)
+            if len(sentence) < 12 or sentence.endswith((":", "...", "…")):
+                continue  # a lead-in ("membership includes:") only makes sense with its list
+            out.append(Statement(chunk.id, chunk.document_id, sentence, (span,), scores[-1], lex, rank))
+        out.extend(_list_statements(chunk, text, scores, question_terms, rank))
     out.sort(key=lambda s: (-s.score, s.rank, s.pieces))
     return out
+
+
+_LIST_ASK = re.compile(
+    r"\b(what are|which|list|who (is|are) on|members?|membership|include[sd]?|including|principles|strands|"
+    r"outcomes|roles?|responsibilit\w*|duties|ways|things|activities|commitments|promises?)\b",
+    re.IGNORECASE,
+)
+LIST_ITEMS_MAX = 8
+
+
+def _is_item(text: str, span: Span) -> bool:
+    return text[max(0, span[0] - 2) : span[0]] == "- " or bool(re.match(r"\d{1,2}\.\s|\([a-z]\)\s", text[span[0] : span[0] + 5]))
+
+
+def _list_statements(
+    chunk: Chunk, text: str, scores: list[float], question_terms: set[str], rank: int
+) -> list[Statement]:
+    """A lead-in and the list items after it (or a run of items) as one statement.
+
+    Many answers in these documents are lists (the principles, the Board's
+    members, a Pledge strand's promises); quoting one item of a list answers
+    "what are…" questions badly.
+    """
+    units = chunk.units
+    out: list[Statement] = []
+    i = 0
+    while i < len(units):
+        lead = None
+        if not _is_item(text, units[i]) and i + 1 < len(units) and _is_item(text, units[i + 1]) and \
+                text[units[i][0] : units[i][1]].rstrip().endswith((":", "...", "…")):
+            lead, start = i, i + 1
+        elif _is_item(text, units[i]):
+            start = i
+        else:
+            i += 1
+            continue
+        end = start
+        while end < len(units) and _is_item(text, units[end]):
+            end += 1
+        members = list(range(start, min(end, start + LIST_ITEMS_MAX)))
+        if len(members) >= 2 or lead is not None:
+            picked = ([lead] if lead is not None else []) + members
+            items = [" ".join(text[units[j][0] : units[j][1]].split()) for j in members]
+            head = " ".join(text[units[lead][0] : units[lead][1]].split()) if lead is not None else ""
+            body = (head + "\n" if head else "") + "\n".join(f"  - {item}" for item in items)
+            joined = " ".join([head, *items])
+            lex = overlap(question_terms, joined)
+            # A list is as relevant as the sentence introducing it ("…introduced seven principles.").
+            first = picked[0]
+            intro = max(scores[max(0, first - 2) : first], default=0.0)
+            best = max(max(scores[j] for j in picked), 0.97 * intro)
+            out.append(Statement(chunk.id, chunk.document_id, body, tuple(units[j] for j in picked), best + 0.02, lex, rank))
+        i = max(end, i + 1)
+    return out
+
+
+def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
+    """For "what are / who is on / which…" questions, rank whole lists above single items."""
+    if not _LIST_ASK.search(question):
+        return candidates
+    boosted = [
+        Statement(c.chunk_id, c.document_id, c.text, c.pieces, c.score + 0.08, c.overlap, c.rank)
+        if "\n  - " in c.text else c
+        for c in candidates
+    ]
+    return sorted(boosted, key=lambda s: (-s.score, s.rank, s.pieces))
 
 
 def row_statement(chunk: Chunk, text: str) -> str:
@@ -131,10 +199,26 @@ def row_statement(chunk: Chunk, text: str) -> str:
 
 
 def row_pieces(chunk: Chunk, text: str, question_terms: set[str]) -> tuple[Span, ...]:
-    """The verbatim pieces a row's quote is made of, most informative first, within the limit."""
+    """The verbatim pieces a row's quote is made of, within the limit.
+
+    A short value ("52%") is preceded by its column header ("Current position
+    (April-2025)"), so the quote says what the figure is and when it was taken.
+    """
     units = list(chunk.units)
-    if sum(e - s for s, e in units) + len(JOIN) * len(units) <= QUOTE_LIMIT:
-        return tuple(units)
+
+    def with_label(i: int) -> list[Span]:
+        span = units[i]
+        label = chunk.label_spans[i] if i < len(chunk.label_spans) else None
+        short = span[1] - span[0] <= 40
+        return [label, span] if label and short else [span]
+
+    groups = [with_label(i) for i in range(len(units))]
+
+    def size(group: list[Span]) -> int:
+        return sum(e - s + len(JOIN) for s, e in group)
+
+    if sum(size(g) for g in groups) <= QUOTE_LIMIT:
+        return tuple(span for g in groups for span in g)
     ranked = sorted(
         range(len(units)),
         key=lambda i: (
@@ -144,13 +228,12 @@ def row_pieces(chunk: Chunk, text: str, question_terms: set[str]) -> tuple[Span,
         ),
     )
     chosen: list[int] = []
-    size = 0
+    used = 0
     for i in ranked:
-        length = units[i][1] - units[i][0] + len(JOIN)
-        if size + length <= QUOTE_LIMIT:
+        if used + size(groups[i]) <= QUOTE_LIMIT:
             chosen.append(i)
-            size += length
-    return tuple(units[i] for i in sorted(chosen))
+            used += size(groups[i])
+    return tuple(span for i in sorted(chosen) for span in groups[i])
 
 
 def quote(text: str, pieces: Sequence[Span]) -> str:

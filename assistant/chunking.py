@@ -17,7 +17,7 @@ from .parsing import TableRow
 from .schema import Block, Chunk, Document, Span
 
 # Bump when the chunking rules change, so existing indexes are rebuilt.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "5"
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "no", "vs", "cllr", "dr", "mr", "mrs", "ms", "st", "approx"}
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(A-Z0-9£•])")
@@ -91,6 +91,7 @@ def chunk_document(
     def add(
         kind: str, start: int, end: int, units: list[Span], page: int | None,
         labels: tuple[str, ...] = (), extra: tuple[str, ...] = (),
+        label_spans: tuple[Span | None, ...] = (),
     ) -> None:
         chunks.append(
             Chunk(
@@ -104,6 +105,7 @@ def chunk_document(
                 context="\n".join([context(), *(e for e in extra if e)]),
                 units=tuple(units),
                 labels=labels,
+                label_spans=label_spans,
             )
         )
 
@@ -146,7 +148,13 @@ def chunk_document(
                 carried = block.first_cell
                 if carried and block.header and block.header[0]:
                     carried = f"{block.header[0]}: {carried}"
-                add("table_row", block.start, block.end, units, block.page, labels, (block.group, carried))
+                spans_of_labels = tuple(
+                    block.header_spans[i] if i < len(block.header_spans) else None
+                    for i, cell in enumerate(block.cells)
+                    for _ in cell
+                )
+                add("table_row", block.start, block.end, units, block.page, labels, (block.group, carried),
+                    spans_of_labels)
             continue
         if _BARE.match(text[block.start : block.end].strip()):
             continue

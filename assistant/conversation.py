@@ -133,6 +133,7 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     qterms = terms(f"{standalone} {' '.join(bot.glossary.expansions(standalone))}")
     qvec = np.asarray(bot.embedder.embed_query(standalone), dtype=np.float32)
     candidates = answering.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
+    candidates = answering.prefer_lists(candidates, standalone)
     chosen = select(candidates)
     lead_overlap = chosen[0].overlap if chosen else 0.0
     if not chosen or (best < s.min_similarity and lead_overlap < 0.5):
@@ -158,7 +159,8 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
             break
         if cand.score < lead.score - 0.12 or cand.overlap < 0.2:
             continue
-        if any(cand.text == c.text or cand.pieces == c.pieces for c in chosen):
+        if any(cand.text == c.text or set(cand.pieces) <= set(c.pieces) or set(c.pieces) <= set(cand.pieces)
+               for c in chosen):
             continue
         chosen.append(cand)
     return chosen

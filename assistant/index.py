@@ -287,7 +287,12 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
         if store._collection.count() == 0:
             raise ValueError("the Chroma collection is empty")
         chunks = [
-            Chunk(**{**c, "units": tuple(tuple(u) for u in c["units"]), "labels": tuple(c["labels"])})
+            Chunk(**{
+                **c,
+                "units": tuple(tuple(u) for u in c["units"]),
+                "labels": tuple(c["labels"]),
+                "label_spans": tuple(tuple(s) if s else None for s in c.get("label_spans", ())),
+            })
             for c in data["chunks"]
         ]
         got = store._collection.get(ids=[c.id for c in chunks], include=["embeddings"])

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from .schema import Block, Span
 
-_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z0-9]+)[^>]*>")
+# A tag name starts with a letter: "<8% >70%" in a measures table is text, not markup.
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?\s*/?>")
 _BLOCK_TAGS = {"p", "li", "div", "br", "ol", "ul", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
 _BULLET = re.compile(r"^\s*(?:[-*•✓✔▪●◦]|&#8226;)\s+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -32,6 +33,7 @@ class TableRow(Block):
 
     role: str = "row"  # header | group | row | contents
     header: tuple[str, ...] = ()
+    header_spans: tuple[Span | None, ...] = ()
     group: str = ""
     first_cell: str = ""
 
@@ -211,7 +213,7 @@ def _add_text(builder: _Builder, page: int | None, lines: list[str]) -> None:
     for line in lines:
         if _BULLET.match(line):
             flush_paragraph()
-            text = clean_inline(_BULLET.sub("", line))
+            text = clean_inline(_BULLET.sub("", _BULLET.sub("", line)))  # "- ✓ item": two markers
             if not text:
                 continue
             builder.add("- ")
@@ -258,6 +260,7 @@ def _add_table(builder: _Builder, page: int | None, lines: list[str]) -> None:
         and not _PAGE_REF.match(flat[0][-1])
     )
     header: tuple[str, ...] = tuple(flat[0]) if has_header else ()
+    header_spans: tuple[Span | None, ...] = ()
     group = ""
     carry = ""
     for idx, (cells, texts) in enumerate(zip(rows, flat, strict=True)):
@@ -294,6 +297,8 @@ def _add_table(builder: _Builder, page: int | None, lines: list[str]) -> None:
             spans.append(tuple(cell_spans))
         end = builder.length
         builder.add("\n")
+        if role == "header":
+            header_spans = tuple(cell[0] if cell else None for cell in spans)
         builder.blocks.append(
             TableRow(
                 "table_row",
@@ -303,6 +308,7 @@ def _add_table(builder: _Builder, page: int | None, lines: list[str]) -> None:
                 cells=tuple(spans),
                 role=role,
                 header=header,
+                header_spans=header_spans if role == "row" else (),
                 group=group if role == "row" else "",
                 first_cell=first if role == "row" and not texts[0] else "",
             )

@@ -71,6 +71,8 @@ class Chunk:
     context: str
     units: tuple[Span, ...]
     labels: tuple[str, ...] = ()
+    # For table rows: where each unit's column header is in the text (quotes show "Header … value").
+    label_spans: tuple[Span | None, ...] = ()
 
 
 @dataclass(frozen=True)

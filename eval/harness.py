@@ -1,4 +1,10 @@
-"""Run a question set through the assistant (and optionally the tutorial baseline) and score it."""
+"""Run a question set through the assistant (and optionally the tutorial baseline) and score it.
+
+The scoring reads a system only through a small adapter (``System``): how to ask, how
+to search, which query retrieval is scored on, and what text a citation must be found
+in. ``AssistantSystem`` wraps our ``Assistant``; ``eval.baseline.Baseline`` implements
+the same methods, so both systems are scored by the same code on the same cases.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import re
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.conversation import resolve
 
@@ -28,6 +34,80 @@ class CaseResult:
     seconds: float = 0.0
 
 
+class System(Protocol):
+    """What the harness needs from a system under evaluation."""
+
+    name: str
+
+    def ask(self, question: str, history: list[dict[str, str]], audience: str) -> Any:
+        """A Reply-like object: ``status``, ``text``, ``citations`` (document_id, quote, chunk_id)."""
+
+    def search(self, query: str, k: int) -> list[Any]:
+        """Passages ranked best first, each with ``document_id`` and ``text``."""
+
+    def retrieval_query(self, case: Case) -> str:
+        """The query the system itself would retrieve with for this case."""
+
+    def quote_source(self, citation: Any) -> str:
+        """The text a citation's quote must be verbatim in (for citation validity)."""
+
+    def cited_text(self, citation: Any) -> str:
+        """Everything the reader can check through this citation (for number fidelity and support)."""
+
+    def cited_passage(self, citation: Any) -> str | None:
+        """The retrieved passage behind the citation, if any (a gold quote inside it is support)."""
+
+    def titles(self) -> str:
+        """Document titles: an answer may repeat the years in a document's title."""
+
+    def clear_cache(self) -> None:
+        """Forget cached query vectors, so every timed ask pays for its own embedding."""
+
+
+class AssistantSystem:
+    """Our ``Assistant`` seen through the ``System`` adapter."""
+
+    name = "assistant"
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    def ask(self, question: str, history: list[dict[str, str]], audience: str) -> Any:
+        return self.bot.ask(question, history=history, audience=audience)
+
+    def search(self, query: str, k: int) -> list[Any]:
+        return self.bot.search(query, k=k)
+
+    def retrieval_query(self, case: Case) -> str:
+        return resolve(case.question, list(case.history))
+
+    def quote_source(self, citation: Any) -> str:
+        return self.bot.index.texts[citation.document_id]
+
+    def _chunk(self, citation: Any) -> Any:
+        return self.bot.index.chunks[self.bot._chunk_pos[citation.chunk_id]]
+
+    def cited_text(self, citation: Any) -> str:
+        if not citation.chunk_id:
+            return citation.quote
+        chunk = self._chunk(citation)
+        return f"{chunk.context} {self.bot.index.texts[citation.document_id][chunk.start:chunk.end]} {citation.quote}"
+
+    def cited_passage(self, citation: Any) -> str | None:
+        if not citation.chunk_id:
+            return None
+        chunk = self._chunk(citation)
+        return self.bot.index.texts[citation.document_id][chunk.start : chunk.end]
+
+    def titles(self) -> str:
+        return " ".join(m.title for m in self.bot.index.documents.values())
+
+    def clear_cache(self) -> None:
+        cached = getattr(self.bot.embedder, "_cached_query", None)
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+
+
 def _is_gold(case: Case, document_id: str, text: str) -> bool:
     body = norm(text)
     return any(g.document == document_id and norm(g.quote) in body for g in case.gold)
@@ -35,46 +115,49 @@ def _is_gold(case: Case, document_id: str, text: str) -> bool:
 
 def evaluate_assistant(bot: Any, cases: list[Case]) -> list[CaseResult]:
     """Ask every question; score retrieval and the reply."""
+    return evaluate_system(AssistantSystem(bot), cases)
+
+
+def evaluate_system(system: System, cases: list[Case], *, k: int = 5) -> list[CaseResult]:
+    """Ask every question of any ``System``; score its retrieval (top ``k``) and its reply.
+
+    The query-vector cache is cleared before each timed ask so that latencies do not
+    depend on which system (or which earlier case) embedded the same text first.
+    """
     results = []
     for case in cases:
         history = [{"role": "user", "content": h} for h in case.history]
+        system.clear_cache()
         started = time.perf_counter()
-        reply = bot.ask(case.question, history=history, audience=case.audience)
+        reply = system.ask(case.question, history, case.audience)
         seconds = time.perf_counter() - started
         result = CaseResult(case, reply.status, reply.text, seconds=seconds)
         if case.expect == "answered":
-            standalone = resolve(case.question, list(case.history))
-            hits = bot.search(standalone, k=5)
+            hits = system.search(system.retrieval_query(case), k)
             result.relevant = [_is_gold(case, h.document_id, h.text) for h in hits]
-        _score_reply(bot, case, result, reply.citations)
+        _score_reply(system, case, result, reply.citations)
         results.append(result)
     return results
 
 
-def _score_reply(bot: Any, case: Case, result: CaseResult, citations: list[Any]) -> None:
+def _score_reply(system: System, case: Case, result: CaseResult, citations: list[Any]) -> None:
     text = result.text
     if case.expect == "answered" and case.facts:
         result.fact_recall = sum(norm(f) in norm(text) for f in case.facts) / len(case.facts)
     cited = ""
     for c in citations:
-        document = norm(bot.index.texts[c.document_id])
-        if not all(norm(piece) in document for piece in c.quote.split(" … ")):
+        source = norm(system.quote_source(c))
+        if not all(norm(piece) in source for piece in c.quote.split(" … ")):
             result.citations_valid = False
-        if c.chunk_id:
-            chunk = bot.index.chunks[bot._chunk_pos[c.chunk_id]]
-            cited += f" {chunk.context} {bot.index.texts[c.document_id][chunk.start:chunk.end]}"
-        else:
-            cited += f" {c.quote}"
+        cited += f" {system.cited_text(c)}"
     if result.status == "answered" and citations:
-        titles = " ".join(m.title for m in bot.index.documents.values())
         body = re.sub(r"\[\d+\]", "", text)
-        result.number_fidelity = numbers(body) <= numbers(cited + " " + titles)
+        result.number_fidelity = numbers(body) <= numbers(cited + " " + system.titles())
         if case.expect == "answered":
+            passages = [(c.document_id, system.cited_passage(c)) for c in citations]
             result.citation_support = _is_gold(case, citations[0].document_id, cited) or any(
                 norm(f) in norm(cited) for f in case.facts
-            ) or any(_is_gold(case, c.document_id, bot.index.texts[c.document_id][
-                bot.index.chunks[bot._chunk_pos[c.chunk_id]].start: bot.index.chunks[bot._chunk_pos[c.chunk_id]].end
-            ]) for c in citations if c.chunk_id)
+            ) or any(_is_gold(case, doc, passage) for doc, passage in passages if passage is not None)
         if case.audience == "care_leaver":
             plain = re.sub(r"[*#>\-\[\]()]|\[\d+\]", " ", text)
             result.flesch = round(flesch_reading_ease(plain), 1)

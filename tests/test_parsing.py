@@ -29,7 +29,7 @@ def test_words_are_unchanged_by_cleaning():
     raw_words = [
         word
         for line in raw.splitlines()
-        for word in clean_inline(re.sub(r"<[^>]+>", " ", line).replace("\t", " ")).split()
+        for word in clean_inline(re.sub(r"<\s*/?[a-zA-Z][^<>]*>", " ", line).replace("\t", " ")).split()
     ]
     clean_words = doc.text.replace("- ", " ").split()
     position = 0
@@ -70,3 +70,9 @@ def test_block_offsets_point_at_their_text():
     text, blocks = parse([(None, "1. Introduction\n\nSome words here.\n\n- a list item\n- another\n")])
     assert [text[b.start : b.end] for b in blocks] == ["1. Introduction", "Some words here.", "a list item", "another"]
     assert [b.kind for b in blocks] == ["heading", "paragraph", "list_item", "list_item"]
+
+
+def test_comparison_signs_are_text_not_markup():
+    """"<8% >70%" in the measures table is a figure, not an HTML tag."""
+    doc = _doc("cps-2021-24")
+    assert "7% (3+) 71% (2yrs)\t<8% >70%" in doc.text
