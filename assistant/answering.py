@@ -55,6 +55,9 @@ _WHEN = re.compile(
 )
 
 
+_KIND_PATTERNS = {"contact": _PHONE, "amount": _MONEY, "percent": _NUMBER, "time": _WHEN}
+
+
 @dataclass(frozen=True)
 class Statement:
     """A candidate sentence or table row, with the verbatim pieces it quotes."""
@@ -248,19 +251,44 @@ def quote(text: str, pieces: Sequence[Span]) -> str:
     return cut.removesuffix(" …").rstrip()
 
 
-def missing_kind(question: str, chosen: Sequence[Statement], question_terms: set[str]) -> str | None:
-    """The kind of fact the question asks for that no chosen statement contains, if any."""
-    checks = []
+def _ask_kind(question: str) -> str | None:
     if _CONTACT_ASK.search(question):
-        checks.append(("contact", _PHONE))
-    elif _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|£|how many pounds|cost|fee)\b|£", question, re.I):
-        checks.append(("amount", _MONEY if not re.search(r"\b(percent|%|target|rate)\b", question, re.I) else _NUMBER))
-    elif _WHEN_ASK.search(question):
-        checks.append(("time", _WHEN))
-    for kind, pattern in checks:
-        if not any(pattern.search(s.text) and s.overlap >= 0.34 for s in chosen):
-            return kind
+        return "contact"
+    if _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|how many pounds|cost|fee)\b|£", question, re.I):
+        return "percent" if re.search(r"\b(percent|%|target|rate)\b", question, re.I) else "amount"
+    if _WHEN_ASK.search(question):
+        return "time"
     return None
+
+
+def rescue(kind: str | None, question: str, chosen: list[Statement], candidates: Sequence[Statement]) -> list[Statement]:
+    """If the chosen statements lack the kind of fact asked for, bring in a close candidate that has it."""
+    # Only amounts: a phone number or a time pulled from elsewhere too easily belongs to
+    # something else (the MASH's number is not the Leaving Care team's).
+    if kind not in ("amount", "percent") or not chosen:
+        return chosen
+    pattern = _KIND_PATTERNS[kind]
+    floor = chosen[0].score - 0.3
+    for cand in candidates[:20]:
+        same_passage = cand.chunk_id == chosen[0].chunk_id
+        if cand.score >= floor and pattern.search(cand.text) and cand not in chosen and (
+            same_passage or cand.overlap >= 0.5
+        ):
+            return [*chosen[:3], cand]
+    return chosen
+
+
+def missing_kind(question: str, chosen: Sequence[Statement]) -> str | None:
+    """The kind of fact the question asks for (amount, contact, time) that no chosen statement gives."""
+    kind = _ask_kind(question)
+    if kind is None:
+        return None
+    pattern = _KIND_PATTERNS[kind]
+    # The statement giving the fact must be about the question's topic too: a phone number
+    # for the MASH does not answer "what is the Leaving Care team's number?".
+    if any(pattern.search(s.text) and s.overlap >= 0.34 for s in chosen):
+        return None
+    return kind
 
 
 @dataclass(frozen=True)

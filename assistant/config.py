@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
@@ -97,6 +97,14 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("embedding_model is empty: give a sentence-transformers name or path")
         return value
+
+    @model_validator(mode="after")
+    def _llm_complete(self) -> Settings:
+        if self.llm_backend == "openai" and not (self.llm_base_url and self.llm_model):
+            raise ValueError(
+                "llm_backend is 'openai': set llm_base_url (e.g. http://localhost:11434/v1) and llm_model"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

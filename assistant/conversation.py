@@ -138,7 +138,10 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     lead_overlap = chosen[0].overlap if chosen else 0.0
     if not chosen or (best < s.min_similarity and lead_overlap < 0.5):
         return _decline(bot, text, standalone, audience, None)
-    missing = answering.missing_kind(standalone, chosen, terms(standalone))
+    missing = answering.missing_kind(standalone, chosen)
+    if missing:
+        chosen = answering.rescue(missing, standalone, chosen, candidates)
+        missing = answering.missing_kind(standalone, chosen)
     if missing:
         return _decline(bot, text, standalone, audience, missing)
     composed = answering.compose(chosen, bot.index, audience, bot.glossary, s)

@@ -2,11 +2,11 @@
 
 The extractive answerer (answering.py) stays the source of truth. When
 ``llm_backend`` is "openai", a model behind an OpenAI-compatible server (Ollama,
-vLLM, llama.cpp...) is given the passages the extractive answer cited (plus
-any other relevant passages retrieved), numbered [1]..[N], and asked to answer
-only from them. Its answer is used only if ``check_answer`` finds nothing wrong:
-every statement cites a passage that exists, and every number it states is
-written in the passage it cites. Otherwise the extractive answer stands, so a
+vLLM, llama.cpp...) is given the passages the extractive answer cited, numbered
+[1]..[N] as in that answer, and asked to answer only from them. Its answer is
+used only if ``check_answer`` finds nothing wrong: every statement cites a
+passage that exists, and every number it states is written in the passage it
+cites. Otherwise the extractive answer stands, so a
 model can make an answer easier to read but can never make it less true.
 
 Safeguarding, off-topic messages and declines are decided before this module
@@ -35,7 +35,6 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from . import answering
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
 from .schema import Citation, Passage, Reply
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("assistant.llm")
 
-MAX_PASSAGES = 5
 REPLACED = "\n\n(Replaced by the checked answer below.)\n\n"
 
 _AUDIENCE_RULES = {
@@ -80,11 +78,14 @@ _WORD_NUMBERS = {
     )
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
      "ninety": "90", "hundred": "100"}
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _WORD_NUMBER = re.compile(rf"\b({'|'.join(_WORD_NUMBERS)})\b", re.IGNORECASE)
 
 # Set only while stream_llm_turn runs answer_turn: llm_answer then records what it
 # was given instead of calling the model (see extractive_turn).
-_capture: ContextVar[list[tuple[Reply, list[Passage]]] | None] = ContextVar("assistant_llm_capture", default=None)
+_capture: ContextVar[list[tuple[Reply, list[Passage]]] | None] = ContextVar(
+    "assistant_llm_capture", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,19 @@ class Source:
     @property
     def check_text(self) -> str:
         """Everything the model saw for this passage: numbers in any of it are grounded."""
-        return f"{self.citation.document_title}\n{self.citation.section}\n{self.citation.quote}\n{self.text}"
+        c = self.citation
+        return f"{c.document_title}\n{c.section}\n{c.quote}\n{self.text}"
 
 
 # -- the model -------------------------------------------------------------------------
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
-    """ChatOpenAI for the configured OpenAI-compatible server (no retries: we fall back instead)."""
+    """ChatOpenAI for the configured OpenAI-compatible server (no retries: we fall back instead).
+
+    ``llm_base_url`` is the server's OpenAI base, ending in /v1 (Ollama:
+    http://localhost:11434/v1); the client appends /chat/completions.
+    """
     missing = [name for name in ("llm_base_url", "llm_model") if not getattr(settings, name)]
     if missing:
         raise ConfigError(
@@ -113,7 +119,9 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             "ASSISTANT_LLM_BASE_URL=http://localhost:11434/v1 and ASSISTANT_LLM_MODEL=llama3.1) "
             "or set llm_backend to 'none'."
         )
-    return _cached_model(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+    return _cached_model(
+        settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -144,12 +152,13 @@ def _reaching(settings: Settings) -> Iterator[None]:
     except openai.APIStatusError as exc:
         raise LLMUnavailable(
             f"The language model at {where} answered with HTTP {exc.status_code}; "
-            "the checked extractive answer was used instead. Check the server's log."
+            "the extractive answer was used instead. Check the server's log."
         ) from exc
     except (openai.APITimeoutError, TimeoutError) as exc:
         raise LLMUnavailable(
             f"The language model at {where} did not answer within {settings.llm_timeout:g} s; "
-            "the extractive answer was used instead. Raise ASSISTANT_LLM_TIMEOUT or use a smaller model."
+            "the extractive answer was used instead. Raise ASSISTANT_LLM_TIMEOUT or use a "
+            "smaller model."
         ) from exc
     except (openai.OpenAIError, httpx.HTTPError, OSError) as exc:
         raise LLMUnavailable(
@@ -162,28 +171,23 @@ def _reaching(settings: Settings) -> Iterator[None]:
 # -- the prompt ------------------------------------------------------------------------
 
 
-def sources_for(bot: Assistant, reply: Reply, passages: Sequence[Passage]) -> list[Source]:
-    """Number the passages: the reply's citations first (same numbers), then other relevant hits.
+def sources_for(bot: Assistant, reply: Reply, passages: Sequence[Passage] = ()) -> list[Source]:
+    """Number the passages the extractive reply cited, 1..N in its order, reusing its Citations.
 
-    Reusing the reply's Citation objects keeps their verbatim quotes; extra passages
-    get a Citation of their own so the model may cite them too.
+    Only cited passages are given: the extractive selection is a better judge of
+    relevance than retrieval similarity (for "how much is the uni bursary" the
+    apprenticeship bursary passage scores higher), and the check can only prove
+    that a number is in the passage cited, not that the passage is the right one.
+    ``passages`` (all retrieved) is accepted for the interface and not used.
     """
-    sources = [
-        Source(c if c.number == n else replace(c, number=n), _chunk_text(bot, c.chunk_id) or c.quote)
+    return [
+        Source(replace(c, number=n), _chunk_text(bot, c.chunk_id) or c.quote)
         for n, c in enumerate(reply.citations, 1)
     ]
-    seen = {c.chunk_id for c in reply.citations}
-    for passage in passages:
-        if len(sources) >= MAX_PASSAGES:
-            break
-        if passage.chunk_id in seen or passage.similarity < bot.settings.min_similarity:
-            continue
-        seen.add(passage.chunk_id)
-        sources.append(Source(_citation_for(bot, passage, len(sources) + 1), passage.text))
-    return sources
 
 
 def _chunk_text(bot: Assistant, chunk_id: str) -> str:
+    """The cited chunk's full text, so the model sees the quote in its context."""
     pos = bot._chunk_pos.get(chunk_id)
     if pos is None:
         return ""
@@ -191,27 +195,19 @@ def _chunk_text(bot: Assistant, chunk_id: str) -> str:
     return bot.index.texts[chunk.document_id][chunk.start : chunk.end]
 
 
-def _citation_for(bot: Assistant, passage: Passage, number: int) -> Citation:
-    chunk = bot.index.chunks[bot._chunk_pos[passage.chunk_id]]
-    meta = bot.index.documents[passage.document_id]
-    pieces = chunk.units or ((chunk.start, chunk.end),)
-    return Citation(
-        number=number, document_id=meta.id, document_title=meta.title, section=chunk.section,
-        page=chunk.page, quote=answering.quote(bot.index.texts[meta.id], pieces),
-        source_url=meta.source_url, superseded=meta.status == "superseded", chunk_id=chunk.id,
-    )
-
-
-def build_messages(sources: Sequence[Source], question: str, audience: str, settings: Settings) -> list[BaseMessage]:
+def build_messages(
+    sources: Sequence[Source], question: str, audience: str, settings: Settings
+) -> list[BaseMessage]:
     """The system rules (grounding, citing, numbers, audience) and the numbered passages."""
     system = (
         f"You answer questions about {settings.council_name}'s support for children in care and "
         "care leavers.\nRules:\n"
-        "1. Answer ONLY from the numbered passages below. Do not add anything you know from elsewhere.\n"
+        "1. Answer ONLY from the numbered passages below. Do not add anything you know from "
+        "elsewhere.\n"
         "2. Cite every sentence and bullet with the number of the passage it comes from, in square "
         "brackets, like [1] or [1][2]. Use only the passage numbers given.\n"
-        "3. Never state a number, amount, age, percentage or date that is not written in the passage "
-        "you cite. Copy numbers exactly as written.\n"
+        "3. Never state a number, amount, age, percentage or date that is not written in the "
+        "passage you cite. Copy numbers exactly as written.\n"
         "4. If the passages do not answer the question, say so in one sentence and do not guess.\n"
         "5. If a passage is marked superseded, say that it comes from the older document.\n"
         f"{_AUDIENCE_RULES.get(audience, _AUDIENCE_RULES['staff'])}"
@@ -221,7 +217,8 @@ def build_messages(sources: Sequence[Source], question: str, audience: str, sett
         c = source.citation
         where = f"{c.document_title} — {c.section}" + (f", page {c.page}" if c.page else "")
         flag = " (superseded: an older document)" if c.superseded else ""
-        blocks.append(f"[{n}] {where}{flag}\nKey sentence: {c.quote}\nFull passage: {' '.join(source.text.split())}")
+        full = " ".join(source.text.split())
+        blocks.append(f"[{n}] {where}{flag}\nKey sentence: {c.quote}\nFull passage: {full}")
     human = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
     return [SystemMessage(content=system), HumanMessage(content=human)]
 
@@ -243,9 +240,8 @@ def check_answer(text: str, passages: Sequence[str]) -> list[str]:
     cited_anywhere = {n for n in cited_numbers(text) if n in allowed}
     bad = sorted({n for n in cited_numbers(text) if n not in allowed})
     if bad:
-        problems.append(
-            f"cites {', '.join(f'[{n}]' for n in bad)} but only passages [1]-[{len(passages)}] exist"
-        )
+        listed = ", ".join(f"[{n}]" for n in bad)
+        problems.append(f"cites {listed} but only passages [1]-[{len(passages)}] exist")
     if not cited_anywhere:
         problems.append("cites no passage")
         return problems
@@ -256,7 +252,9 @@ def check_answer(text: str, passages: Sequence[str]) -> list[str]:
         for kind, value, shown in stated_numbers_shown(sentence):
             if not _grounded(kind, value, known):
                 where = ", ".join(f"[{n}]" for n in sorted(cites))
-                problems.append(f"states {shown!r}, which is not in passage {where}: {sentence.strip()[:120]!r}")
+                problems.append(
+                    f"states {shown!r}, which is not in passage {where}: {sentence.strip()[:120]!r}"
+                )
     return problems
 
 
@@ -314,7 +312,12 @@ def _grounded(kind: str, value: str, known: set[tuple[str, str]]) -> bool:
 
 
 def llm_answer(
-    bot: Assistant, reply: Reply, passages: Sequence[Passage], audience: str, *, model: BaseChatModel | None = None
+    bot: Assistant,
+    reply: Reply,
+    passages: Sequence[Passage],
+    audience: str,
+    *,
+    model: BaseChatModel | None = None,
 ) -> Reply | None:
     """The model's checked answer, or None to keep the extractive reply.
 
@@ -325,24 +328,36 @@ def llm_answer(
     if sink is not None:
         sink.append((reply, list(passages)))
         return None
-    sources = sources_for(bot, reply, passages)
-    messages = build_messages(sources, reply.standalone_question or reply.question, audience, bot.settings)
+    sources, messages = _prompt(bot, reply, passages, audience)
     llm = chat_model(bot, model)
     with _reaching(bot.settings):
         message = llm.invoke(messages)
     return accept(_text(message), sources, reply)
 
 
+def _prompt(
+    bot: Assistant, reply: Reply, passages: Sequence[Passage], audience: str
+) -> tuple[list[Source], list[BaseMessage]]:
+    sources = sources_for(bot, reply, passages)
+    question = reply.standalone_question or reply.question
+    return sources, build_messages(sources, question, audience, bot.settings)
+
+
 def accept(text: str, sources: Sequence[Source], reply: Reply) -> Reply | None:
-    """The checked Reply for a model answer, or None (with a logged warning) if it fails the check."""
-    text = text.strip()
+    """The checked Reply for a model answer, or None (with a logged warning) if it fails the check.
+
+    A reasoning model's <think>...</think> block is dropped first: it is not the answer.
+    """
+    text = _THINK.sub("", text).strip()
     problems = check_answer(text, [s.check_text for s in sources])
     if problems:
         log.warning("LLM answer rejected, extractive answer kept: %s", "; ".join(problems))
         return None
     cited = set(cited_numbers(text))
     return Reply(
-        status="answered", text=text, citations=[s.citation for s in sources if s.citation.number in cited],
+        status="answered",
+        text=text,
+        citations=[s.citation for s in sources if s.citation.number in cited],
         question=reply.question, standalone_question=reply.standalone_question, backend="llm",
     )
 
@@ -383,7 +398,12 @@ def extractive_turn(
 
 
 def stream_llm_turn(
-    bot: Assistant, question: str, history: list[dict[str, str]], audience: str, *, model: BaseChatModel | None = None
+    bot: Assistant,
+    question: str,
+    history: list[dict[str, str]],
+    audience: str,
+    *,
+    model: BaseChatModel | None = None,
 ) -> Iterator[str | Reply]:
     """Yield the model's tokens as they arrive, then the final Reply.
 
@@ -396,8 +416,7 @@ def stream_llm_turn(
         yield from _pieces(reply.text)
         yield reply
         return
-    sources = sources_for(bot, reply, passages)
-    messages = build_messages(sources, reply.standalone_question or reply.question, audience, bot.settings)
+    sources, messages = _prompt(bot, reply, passages, audience)
     llm = chat_model(bot, model)
     streamed: list[str] = []
     try:
