@@ -78,9 +78,18 @@ def user_turns(history: list[dict[str, str]], max_turns: int) -> list[str]:
     return turns[-max_turns:] if max_turns else []
 
 
+# Conversation glue that carries no topic ("ok thanks, different thing: ...").
+_DISCOURSE = frozenset(
+    answering._STEM.stemWords("ok okay thanks thank cool forget diff different thing another question new topic else".split())
+)
+
+
 def is_follow_up(question: str) -> bool:
     """Does the question lean on an earlier one ("and in the previous strategy?", "who leads it?")?"""
-    content = [w for w in terms(question) if w not in _QUESTION_WORDS]
+    if re.search(r"\b(forget (that|it)|diff(erent)? (thing|question|topic)|new (question|topic)|another (thing|question))\b",
+                 question, re.IGNORECASE):
+        return False
+    content = [w for w in terms(question) if w not in _QUESTION_WORDS and w not in _DISCOURSE]
     if _FOLLOW_START.search(question.strip()):
         return len(content) <= 5
     if _ANAPHORA.search(question) and len(content) <= 3:

@@ -31,9 +31,10 @@ from .chunking import CHUNKER_VERSION, ChunkingOptions, chunk_document, embeddin
 from .config import Settings
 from .corpus import MANIFEST, load_document, read_manifest
 from .errors import CorpusError, IndexBuildError
+from .glossary import GLOSSARY_FILE, Glossary, load_glossary
 from .schema import Chunk, Document, DocumentMeta
 
-INDEX_FORMAT = "2"
+INDEX_FORMAT = "6"
 COLLECTION = "passages"
 Progress = Callable[[str, int, int], None]
 
@@ -48,8 +49,9 @@ def fingerprint(settings: Settings) -> str:
     digest = hashlib.sha256()
     digest.update(f"format={INDEX_FORMAT};chunker={CHUNKER_VERSION};".encode())
     digest.update(f"tokens={settings.chunk_max_tokens};model={settings.embedding_model};".encode())
-    manifest = corpus / MANIFEST
-    digest.update(manifest.read_bytes() if manifest.exists() else b"")
+    for name in (MANIFEST, GLOSSARY_FILE):
+        path = corpus / name
+        digest.update(path.read_bytes() if path.exists() else b"")
     for meta in read_manifest(corpus):
         digest.update(meta.file.encode())
         digest.update(hashlib.sha256((corpus / meta.file).read_bytes()).digest())
@@ -132,7 +134,10 @@ def build_index(
         for doc in documents:
             chunks.extend(chunk_document(doc, embedder.count_tokens, options))
         texts = {doc.meta.id: doc.text for doc in documents}
-        bodies = [embedding_text(chunk, texts[chunk.document_id]) for chunk in chunks]
+        glossary = load_glossary(settings.corpus_path)
+        # Acronyms are spelled out in what the retrievers read ("CLA (children looked
+        # after)"), so a question in plain words finds a passage written in acronyms.
+        bodies = [spell_out(embedding_text(chunk, texts[chunk.document_id]), glossary) for chunk in chunks]
 
         folder = root / f"build-{print_fp[:12]}-{time.time_ns()}"
         folder.mkdir(parents=True)
@@ -145,6 +150,7 @@ def build_index(
             progress("Embedding passages", len(bodies), len(bodies))
 
             sentences, owners = unit_texts(chunks, texts)
+            sentences = [spell_out(sentence, glossary) for sentence in sentences]
             sentence_vectors: list[list[float]] = []
             for i in range(0, len(sentences), 64):
                 progress("Embedding sentences", i, len(sentences))
@@ -152,11 +158,16 @@ def build_index(
             progress("Embedding sentences", len(sentences), len(sentences))
 
             progress("Writing the index", 0, 1)
+            client = chroma_client(folder / "chroma")
             store = Chroma(
                 collection_name=COLLECTION,
                 embedding_function=embedder,
-                client=chroma_client(folder / "chroma"),
-                collection_metadata={"hnsw:space": "cosine"},
+                client=client,
+                # Exact-enough search at this size: Chroma's default ef_search (10) missed the
+                # second-best passage when asked for 120 neighbours.
+                collection_configuration={
+                    "hnsw": {"space": "cosine", "ef_search": 256, "ef_construction": 256, "max_neighbors": 32}
+                },
             )
             store._collection.add(
                 ids=[c.id for c in chunks],
@@ -203,12 +214,33 @@ def build_index(
                 ),
                 encoding="utf-8",
             )
+            # Chroma keeps one in-process system per folder; a search through it right after
+            # writing ranked differently from a fresh process. Close it, so this process reads
+            # the build back from disk exactly as every other process will.
+            client.close()
             progress("Writing the index", 1, 1)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         _switch(root, folder)
         return BuildReport(folder, print_fp, len(documents), len(chunks), skipped, time.perf_counter() - started)
+
+
+def spell_out(text: str, glossary: Glossary) -> str:
+    """Add each acronym's meaning after it, once per text."""
+    import re
+
+    seen: set[str] = set()
+
+    def expand(match: re.Match[str]) -> str:
+        token = match.group(0)
+        meaning = glossary.acronyms.get(token)
+        if not meaning or token in seen:
+            return token
+        seen.add(token)
+        return f"{token} ({meaning})"
+
+    return re.sub(r"\b[A-Z][A-Za-z]*[A-Z]\b", expand, text)
 
 
 def unit_texts(chunks: list[Chunk], texts: dict[str, str]) -> tuple[list[str], list[tuple[int, int]]]:

@@ -9,7 +9,8 @@ from .glossary import Glossary
 
 # Words that ask about the past: the superseded strategy is then preferred.
 _PAST = re.compile(
-    r"\b(previous|old|older|former|earlier|superseded|used to|originally|back in|"
+    r"\b(previous|previously|earlier|superseded|used to|originally|back in|back then|"
+    r"(?:the )?old (?:\w+ )?(?:strategy|plan|pledge|one|version|document|measures|targets?|figures)|"
     r"2019|2020|2021|2021[-–/]24|2021[-–/]2024|2020/21|last strategy|before the new)\b",
     re.IGNORECASE,
 )
