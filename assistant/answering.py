@@ -43,7 +43,12 @@ _CONTACT_ASK = re.compile(
     r"\b(phone|telephone|number|ring|call|contact details|email|e-mail|address|opening (hours|times)|open)\b",
     re.IGNORECASE,
 )
-_WHEN_ASK = re.compile(r"\b(when|what time|what date|which day|how often|how long)\b", re.IGNORECASE)
+# "When" as a question ("when does it open?"), not as a conjunction ("what can I get when I go to uni?").
+_WHEN_ASK = re.compile(
+    r"^\W*when\b|\bwhen (is|are|was|were|does|do|did|will|can|should|would)\b(?!.*\b(i|you|we|they|he|she)\b.*\?$)"
+    r"|\b(what time|what date|which day|how often|how long)\b",
+    re.IGNORECASE,
+)
 _MONEY = re.compile(r"£\s?\d")
 _PHONE = re.compile(r"\b0\d{2,4}[ \d]{6,12}\d\b|\b\d{3} \d{3}\b|\b(999|111|101)\b|[\w.]+@[\w.]+|\b\d{5}\b")
 _WHEN = re.compile(
@@ -311,6 +316,7 @@ def compose(
     numbers: dict[str, int] = {}
     lines: list[str] = []
     explained: set[str] = set()
+    introduced: set[str] = set()
     for i, statement in enumerate(chosen):
         meta = index.documents[statement.document_id]
         if statement.chunk_id not in numbers:
@@ -332,7 +338,10 @@ def compose(
         body = statement.text.rstrip()
         if audience == "care_leaver":
             body = explain_acronyms(body, glossary, explained)
-        body = f"{provenance(meta, index.documents)}{body}"
+        # Say once per answer that a document was superseded, not on every bullet.
+        if meta.id not in introduced:
+            body = f"{provenance(meta, index.documents)}{body}"
+            introduced.add(meta.id)
         if body[-1] not in ".!?)":
             body += "."
         label = headings[i] if i < len(headings) else ""
@@ -375,7 +384,7 @@ def explain_acronyms(text: str, glossary: Glossary, explained: set[str]) -> str:
             explained.add(acronym)
             continue
         pattern = re.compile(rf"\b{re.escape(acronym)}(s?)\b(?!\s*\()")
-        text, count = pattern.subn(lambda m: f"{m.group(0)} ({meaning})", text, count=1)
+        text, count = pattern.subn(lambda m, meaning=meaning: f"{m.group(0)} ({meaning})", text, count=1)
         if count:
             explained.add(acronym)
     return text

@@ -79,6 +79,19 @@ class FeedbackStore:
         except sqlite3.Error as exc:
             raise FeedbackError(f"Feedback could not be saved ({exc}). Please try again later.") from exc
 
+    def update(self, item_id: int, *, rating: int | None = None, comment: str | None = None) -> None:
+        """Change a stored rating or add a comment (redacted), e.g. after a thumb is changed."""
+        if rating is not None and rating not in (0, 1):
+            raise FeedbackError("rating must be 1 (helpful) or 0 (not helpful).")
+        try:
+            with self._lock, self._connect() as db:
+                if rating is not None:
+                    db.execute("UPDATE feedback SET rating = ? WHERE id = ?", (rating, item_id))
+                if comment is not None:
+                    db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (redact(comment)[:2000], item_id))
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"Feedback could not be saved ({exc}). Please try again later.") from exc
+
     def recent(self, limit: int = 50) -> list[FeedbackItem]:
         with self._lock, self._connect() as db:
             rows = db.execute(

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export ANONYMIZED_TELEMETRY=False HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/assistant ingest
-exec .venv/bin/assistant chat "$@"
+# The Streamlit chat (python -m ui passes safe server options: no telemetry, no tracebacks).
+exec .venv/bin/python -m ui "$@"

@@ -38,3 +38,13 @@ def test_feedback_is_stored_redacted(tmp_path):
 def test_bad_rating_is_refused(tmp_path):
     with pytest.raises(FeedbackError, match="rating must be 1"):
         FeedbackStore(tmp_path / "fb.sqlite3").add(question="q", answer="a", rating=5)
+
+
+def test_update_redacts_comments_and_checks_rating(tmp_path):
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    item = store.add(question="q", answer="a", rating=1)
+    store.update(item, rating=0, comment="email me: sam@example.org")
+    saved = store.recent()[0]
+    assert saved.rating == 0 and "[email]" in saved.comment and "sam@" not in saved.comment
+    with pytest.raises(FeedbackError, match="rating must be 1"):
+        store.update(item, rating=3)

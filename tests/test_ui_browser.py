@@ -1,0 +1,288 @@
+# ruff: noqa: RUF001  (the documents' titles use en dashes, as in 2021-24)
+"""The real app in a real browser: `streamlit run` + Debian's Chromium (Playwright) + axe-core.
+
+Checks what AppTest cannot: the page as served (embed mode, phone width, keyboard
+use) and its accessibility, with axe-core's serious and critical rules. Leaves
+screenshots in tests/artifacts/ and refreshes docs/chat.png for the README.
+Never downloads a browser: it uses /usr/bin/chromium, and skips if that is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "ui" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DOCS = ROOT / "docs"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+QUESTION = "Who chaired the Corporate Parenting Board in 2021–24?"
+LOAD_TIMEOUT_MS = 180_000  # the first page view loads the embedding model
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server we started (its own process group), politely first."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server(bot, settings, tmp_path_factory) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free port over the test index; killed at teardown."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's Chromium is not at /usr/bin/chromium "
+            "(scripts/test.sh installs it with apt-get)"
+        )
+    if not AXE.exists():
+        pytest.fail(
+            f"axe-core is missing at {AXE}: run scripts/test.sh, "
+            "or npm install --prefix tests/.npm axe-core@4"
+        )
+    port = _free_port()
+    logs = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_path),
+        "ASSISTANT_INDEX_DIR": str(settings.index_path),
+        "ASSISTANT_FEEDBACK_DB": str(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"),
+        "ASSISTANT_STAFF_PASSWORD": "browser-test-password",
+        "ANONYMIZED_TELEMETRY": "False",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+        "--client.showErrorDetails",
+        "none",
+        str(APP),
+    ]
+    with logs.open("wb") as log:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{logs.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start within 60 s:\n{logs.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_chat(browser, url: str, viewport: dict[str, int]):
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    page.get_by_role("button", name="What money can I get for university?").wait_for(
+        timeout=LOAD_TIMEOUT_MS
+    )
+    return page
+
+
+def ask(page, question: str) -> None:
+    box = page.get_by_role("textbox", name="Type your question")
+    box.fill(question)
+    box.press("Enter")
+    page.locator("[class*='st-key-source-']").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)  # let the last layout settle before screenshots and axe
+
+
+def serious_violations(page, selector: str | None = None) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    context = f"document.querySelector({selector!r})" if selector else "document"
+    result = page.evaluate(f"async () => await axe.run({context})")
+    return [
+        f"{v['impact']}: {v['id']} — {v['help']} ({[n['target'] for n in v['nodes'][:3]]})"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshot(page, name: str, *, tall: int | None = None) -> Path:
+    """Save a screenshot; ``tall`` grows the viewport so the whole answer and its sources show
+    (Streamlit scrolls inside its own container, so full_page alone would miss them)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if tall:
+        page.set_viewport_size({"width": page.viewport_size["width"], "height": tall})
+        page.wait_for_timeout(500)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_answer_with_source_card_on_desktop_passes_axe(browser, server):
+    page = open_chat(browser, server, DESKTOP)
+    try:
+        assert page.locator("h1").count() == 1
+        assert serious_violations(page) == []
+        ask(page, QUESTION)
+        card = page.locator("[class*='st-key-source-']").first
+        assert "Corporate Parenting Strategy 2021–24" in card.inner_text()
+        assert (
+            "Superseded — replaced by the Corporate Parenting Strategy 2025–28" in card.inner_text()
+        )
+        assert (
+            card.get_by_role("link")
+            .first.get_attribute("href", timeout=5_000)
+            .startswith("https://")
+        )
+        assert page.get_by_text("Was this answer helpful?").first.is_visible()
+        assert serious_violations(page) == []
+        assert page.locator("h1").count() == 1
+        screenshot(page, "chat-desktop.png")
+        screenshot(page, "chat-desktop-answer.png", tall=1500)
+    finally:
+        page.close()
+
+
+def test_phone_width_answer_fits_and_passes_axe(browser, server):
+    page = open_chat(browser, server, PHONE)
+    try:
+        screenshot(page, "chat-phone-start.png")
+        ask(page, "What money can I get for university?")
+        assert page.get_by_text("£2,000").first.is_visible()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page scrolls sideways at phone width ({width}px)"
+        assert serious_violations(page) == []
+        screenshot(page, "chat-phone.png")
+        screenshot(page, "chat-phone-answer.png", tall=1800)
+        # The README picture: this short answer with its source card, at a laptop size.
+        page.set_viewport_size({"width": 1100, "height": 1150})
+        shot = screenshot(page, "chat-readme.png")
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(shot, DOCS / "chat.png")
+    finally:
+        page.close()
+
+
+def test_help_opens_from_the_keyboard_and_crisis_answer_leads_with_contacts(browser, server):
+    page = open_chat(browser, server, PHONE)
+    try:
+        help_button = page.get_by_role("button", name="Need help now?")
+        help_button.focus()
+        page.keyboard.press("Enter")
+        samaritans = page.get_by_text("Samaritans").first
+        samaritans.wait_for(timeout=10_000)
+        assert page.get_by_role("link", name="999").first.get_attribute("href") == "tel:999"
+        assert serious_violations(page) == []
+        screenshot(page, "help-phone.png")
+        page.keyboard.press("Escape")
+        box = page.get_by_role("textbox", name="Type your question")
+        box.fill("i want to end it all")
+        box.press("Enter")
+        alert = page.locator("[data-testid='stAlertContentError']").first
+        alert.wait_for(timeout=60_000)
+        crisis = alert.inner_text()
+        assert crisis.index("If you are in danger right now, call 999") < crisis.index("Samaritans")
+        before = crisis[: crisis.index("If you are in danger")].strip()
+        assert before in ("", "emergency"), (
+            f"only the icon may come before the contacts, not {before!r}"
+        )
+        screenshot(page, "crisis-phone.png")
+    finally:
+        page.close()
+
+
+def test_embed_mode_shows_the_chat_only(browser, server):
+    page = open_chat(browser, f"{server}?embed=true", PHONE)
+    try:
+        assert page.locator("h1").count() == 1
+        assert page.get_by_role("link", name="Staff").count() == 0
+        assert serious_violations(page) == []
+        screenshot(page, "chat-embed.png")
+    finally:
+        page.close()
+
+
+def test_staff_page_signs_in_and_passes_axe(browser, server):
+    page = browser.new_page(viewport=DESKTOP)
+    try:
+        page.goto(f"{server}staff")
+        password = page.get_by_label("Staff password")
+        password.wait_for(timeout=LOAD_TIMEOUT_MS)
+        assert serious_violations(page) == []
+        password.fill("browser-test-password")
+        password.press("Enter")
+        page.get_by_role("heading", name="Documents in the index").wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Recent feedback").wait_for(timeout=60_000)
+        assert page.locator("h1").count() == 1
+        assert serious_violations(page) == []
+        screenshot(page, "staff-desktop.png", tall=2400)
+    finally:
+        page.close()

@@ -1,0 +1,94 @@
+"""The app's long-lived objects: settings, the embedding model, the Assistant, the feedback store.
+
+The model and the loaded index are expensive, so they are cached for the whole
+server process (``st.cache_resource``) and shared by every visitor. Building
+the index is *not* done inside a cached call: on a first run it happens in
+front of the visitor with a progress bar, then the cached load finds it ready.
+The cache key includes the build in service, so after a staff rebuild the next
+question is answered from the new index without restarting the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from assistant import Assistant, Settings, load_settings
+from assistant.admin import index_is_current
+from assistant.feedback import FeedbackStore
+from assistant.index import Progress, current_folder
+from assistant.redact import redact
+
+from . import messages, render
+
+log = logging.getLogger("ui")
+
+
+def settings() -> Settings:
+    """Settings as the deployment defines them (council.toml + ASSISTANT_* variables), read per run
+    so a test or an operator changing a variable is seen without a restart."""
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=messages.LOADING)
+def embedder(model: str) -> Any:
+    """The embedding model, loaded once per process (a few seconds; never downloaded)."""
+    from assistant.embeddings import LocalEmbeddings
+
+    return LocalEmbeddings(model)
+
+
+@st.cache_resource(show_spinner=False)
+def _build_lock() -> threading.Lock:
+    """One index build at a time in this process, however many visitors arrive together."""
+    return threading.Lock()
+
+
+@st.cache_resource(show_spinner=messages.LOADING, max_entries=2)
+def _load(key: str, _settings: Settings, _embedder: Any) -> Assistant:
+    return Assistant.load(_settings, embedder=_embedder)
+
+
+def progress_reporter(bar: Any) -> Progress:
+    """A build progress callback that moves a Streamlit progress bar."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        label, fraction = render.stage_text(stage, done, total)
+        bar.progress(fraction, text=label)
+
+    return report
+
+
+def assistant(s: Settings) -> Assistant:
+    """The Assistant over the current index, building the index first (visibly) if needed."""
+    model = embedder(s.embedding_model)
+    if not index_is_current(s):
+        with _build_lock():
+            if not index_is_current(s):  # another visitor may have just built it
+                with st.status(messages.BUILDING, expanded=True) as status:
+                    bar = st.progress(0.0, text=messages.BUILDING)
+                    try:
+                        Assistant.ingest(s, embedder=model, progress=progress_reporter(bar))
+                    except BaseException:
+                        status.update(state="error", expanded=False)
+                        raise
+                    status.update(label=messages.BUILD_DONE, state="complete", expanded=False)
+    folder = current_folder(s.index_path)
+    public = s.model_dump_json(exclude={"staff_password", "llm_api_key"})
+    key = f"{public}|{folder.name if folder else ''}"
+    return _load(key, s, model)
+
+
+@st.cache_resource(show_spinner=False)
+def feedback_store(path: str) -> FeedbackStore:
+    """One store per database file, shared by all visitors (it locks its own writes)."""
+    return FeedbackStore(Path(path))
+
+
+def log_error(where: str, exc: BaseException) -> None:
+    """Log what went wrong for the operator, redacted: messages can echo what someone typed."""
+    log.error("%s failed: %s: %s", where, type(exc).__name__, redact(str(exc)))
