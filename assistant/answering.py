@@ -336,6 +336,9 @@ def compose(
                 )
             )
         body = statement.text.rstrip()
+        if body.startswith("  - "):
+            # A bare list: its items become the answer's own bullets, not bullets in a bullet.
+            body = body[4:].replace("\n  - ", "\n- ")
         if audience == "care_leaver":
             body = explain_acronyms(body, glossary, explained)
         # Say once per answer that a document was superseded, not on every bullet.

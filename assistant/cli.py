@@ -192,5 +192,18 @@ def evaluate(ctx: click.Context) -> None:
     run_eval.main(args=ctx.args, standalone_mode=True)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address (0.0.0.0 for all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web API and the chat widget (/widget.js, /demo, /docs)."""
+    from .serve import run
+
+    bot = _load(ctx)  # load (or build) the index first, with progress, before serving
+    click.echo(f"Serving on http://{host}:{port} — demo page at /demo, API docs at /docs.")
+    run(ctx.obj["settings"], host=host, port=port, bot=bot)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

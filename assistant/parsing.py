@@ -25,6 +25,9 @@ _NUMBERED_HEADING = re.compile(r"^(\d{1,2})\.\s+(\S.{0,150})$")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _PAGE_REF = re.compile(r"^\d{1,3}(\s*[-–]\s*\d{1,3})?$")
 _WS = re.compile(r"[ \t\u00a0]+")
+# A list number glued to the end of the previous item: "money22. Ready" (a lower-case letter
+# then 1-2 digits, a full stop, a space and a capital).
+_RUN_TOGETHER = re.compile(r"(?<=[a-z])(?=\d{1,2}\.\s[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,13 @@ def cell_parts(raw: str) -> list[tuple[str, bool]]:
     chunks.append((raw[pos:], in_li))
     for chunk, li in chunks:
         bullet = bool(_BULLET.match(chunk))
-        # A cell may hold several "• item" bullets on one line.
-        for sub in re.split(r"\s+•\s+", chunk) if "•" in chunk else [chunk]:
+        # A cell may hold several "• item" bullets on one line, or numbered items the PDF
+        # export ran together ("Managing my money22. Ready to look after myself").
+        subs = re.split(r"\s+•\s+", chunk) if "•" in chunk else [chunk]
+        subs = [piece for sub in subs for piece in _RUN_TOGETHER.split(sub)]
+        if len(subs) > 1 and _RUN_TOGETHER.search(chunk):
+            li = True
+        for sub in subs:
             text = clean_inline(_BULLET.sub("", sub))
             if text:
                 pieces.append((text, li or bullet or "•" in chunk))

@@ -26,10 +26,14 @@ def test_words_are_unchanged_by_cleaning():
     """Every word of the raw export, minus markup, appears in the cleaned text in order."""
     raw = SEED_2021.read_text(encoding="utf-8")
     doc = _doc("cps-2021-24")
+    # List items the PDF export ran together ("money22. Ready") are separate items.
     raw_words = [
         word
         for line in raw.splitlines()
-        for word in clean_inline(re.sub(r"<\s*/?[a-zA-Z][^<>]*>", " ", line).replace("\t", " ")).split()
+        for word in clean_inline(
+            re.sub(r"(?<=[a-z])(?=\d{1,2}\.\s[A-Z])", " ", re.sub(r"<\s*/?[a-zA-Z][^<>]*>", " ", line))
+            .replace("\t", " ")
+        ).split()
     ]
     clean_words = doc.text.replace("- ", " ").split()
     position = 0
@@ -76,3 +80,9 @@ def test_comparison_signs_are_text_not_markup():
     """"<8% >70%" in the measures table is a figure, not an HTML tag."""
     doc = _doc("cps-2021-24")
     assert "7% (3+) 71% (2yrs)\t<8% >70%" in doc.text
+
+
+def test_run_together_list_items_are_split():
+    """The 2021-24 Pledge overview lists ambitions with no break between them in the export."""
+    doc = _doc("cps-2021-24")
+    assert "Managing my money\n- 22. Ready to look after myself" in doc.text

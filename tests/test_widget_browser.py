@@ -1,0 +1,343 @@
+"""The widget end to end: a real server, Debian's Chromium, the keyboard, axe-core, screenshots.
+
+The server runs as `python -m assistant.cli serve` in a subprocess over the session's
+index; the browser opens /demo, a page whose own CSS is hostile to widgets.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+QUESTION = "do care leavers have to pay council tax in lewisham"
+WIDGET = "care-chat-widget"
+
+if not CHROMIUM.exists() or not AXE.exists():  # scripts/test.sh installs both
+    pytest.skip(
+        "needs /usr/bin/chromium and axe-core (run scripts/test.sh)", allow_module_level=True
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(bot, settings, tmp_path_factory) -> Iterator[str]:
+    """The API in its own process over the session's index (``bot`` has built it)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_path),
+        "ASSISTANT_INDEX_DIR": str(settings.index_path),
+        "ASSISTANT_FEEDBACK_DB": str(settings.feedback_path),
+        "ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000",
+    }
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "assistant.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server stopped:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.problems = []  # console errors (CSP violations among them) and uncaught exceptions
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.goto(f"{server}/demo")
+    wait_for_widget(page)
+    yield page
+    context.close()
+
+
+def wait_for_widget(page) -> None:
+    page.wait_for_function(
+        f"() => {{ const h = document.querySelector('{WIDGET}'); "
+        "return h && h.shadowRoot && !h.shadowRoot.querySelector('.root').hidden; }"
+    )
+
+
+def focused_in_widget(page) -> str:
+    """Id, class or tag of the element focused in the widget's shadow root ('' if elsewhere)."""
+    return page.evaluate(
+        f"() => {{ const h = document.querySelector('{WIDGET}');"
+        " const a = h.shadowRoot.activeElement;"
+        " if (document.activeElement !== h || !a) return '';"
+        " return a.id || a.className || a.tagName.toLowerCase(); }"
+    )
+
+
+def tab_to_launcher(page) -> None:
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if focused_in_widget(page) == "launcher":
+            return
+    pytest.fail("Tab never reached the widget's launcher")
+
+
+def ask(page, question: str, status_class: str = "") -> None:
+    count = page.locator(f"{WIDGET} .msg.bot .answer").count()
+    page.locator(f"{WIDGET} textarea").focus()
+    page.keyboard.type(question)
+    page.keyboard.press("Enter")
+    page.locator(f"{WIDGET} .msg.bot .answer").nth(count).wait_for(timeout=30_000)
+    if status_class:
+        page.locator(f"{WIDGET} .msg.{status_class}").first.wait_for(timeout=5_000)
+
+
+def computed(page, script: str) -> str:
+    return str(page.evaluate(script))
+
+
+def axe_violations(page) -> list[dict]:
+    """Serious and critical axe-core findings on the page, the widget's shadow tree included."""
+    page.evaluate(
+        AXE.read_text() + "\n;0"
+    )  # evaluated over the DevTools protocol: the page's CSP stays on
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target)}))"
+    )
+    return list(result)
+
+
+def test_keyboard_user_asks_and_gets_a_streamed_cited_answer(page, server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-closed.png"))
+    tab_to_launcher(page)
+    page.keyboard.press("Enter")
+    assert focused_in_widget(page) == "ccw-input"
+    launcher_expanded = page.locator(f"{WIDGET} .launcher")
+    assert launcher_expanded.get_attribute("aria-expanded") == "true"
+
+    # Tokens arrive before the final answer replaces them.
+    page.keyboard.type(QUESTION)
+    with page.expect_response(f"{server}/api/chat/stream") as streamed:
+        page.keyboard.press("Enter")
+    assert streamed.value.headers["content-type"].startswith("text/event-stream")
+    answer = page.locator(f"{WIDGET} .msg.bot .answer").first
+    answer.wait_for(timeout=30_000)
+    assert "council tax" in answer.inner_text().lower()
+    cite = page.locator(f"{WIDGET} .answer a.cite").first
+    assert cite.inner_text() == "[1]" and cite.get_attribute("aria-label") == "Source 1"
+    page.screenshot(path=str(ARTIFACTS / "widget-desktop.png"))
+    if os.environ.get(
+        "UPDATE_DOCS_SCREENSHOT"
+    ):  # kept out of normal runs: tests do not write to the repo
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copy(ARTIFACTS / "widget-desktop.png", ROOT / "docs" / "widget.png")
+
+    # The citation shows its quoted passage when followed.
+    cite.click()
+    quote = page.locator(f"{WIDGET} .sources li").first.locator("blockquote")
+    assert quote.is_visible() and len(quote.inner_text()) > 20
+
+    # Screen readers hear the answer.
+    live = page.locator(f"{WIDGET} [aria-live=polite]")
+    page.wait_for_function(
+        f"() => document.querySelector('{WIDGET}').shadowRoot.querySelector('[aria-live=polite]')"
+        ".textContent.startsWith('Answer:')"
+    )
+    assert "council tax" in live.inner_text().lower()
+
+    page.screenshot(path=str(ARTIFACTS / "widget-desktop-source.png"))
+
+    # Escape closes and gives focus back to the launcher.
+    page.keyboard.press("Escape")
+    assert page.locator(f"{WIDGET} .panel").is_hidden()
+    assert focused_in_widget(page) == "launcher"
+    assert launcher_expanded.get_attribute("aria-expanded") == "false"
+    assert page.problems == []
+
+
+def test_the_page_and_the_widget_do_not_restyle_each_other(page):
+    page.locator(f"{WIDGET} .launcher").click()
+    ask(page, QUESTION)
+    host_p = computed(page, "() => getComputedStyle(document.querySelector('.callout p')).fontSize")
+    host_button = computed(
+        page, "() => getComputedStyle(document.querySelector('header button')).backgroundColor"
+    )
+    host_font = computed(page, "() => getComputedStyle(document.body).fontFamily")
+    assert (host_p, host_button) == ("30px", "rgb(255, 105, 180)")
+    assert "Georgia" in host_font
+    inside = f"document.querySelector('{WIDGET}').shadowRoot"
+    assert (
+        computed(page, f"() => getComputedStyle({inside}.querySelector('.send')).backgroundColor")
+        == "rgb(0, 84, 107)"
+    )
+    assert (
+        computed(page, f"() => getComputedStyle({inside}.querySelector('.answer p')).fontSize")
+        == "16px"
+    )
+    assert "Comic" not in computed(
+        page, f"() => getComputedStyle({inside}.querySelector('textarea')).fontFamily"
+    )
+    summary = f"{inside}.querySelector('.sources summary')"
+    assert computed(page, f"() => getComputedStyle({summary}).display") != "none"
+    # The widget added no style to the page itself.
+    assert page.evaluate("() => document.styleSheets.length") == 1
+
+
+def test_focus_stays_in_the_open_panel(page):
+    page.locator(f"{WIDGET} .launcher").click()
+    seen = set()
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        where = focused_in_widget(page)
+        assert where, "focus left the chat panel"
+        seen.add(where)
+    assert {"close", "summary", "log", "ccw-input", "send", "clear"} <= seen
+
+
+def test_conversation_is_kept_for_the_tab_and_crisis_answers_stand_out(page, server):
+    page.locator(f"{WIDGET} .launcher").click()
+    ask(page, "I want to kill myself", status_class="urgent")
+    urgent = page.locator(f"{WIDGET} .msg.urgent")
+    first_link = urgent.locator("a").first
+    assert first_link.get_attribute("href") == "tel:999"  # contacts first
+    assert urgent.locator(".urgent-now").is_visible()
+
+    page.reload()
+    wait_for_widget(page)
+    page.locator(f"{WIDGET} .launcher").click()
+    assert page.locator(f"{WIDGET} .msg.user").first.inner_text().endswith("I want to kill myself")
+    assert page.locator(f"{WIDGET} .msg.urgent").count() == 1
+
+
+def test_feedback_is_sent(page, server):
+    page.locator(f"{WIDGET} .launcher").click()
+    ask(page, QUESTION)
+    with page.expect_response(f"{server}/api/feedback") as posted:
+        page.locator(f"{WIDGET} .feedback button").first.click()
+    assert posted.value.status == 200
+    page.locator(f"{WIDGET} .feedback [role=status]").filter(has_text="Thank you").wait_for()
+    assert page.locator(f"{WIDGET} .feedback button").first.get_attribute("aria-pressed") == "true"
+
+
+def test_help_now_lists_the_contacts_with_tap_to_call(page):
+    page.locator(f"{WIDGET} .launcher").click()
+    page.locator(f"{WIDGET} .help summary").click()
+    body = page.locator(f"{WIDGET} .help-body")
+    body.locator("a[href='tel:116123']").wait_for()
+    assert "Samaritans" in body.inner_text()
+
+
+def test_no_serious_accessibility_violations(page):
+    assert axe_violations(page) == []  # closed: the launcher on the host page
+    page.locator(f"{WIDGET} .launcher").click()
+    ask(page, QUESTION)
+    page.locator(f"{WIDGET} .answer a.cite").first.click()
+    page.locator(f"{WIDGET} .help summary").click()
+    assert axe_violations(page) == []
+    ask(page, "I want to kill myself", status_class="urgent")
+    assert axe_violations(page) == []
+
+
+def test_phone_width_and_reduced_motion(browser, server):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        reduced_motion="reduce",
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/demo")
+        wait_for_widget(page)
+        page.locator(f"{WIDGET} .launcher").tap()
+        panel = page.locator(f"{WIDGET} .panel")
+        box = panel.bounding_box()
+        assert box is not None and box["width"] == 390 and box["x"] == 0
+        inside = f"document.querySelector('{WIDGET}').shadowRoot"
+        assert (
+            computed(
+                page, f"() => getComputedStyle({inside}.querySelector('.panel')).animationName"
+            )
+            == "none"
+        )
+        page.locator(f"{WIDGET} textarea").focus()
+        ask(page, "I want to kill myself", status_class="urgent")
+        # Nothing is wider than the screen.
+        assert page.evaluate(f"() => {inside}.querySelector('.log').scrollWidth") <= 390
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
+    finally:
+        context.close()
