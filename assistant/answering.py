@@ -180,6 +180,34 @@ def _list_statements(
     return out
 
 
+def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str, int]) -> list[Statement]:
+    """Let a one-sentence lead carry on to the next sentence of the same line or paragraph.
+
+    Plain-language documents put one fact per short sentence ("Staying Put means
+    you keep living with your foster carer after 18. The duty lasts until you are
+    21."), so the sentence after the best one often holds the figure asked for.
+    """
+    if not chosen or len(chosen[0].pieces) != 1:
+        return chosen
+    lead = chosen[0]
+    chunk = index.chunks[chunk_pos[lead.chunk_id]]
+    if chunk.kind != "prose" or lead.pieces[0] not in chunk.units:
+        return chosen
+    position = chunk.units.index(lead.pieces[0])
+    if position + 1 >= len(chunk.units):
+        return chosen
+    text = index.texts[chunk.document_id]
+    (start, end), (next_start, next_end) = lead.pieces[0], chunk.units[position + 1]
+    following = " ".join(text[next_start:next_end].split())
+    if "\n" in text[end:next_start] or len(following) > 220 or following.endswith(":"):
+        return chosen
+    span = (start, next_end)
+    rest = [c for c in chosen[1:] if c.pieces != ((next_start, next_end),)]
+    extended = Statement(lead.chunk_id, lead.document_id, " ".join(text[start:next_end].split()), (span,),
+                         lead.score, lead.overlap, lead.rank)
+    return [extended, *rest]
+
+
 def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
     """For "what are / who is on / which…" questions, rank whole lists above single items."""
     if not _LIST_ASK.search(question):
@@ -336,7 +364,8 @@ def compose(
                 )
             )
         body = statement.text.rstrip()
-        if body.startswith("  - "):
+        bare_list = body.startswith("  - ")
+        if bare_list:
             # A bare list: its items become the answer's own bullets, not bullets in a bullet.
             body = body[4:].replace("\n  - ", "\n- ")
         if audience == "care_leaver":
@@ -349,7 +378,7 @@ def compose(
             body += "."
         label = headings[i] if i < len(headings) else ""
         line = f"{label}{body} [{numbers[statement.chunk_id]}]"
-        lines.append(line if i == 0 and not headings else f"- {line}")
+        lines.append(line if i == 0 and not headings and not bare_list else f"- {line}")
     intro = ""
     if audience == "care_leaver":
         outro = f"If you are not sure what this means for you, ask {settings.advice_contact}."

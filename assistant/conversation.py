@@ -153,6 +153,7 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
         missing = answering.missing_kind(standalone, chosen)
     if missing:
         return _decline(bot, text, standalone, audience, missing)
+    chosen = answering.extend_lead(chosen, bot.index, bot._chunk_pos)
     composed = answering.compose(chosen, bot.index, audience, bot.glossary, s)
     reply = Reply("answered", composed.text, composed.citations, question=text, standalone_question=standalone)
     if s.llm_backend != "none":
