@@ -186,7 +186,7 @@ def chat(ctx: click.Context, audience: str) -> None:
 @main.command(name="eval", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def evaluate(ctx: click.Context) -> None:
-    """Evaluate against a question set (see eval/; options: --questions FILE, --reports DIR)."""
+    """Evaluate against a question set (--questions FILE, --baseline, --no-chart, --reports DIR)."""
     from eval.run import main as run_eval  # the evaluation lives outside the core package
 
     run_eval.main(args=ctx.args, standalone_mode=True)

@@ -1,25 +1,118 @@
-"""Benchmark: ingest time, Assistant.load() with an existing index, warm search and ask latency.
+"""Benchmark: ingest, load, warm search/ask, cold start, and throughput under concurrent callers.
 
-Run: ``.venv/bin/python -m eval.bench`` (writes eval/reports/bench.md). Not a timed test.
+Run: ``.venv/bin/python -m eval.bench`` (writes eval/reports/bench.md and bench.json).
+``python -m eval.scale`` adds its own section to the same files. Not a timed test.
+
+- Cold start: a fresh ``python -c`` process that imports the assistant, loads the
+  (already built) index and answers one question, timed from outside until the answer
+  is printed; the child also reports its own import / load / ask split.
+- Throughput: N threads call ``bot.ask`` on the evaluation questions; requests/s and
+  per-request p50/p95 latency. The machine's cores bound it (``os.cpu_count()`` is
+  recorded with the result).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-from assistant import Assistant, load_settings
-from assistant.embeddings import LocalEmbeddings
+from typing import Any
 
 from .metrics import percentile
-from .questions import load_cases
+from .questions import Case, load_cases
 
 HERE = Path(__file__).resolve().parent
+REPORTS = HERE / "reports"
+COLD_QUESTION = "how much is the uni bursary"
+
+# The child of the cold-start measure. It prints one JSON line once it has its answer.
+_COLD_CHILD = """
+import json, time
+t0 = time.perf_counter()
+from assistant import Assistant
+t1 = time.perf_counter()
+bot = Assistant.load()
+t2 = time.perf_counter()
+reply = bot.ask({question!r})
+t3 = time.perf_counter()
+print(json.dumps({{"import_s": t1 - t0, "load_s": t2 - t1, "ask_s": t3 - t2, "status": reply.status}}), flush=True)
+"""
 
 
-def main() -> None:
+def _ms(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 1), "p95": round(percentile(values, 95), 1)}
+
+
+def cold_start(env: dict[str, str], runs: int) -> dict[str, Any]:
+    """Spawn ``runs`` fresh interpreters; time process start -> first answer from outside."""
+    code = _COLD_CHILD.format(question=COLD_QUESTION)
+    outside, inside = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryFile() as err:
+            started = time.perf_counter()
+            child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=err, env=env,
+                                     text=True)
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            elapsed = time.perf_counter() - started
+            child.wait()
+            if child.returncode != 0 or not line.strip():
+                err.seek(0)
+                raise RuntimeError(f"cold-start child failed ({child.returncode}): {err.read().decode()[-2000:]}")
+        outside.append(elapsed)
+        inside.append(json.loads(line))
+    return {
+        "runs": runs,
+        "seconds": [round(s, 2) for s in outside],
+        "median_s": round(statistics.median(outside), 2),
+        "import_s": round(statistics.median(i["import_s"] for i in inside), 2),
+        "load_s": round(statistics.median(i["load_s"] for i in inside), 2),
+        "ask_s": round(statistics.median(i["ask_s"] for i in inside), 3),
+        "status": inside[-1]["status"],
+    }
+
+
+def throughput(bot: Any, cases: list[Case], workers: int, requests: int) -> dict[str, Any]:
+    """``requests`` asks spread over ``workers`` threads; the query cache is emptied first."""
+    chosen = [cases[i % len(cases)] for i in range(requests)]
+    errors: list[str] = []
+
+    def call(case: Case) -> float:
+        started = time.perf_counter()
+        try:
+            bot.ask(case.question, audience=case.audience)
+        except Exception as exc:  # report, don't stop: a thread-safety failure is a finding
+            errors.append(f"{type(exc).__name__}: {exc}")
+        return (time.perf_counter() - started) * 1000
+
+    bot.embedder._cached_query.cache_clear()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        latencies = list(pool.map(call, chosen))
+    wall = time.perf_counter() - started
+    return {
+        "workers": workers,
+        "requests": requests,
+        "seconds": round(wall, 2),
+        "requests_per_s": round(requests / wall, 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+    }
+
+
+def run(concurrency: list[int], requests: int, cold_runs: int) -> dict[str, Any]:
+    from assistant import Assistant, load_settings
+    from assistant.embeddings import LocalEmbeddings
+
     cases = load_cases(HERE / "questions.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(index_dir=Path(tmp) / "index")
@@ -44,24 +137,129 @@ def main() -> None:
             t = time.perf_counter()
             bot.ask(case.question, audience=case.audience)
             ask_ms.append((time.perf_counter() - t) * 1000)
-    lines = [
-        "# Benchmark",
-        "",
-        f"Generated {time.strftime('%Y-%m-%d %H:%M')} on this machine; `.venv/bin/python -m eval.bench`.",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| model load (once per process) | {model_seconds:.2f} s |",
-        f"| full ingest ({report.documents} documents, {report.chunks} passages) | {report.seconds:.2f} s |",
-        f"| Assistant.load() with an existing index (model already loaded) | {load_seconds:.2f} s |",
-        f"| warm search, median / p95 ({len(search_ms)} questions, query cache cleared) | "
-        f"{statistics.median(search_ms):.1f} / {percentile(search_ms, 95):.1f} ms |",
-        f"| warm ask, median / p95 | {statistics.median(ask_ms):.1f} / {percentile(ask_ms, 95):.1f} ms |",
-        "",
-    ]
-    (HERE / "reports").mkdir(exist_ok=True)
-    (HERE / "reports" / "bench.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+        print("Throughput ...", flush=True)
+        loads = [throughput(bot, cases, workers, requests) for workers in concurrency]
+        print("Cold start ...", flush=True)
+        env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_path),
+               "ASSISTANT_CORPUS_DIR": str(settings.corpus_path), "ANONYMIZED_TELEMETRY": "False"}
+        cold = cold_start(env, cold_runs)
+    return {
+        "generated": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "model_load_s": round(model_seconds, 2),
+        "ingest": {"documents": report.documents, "chunks": report.chunks, "seconds": round(report.seconds, 2)},
+        "load_s": round(load_seconds, 3),
+        "questions": len(questions),
+        "search_ms": _ms(search_ms),
+        "ask_ms": _ms(ask_ms),
+        "throughput": loads,
+        "cold_start": cold,
+    }
+
+
+# -- the report (shared with eval.scale) ---------------------------------------------------
+
+
+def update_report(section: str, data: dict[str, Any], folder: Path = REPORTS) -> Path:
+    """Store ``data`` as ``section`` of bench.json and re-render bench.md from every section."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "bench.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        stored = {}
+    stored[section] = data
+    path.write_text(json.dumps(stored, indent=2, ensure_ascii=False), encoding="utf-8")
+    md = folder / "bench.md"
+    md.write_text(render(stored), encoding="utf-8")
+    return md
+
+
+def render(stored: dict[str, Any]) -> str:
+    lines = ["# Benchmark", ""]
+    b = stored.get("bench")
+    if b:
+        lines += [
+            f"Generated {b['generated']} on this machine ({b['cpus']} CPUs, load average "
+            f"{b.get('load_average')} at the end: other work on the machine inflates every time); "
+            "`.venv/bin/python -m eval.bench`.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| model load (once per process) | {b['model_load_s']:.2f} s |",
+            f"| full ingest ({b['ingest']['documents']} documents, {b['ingest']['chunks']} passages) | "
+            f"{b['ingest']['seconds']:.2f} s |",
+            f"| Assistant.load() with an existing index (model already loaded) | {b['load_s']:.2f} s |",
+            f"| warm search, median / p95 ({b['questions']} questions, query cache cleared) | "
+            f"{b['search_ms']['median']:.1f} / {b['search_ms']['p95']:.1f} ms |",
+            f"| warm ask, median / p95 | {b['ask_ms']['median']:.1f} / {b['ask_ms']['p95']:.1f} ms |",
+        ]
+        c = b["cold_start"]
+        lines += [
+            f"| cold start: process start → first answer, median of {c['runs']} (runs: "
+            f"{', '.join(f'{s:.2f}' for s in c['seconds'])} s) | {c['median_s']:.2f} s |",
+            f"| … of which (inside the child) import / Assistant.load() / first ask | "
+            f"{c['import_s']:.2f} / {c['load_s']:.2f} / {c['ask_s']:.3f} s |",
+            "",
+            "## Throughput: concurrent callers of `bot.ask` (threads, one process)",
+            "",
+            "| callers | requests | requests/s | p50 | p95 | errors |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {t['workers']} | {t['requests']} | {t['requests_per_s']:.1f} | {t['p50_ms']:.1f} ms | "
+                f"{t['p95_ms']:.1f} ms | {t['errors']}{' (' + t['first_error'] + ')' if t['first_error'] else ''} |"
+                for t in b["throughput"]
+            ],
+            "",
+            f"On {b['cpus']} CPUs, extra callers mostly queue: requests/s flattens while latency grows.",
+            "",
+        ]
+    s = stored.get("scale")
+    if s:
+        lines += [
+            "## Scale: synthetic corpora of many councils",
+            "",
+            f"Generated {s['generated']}; `.venv/bin/python -m eval.scale --sizes {' '.join(map(str, s['sizes']))}`"
+            " (each size's own time and load average are in bench.json). "
+            f"Size N× = the real corpus plus N−1 synthetic councils (seed {s['seed']}): each real document with "
+            "the council name, figures and years varied. Memory is the worker process's peak RSS "
+            f"({s['memory_method']}), model included. Latency: {s['latency_questions']} evaluation questions, "
+            "query cache cleared before each.",
+            "",
+            "| size | documents | corpus | passages | ingest | index on disk | peak RSS after ingest | peak RSS "
+            "overall | load | search median / p95 | ask median / p95 | recall@5 | status accuracy |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *[
+                f"| {r['size']}× | {r['documents']} | {r['corpus_mb']:.1f} MB | {r['chunks']} | "
+                f"{r['ingest_s']:.1f} s | {r['index_mb']:.1f} MB | {r['peak_rss_ingest_mb']:.0f} MB | "
+                f"{r['peak_rss_mb']:.0f} MB | {r['load_s']:.2f} s | "
+                f"{r['search_ms']['median']:.1f} / {r['search_ms']['p95']:.1f} ms | "
+                f"{r['ask_ms']['median']:.1f} / {r['ask_ms']['p95']:.1f} ms | {_fmt(r.get('recall@5'))} | "
+                f"{_fmt(r.get('status_accuracy'))} |"
+                for r in s["runs"]
+            ],
+            "",
+            *([f"Not run: {s['not_run']}", ""] if s.get("not_run") else []),
+        ]
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16],
+                        help="numbers of concurrent callers (default: 1 4 16)")
+    parser.add_argument("--requests", type=int, default=160, help="asks per concurrency level (default: 160)")
+    parser.add_argument("--cold-runs", type=int, default=3, help="fresh processes for the cold start (default: 3)")
+    parser.add_argument("--reports", type=Path, default=REPORTS)
+    args = parser.parse_args(argv)
+    data = run(args.concurrency, args.requests, args.cold_runs)
+    path = update_report("bench", data, args.reports)
+    print(path.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

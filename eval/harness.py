@@ -119,25 +119,41 @@ def evaluate_assistant(bot: Any, cases: list[Case]) -> list[CaseResult]:
 
 
 def evaluate_system(system: System, cases: list[Case], *, k: int = 5) -> list[CaseResult]:
-    """Ask every question of any ``System``; score its retrieval (top ``k``) and its reply.
+    """Ask every question of any ``System``; score its retrieval (top ``k``) and its reply."""
+    return [evaluate_case(system, case, k=k) for case in cases]
 
-    The query-vector cache is cleared before each timed ask so that latencies do not
+
+def evaluate_side_by_side(systems: list[System], cases: list[Case], *, k: int = 5) -> dict[str, list[CaseResult]]:
+    """Every system on every case, interleaved case by case.
+
+    Interleaving keeps the latency comparison fair on a shared machine: a burst of
+    load from elsewhere slows both systems' answers to the same questions, rather
+    than whichever system happened to be running at the time.
+    """
+    results: dict[str, list[CaseResult]] = {system.name: [] for system in systems}
+    for case in cases:
+        for system in systems:
+            results[system.name].append(evaluate_case(system, case, k=k))
+    return results
+
+
+def evaluate_case(system: System, case: Case, *, k: int = 5) -> CaseResult:
+    """Ask one question and score the reply and (for answerable cases) retrieval.
+
+    The query-vector cache is cleared before the timed ask so that latencies do not
     depend on which system (or which earlier case) embedded the same text first.
     """
-    results = []
-    for case in cases:
-        history = [{"role": "user", "content": h} for h in case.history]
-        system.clear_cache()
-        started = time.perf_counter()
-        reply = system.ask(case.question, history, case.audience)
-        seconds = time.perf_counter() - started
-        result = CaseResult(case, reply.status, reply.text, seconds=seconds)
-        if case.expect == "answered":
-            hits = system.search(system.retrieval_query(case), k)
-            result.relevant = [_is_gold(case, h.document_id, h.text) for h in hits]
-        _score_reply(system, case, result, reply.citations)
-        results.append(result)
-    return results
+    history = [{"role": "user", "content": h} for h in case.history]
+    system.clear_cache()
+    started = time.perf_counter()
+    reply = system.ask(case.question, history, case.audience)
+    seconds = time.perf_counter() - started
+    result = CaseResult(case, reply.status, reply.text, seconds=seconds)
+    if case.expect == "answered":
+        hits = system.search(system.retrieval_query(case), k)
+        result.relevant = [_is_gold(case, h.document_id, h.text) for h in hits]
+    _score_reply(system, case, result, reply.citations)
+    return result
 
 
 def _score_reply(system: System, case: Case, result: CaseResult, citations: list[Any]) -> None:
@@ -198,6 +214,8 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     seconds = [r.seconds * 1000 for r in results]
     out["latency_ms_median"] = round(statistics.median(seconds), 1) if seconds else None
     out["latency_ms_p95"] = round(percentile(seconds, 95), 1) if seconds else None
+    lengths = [len(r.text) for r in results if r.status == "answered"]
+    out["answer_chars_median"] = round(statistics.median(lengths)) if lengths else None
     categories: dict[str, dict[str, Any]] = {}
     for category in sorted({r.case.category for r in results}):
         group = [r for r in results if r.case.category == category]

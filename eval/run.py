@@ -18,11 +18,15 @@ HERE = Path(__file__).resolve().parent
 @click.option("--questions", "questions_file", type=click.Path(path_type=Path), default=HERE / "questions.yaml",
               show_default=True, help="The question file (YAML).")
 @click.option("--reports", type=click.Path(path_type=Path), default=HERE / "reports", show_default=True)
-def main(questions_file: Path, reports: Path) -> None:
-    """Evaluate the assistant against a question set and write eval/reports/latest.{md,json}."""
+@click.option("--baseline", is_flag=True,
+              help="Also evaluate the LangChain-tutorial baseline (dense Chroma, top chunk as answer) "
+                   "on the same questions, and report both side by side.")
+@click.option("--chart/--no-chart", default=True, show_default=True, help="Write latest.png.")
+def main(questions_file: Path, reports: Path, baseline: bool, chart: bool) -> None:
+    """Evaluate the assistant against a question set and write eval/reports/latest.{md,json,png}."""
     from assistant import Assistant
 
-    from .harness import evaluate_assistant, summarise
+    from .harness import evaluate_assistant, evaluate_side_by_side, summarise
     from .report import print_table, write_report
 
     try:
@@ -31,11 +35,26 @@ def main(questions_file: Path, reports: Path) -> None:
     except (QuestionFileError, AssistantError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2 if isinstance(exc, QuestionFileError) else 1)
-    summary = summarise(evaluate_assistant(bot, cases))
-    print_table(summary)
+    base_summary, build_seconds = None, None
+    if baseline:
+        from .baseline import Baseline
+        from .harness import AssistantSystem
+
+        try:
+            with Baseline.build(bot.embedder, bot.settings.corpus_path) as tutorial:
+                build_seconds = tutorial.build_seconds
+                both = evaluate_side_by_side([AssistantSystem(bot), tutorial], cases)
+        except AssistantError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        summary, base_summary = summarise(both["assistant"]), summarise(both["baseline"])
+    else:
+        summary = summarise(evaluate_assistant(bot, cases))
+    print_table(summary, base_summary)
     try:
         shown = questions_file.resolve().relative_to(HERE.parent)
     except ValueError:
         shown = questions_file
-    path = write_report(summary, reports, questions=str(shown), load_seconds=bot.load_seconds)
+    path = write_report(summary, reports, questions=str(shown), load_seconds=bot.load_seconds,
+                        baseline=base_summary, baseline_build_seconds=build_seconds, chart=chart)
     click.echo(f"Report written to {path}")
