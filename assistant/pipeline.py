@@ -26,10 +26,22 @@ class Assistant:
     index: StoredIndex
     glossary: Glossary
     load_seconds: float = 0.0
-    _chunk_pos: dict[str, int] = field(default_factory=dict)
-    unit_pos: dict[tuple[int, int], list[int]] = field(default_factory=dict)
-    vocabulary: frozenset[str] = frozenset()
-    _unit_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    # Look-ups derived from the index (see __post_init__), so an Assistant made from
+    # the parts of another (other settings, same index) is complete.
+    _chunk_pos: dict[str, int] = field(init=False, repr=False)
+    unit_pos: dict[tuple[int, int], list[int]] = field(init=False, repr=False)
+    vocabulary: frozenset[str] = field(init=False, repr=False)
+    _unit_rows: dict[int, np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index = self.index
+        self._chunk_pos = {c.id: i for i, c in enumerate(index.chunks)}
+        owners = index.unit_owners.reshape(-1, 2)
+        self.unit_pos = {}
+        for i, (c, u) in enumerate(owners):
+            self.unit_pos.setdefault((int(c), int(u)), []).append(i)
+        self._unit_rows = {int(ci): np.flatnonzero(owners[:, 0] == ci) for ci in np.unique(owners[:, 0])}
+        self.vocabulary = safety.DOMAIN_WORDS
 
     @classmethod
     def load(
@@ -57,12 +69,6 @@ class Assistant:
         assert folder is not None
         index = load_index(folder, embedder)
         bot = cls(settings, embedder, index, load_glossary(settings.corpus_path))
-        bot._chunk_pos = {c.id: i for i, c in enumerate(index.chunks)}
-        for i, (c, u) in enumerate(index.unit_owners.reshape(-1, 2)):
-            bot.unit_pos.setdefault((int(c), int(u)), []).append(i)
-        bot.vocabulary = safety.DOMAIN_WORDS
-        owners = index.unit_owners.reshape(-1, 2)
-        bot._unit_rows = {int(ci): np.flatnonzero(owners[:, 0] == ci) for ci in np.unique(owners[:, 0])}
         bot.load_seconds = time.perf_counter() - started
         return bot
 

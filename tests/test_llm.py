@@ -42,10 +42,6 @@ def with_llm(bot: Assistant, model: Any = None, **update: Any) -> Assistant:
         embedder=bot.embedder,
         index=bot.index,
         glossary=bot.glossary,
-        _chunk_pos=bot._chunk_pos,
-        unit_pos=bot.unit_pos,
-        vocabulary=bot.vocabulary,
-        _unit_rows=bot._unit_rows,
     )
     if model is not None:
         twin.llm_model = model  # the documented seam (assistant/llm.py)
