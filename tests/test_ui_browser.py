@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,34 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "ui" / "app.py"
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 QUESTION = "Who chaired the Corporate Parenting Board in 2021–24?"
 LOAD_TIMEOUT_MS = 180_000  # the first page view loads the embedding model
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -75,7 +56,7 @@ def server(bot, settings, tmp_path_factory) -> Iterator[str]:
             f"axe-core is missing at {AXE}: run scripts/test.sh, "
             "or npm install --prefix tests/.npm axe-core@4"
         )
-    port = _free_port()
+    port = free_port()
     logs = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {
         **os.environ,

@@ -8,32 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 QUESTION = "do care leavers have to pay council tax in lewisham"
 WIDGET = "care-chat-widget"
 
@@ -42,11 +27,6 @@ if not CHROMIUM.exists() or not AXE.exists():  # scripts/test.sh installs both
         "needs /usr/bin/chromium and axe-core (run scripts/test.sh)", allow_module_level=True
     )
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +87,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
