@@ -1,7 +1,14 @@
 """A grounded, cited assistant over a council's corporate parenting documents."""
 
 from .config import Settings, load_settings
-from .errors import AssistantError, ConfigError, CorpusError, IndexBuildError, InputError, LLMUnavailable
+from .errors import (
+    AssistantError,
+    ConfigError,
+    CorpusError,
+    IndexBuildError,
+    InputError,
+    LLMUnavailable,
+)
 from .pipeline import Assistant
 from .schema import Citation, Passage, Reply
 

@@ -11,21 +11,18 @@ service keeps answering throughout.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import re
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 from .corpus import MANIFEST, NOT_DOCUMENTS, SUPPORTED, load_document, read_manifest
 from .errors import CorpusError
-from .index import BuildReport, Progress, current_folder, fingerprint
+from .index import BuildReport, Progress, current_folder, file_lock, fingerprint
 
 # Order of the fields in a written manifest entry (the order of the README example).
 ENTRY_FIELDS = (
@@ -197,7 +194,8 @@ def add_document(
     corpus = settings.corpus_path
     name = safe_filename(filename)
     entry = make_entry(name, fields)
-    with _corpus_lock(settings):
+    # One corpus change at a time: two uploads at once must not interleave manifest writes.
+    with file_lock(settings.index_path, ".corpus.lock"):
         check_upload(corpus, name, data, entry)
         manifest = corpus / MANIFEST
         before = manifest.read_bytes()
@@ -218,16 +216,3 @@ def _append(manifest: Path, block: str) -> None:
     if text and not text.endswith("\n"):
         text += "\n"
     manifest.write_text(f"{text}\n{block}" if text else block, encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _corpus_lock(settings: Settings) -> Iterator[None]:
-    """One corpus change at a time: two uploads at once must not interleave manifest writes."""
-    root = settings.index_path
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".corpus.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

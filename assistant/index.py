@@ -69,9 +69,10 @@ class BuildReport:
 
 
 @contextlib.contextmanager
-def _lock(root: Path) -> Iterator[None]:
+def file_lock(root: Path, name: str = ".lock") -> Iterator[None]:
+    """Hold an exclusive lock on ``root/name`` (across processes) for the block."""
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as handle:
+    with (root / name).open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -112,7 +113,7 @@ def build_index(
 
     started = time.perf_counter()
     root = settings.index_path
-    with _lock(root):
+    with file_lock(root):
         print_fp = fingerprint(settings)
         metas = read_manifest(settings.corpus_path)
         documents: list[Document] = []

@@ -13,7 +13,15 @@ from . import retrieval, safety
 from .config import Settings, load_settings
 from .errors import IndexBuildError, InputError
 from .glossary import Glossary, load_glossary
-from .index import BuildReport, Progress, StoredIndex, build_index, current_folder, fingerprint, load_index
+from .index import (
+    BuildReport,
+    Progress,
+    StoredIndex,
+    build_index,
+    current_folder,
+    fingerprint,
+    load_index,
+)
 from .schema import Passage, Reply
 
 

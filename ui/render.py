@@ -12,7 +12,10 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from assistant.config import Contact
+from assistant.schema import Citation
 
 from . import messages
 
@@ -26,23 +29,6 @@ _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _HEADING = re.compile(r"^(#{1,6})(\s)", re.MULTILINE)
 _IMAGE = re.compile(r"^\s*!\[([^\]]*)\]\(([^)\s]*)\)\s*$", re.MULTILINE)
-
-
-class ContactLike(Protocol):
-    name: str
-    detail: str
-    when: str
-
-
-class CitationLike(Protocol):
-    number: int
-    document_id: str
-    document_title: str
-    section: str
-    page: int | None
-    quote: str
-    source_url: str
-    superseded: bool
 
 
 def escape_markdown(text: str) -> str:
@@ -73,7 +59,7 @@ def linkify(text: str) -> str:
     return _EMAIL.sub(r"[\1](mailto:\1)", text)
 
 
-def contact_lines(contacts: Iterable[ContactLike]) -> str:
+def contact_lines(contacts: Iterable[Contact]) -> str:
     """A Markdown list of contacts, name first, with tappable numbers."""
     lines = []
     for c in contacts:
@@ -83,7 +69,7 @@ def contact_lines(contacts: Iterable[ContactLike]) -> str:
 
 
 def help_panel(
-    urgent: Sequence[ContactLike], council: Sequence[ContactLike], council_name: str
+    urgent: Sequence[Contact], council: Sequence[Contact], council_name: str
 ) -> str:
     """The "Need help now?" panel: danger line, then urgent contacts, then the council's."""
     parts = [messages.HELP_DANGER]
@@ -153,7 +139,7 @@ class SourceCard:
         return "\n".join(f"> {line}  " for line in lines) or "> …"
 
 
-def source_card(citation: CitationLike, documents: Mapping[str, Any]) -> SourceCard:
+def source_card(citation: Citation, documents: Mapping[str, Any]) -> SourceCard:
     """The card for one citation: title, section and page, superseded badge, quote, link."""
     where = messages.SOURCE_SECTION.format(section=citation.section) if citation.section else ""
     if citation.page:
