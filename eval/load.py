@@ -3,7 +3,11 @@
 Not a test (it asserts nothing): it measures, so a deployment can be sized.
 
     python -m eval.load              # its own server (rate limit off), 16 clients, 30 s
+    python -m eval.load --workers 2  # its own server with 2 worker processes
     python -m eval.load --url http://host:8000 --clients 32 --seconds 60
+
+``python -m eval.load_workers`` runs it against 1 and 2 workers, with the local
+store and with a Chroma server, and writes the figures to eval/reports/load.md.
 
 Questions are the ones in eval/questions.yaml, in turn, so the mix of answered,
 declined and crisis replies is like real use; after the first pass questions
@@ -18,23 +22,20 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from .servers import ROOT, ServerFailed, assistant_server
+
 QUESTIONS = ROOT / "eval" / "questions.yaml"
+# All clients share one IP: with the limit on, the limit would be what is measured.
+RATE_LIMIT_OFF = {"ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000"}
 
 
 def load_questions(path: Path) -> list[dict[str, str]]:
@@ -44,59 +45,6 @@ def load_questions(path: Path) -> list[dict[str, str]]:
         for c in cases
         if isinstance(c, dict) and c.get("question")
     ]
-
-
-@contextmanager
-def own_server(timeout: float = 180) -> Iterator[str]:
-    """Start ``assistant serve`` on a free loopback port with the rate limit off; stop it after."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-    }
-    log = tempfile.NamedTemporaryFile("w+", prefix="assistant-load-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"The server stopped while starting; its log is {log.name}.")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"The server did not answer /health within {timeout:.0f} s.")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def client(
@@ -165,6 +113,26 @@ async def run(
     }
 
 
+async def _warm_up(url: str, body: dict[str, str], clients: int) -> None:
+    """The first question once per client, each on its own connection, so every worker has
+    answered before the clock starts (and only that one question is cached, as with ``--once``).
+    """
+
+    async def ask() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+            await http.post("/api/chat", json=body)
+
+    await asyncio.gather(*(ask() for _ in range(clients)))
+
+
+def measure(
+    url: str, clients: int, seconds: float, questions: list[dict[str, str]], once: bool = False
+) -> dict[str, object]:
+    """Warm the server up (not counted), then run ``clients`` users for ``seconds``."""
+    asyncio.run(_warm_up(url, questions[0], clients))
+    return asyncio.run(run(url, clients, seconds, questions, once=once))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Worker processes of its own server (default 1)."
+    )
     parser.add_argument(
         "--once",
         action="store_true",
@@ -184,15 +155,14 @@ def main(argv: list[str] | None = None) -> None:
     if not questions:
         raise SystemExit(f"No questions in {args.questions}.")
 
-    def measure(url: str) -> dict[str, object]:
-        httpx.post(f"{url}/api/chat", json=questions[0], timeout=60)  # warm-up, not counted
-        return asyncio.run(run(url, args.clients, args.seconds, questions, once=args.once))
-
     if args.url:
-        result = measure(args.url.rstrip("/"))
+        result = measure(args.url.rstrip("/"), args.clients, args.seconds, questions, args.once)
     else:
-        with own_server() as url:
-            result = measure(url)
+        try:
+            with assistant_server(workers=args.workers, env=RATE_LIMIT_OFF) as server:
+                result = measure(server.url, args.clients, args.seconds, questions, args.once)
+        except ServerFailed as exc:
+            raise SystemExit(str(exc)) from exc
     if args.json:
         print(json.dumps(result, indent=2))
         return

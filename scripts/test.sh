@@ -10,6 +10,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+# The feedback tests start a throwaway cluster from Debian's PostgreSQL server binaries.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  echo "Installing Debian's postgresql for the feedback tests..."
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
 if [ ! -f tests/.npm/node_modules/axe-core/axe.min.js ]; then
   npm install --silent --no-audit --no-fund --prefix tests/.npm axe-core@4 >/dev/null
 fi

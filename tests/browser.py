@@ -1,9 +1,14 @@
-"""What the browser tests share: Debian's Chromium (never a downloaded browser), axe-core, ports."""
+"""What the browser tests share: Debian's Chromium (never a downloaded browser), axe-core, ports.
+
+Starting and stopping the servers under test is ``eval.servers``'s job (shared with the
+load measurements); ``free_port`` is re-exported from there.
+"""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
+
+from eval.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -22,8 +27,4 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback address (servers in tests listen on 127.0.0.1 only)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["ARTIFACTS", "AXE", "CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -123,6 +124,7 @@ def test_health_reports_the_index(client, bot):
         "documents": len(bot.index.documents),
         "chunks": len(bot.index.chunks),
         "fingerprint": bot.index.fingerprint,
+        "pid": os.getpid(),  # TestClient serves from this process
     }
 
 

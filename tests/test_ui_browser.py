@@ -9,17 +9,14 @@ Never downloads a browser: it uses /usr/bin/chromium, and skips if that is missi
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+
+from eval.servers import ServerFailed, started
 
 pytestmark = pytest.mark.slow
 
@@ -29,18 +26,6 @@ DESKTOP = {"width": 1280, "height": 900}
 QUESTION = "Who chaired the Corporate Parenting Board in 2021–24?"
 LOAD_TIMEOUT_MS = 180_000  # the first page view loads the embedding model
 
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server we started (its own process group), politely first."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +44,10 @@ def server(bot, settings, tmp_path_factory) -> Iterator[str]:
     port = free_port()
     logs = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {
-        **os.environ,
         "ASSISTANT_CORPUS_DIR": str(settings.corpus_path),
         "ASSISTANT_INDEX_DIR": str(settings.index_path),
         "ASSISTANT_FEEDBACK_DB": str(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"),
         "ASSISTANT_STAFF_PASSWORD": "browser-test-password",
-        "ANONYMIZED_TELEMETRY": "False",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
     }
     command = [
         sys.executable,
@@ -89,28 +70,14 @@ def server(bot, settings, tmp_path_factory) -> Iterator[str]:
         "none",
         str(APP),
     ]
-    with logs.open("wb") as log:
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{logs.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start within 60 s:\n{logs.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        _stop(proc)
+        with started(
+            command, ready=f"{url}_stcore/health", url=url, name="streamlit", env=env, log=logs
+        ):
+            yield url
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +170,8 @@ def test_phone_width_answer_fits_and_passes_axe(browser, server):
         screenshot(page, "chat-phone-answer.png", tall=1800)
         # The README picture: this short answer with its source card, at a laptop size.
         page.set_viewport_size({"width": 1100, "height": 1150})
-        # Tests write only under tests/artifacts; copy it to docs/chat.png by hand to refresh the README.
+        # Tests write only under tests/artifacts: copy it to docs/chat.png by hand
+        # to refresh the README.
         screenshot(page, "chat-readme.png")
     finally:
         page.close()

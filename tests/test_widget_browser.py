@@ -1,21 +1,20 @@
 """The widget end to end: a real server, Debian's Chromium, the keyboard, axe-core, screenshots.
 
 The server runs as `python -m assistant.cli serve` in a subprocess over the session's
-index; the browser opens /demo, a page whose own CSS is hostile to widgets.
+index (started by eval.servers); the browser opens /demo, a page whose own CSS is
+hostile to widgets.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, ROOT
+
+from eval.servers import ServerFailed, assistant_server
 
 pytestmark = pytest.mark.slow
 
@@ -32,54 +31,18 @@ if not CHROMIUM.exists() or not AXE.exists():  # scripts/test.sh installs both
 @pytest.fixture(scope="module")
 def server(bot, settings, tmp_path_factory) -> Iterator[str]:
     """The API in its own process over the session's index (``bot`` has built it)."""
-    port = free_port()
     env = {
-        **os.environ,
         "ASSISTANT_CORPUS_DIR": str(settings.corpus_path),
         "ASSISTANT_INDEX_DIR": str(settings.index_path),
         "ASSISTANT_FEEDBACK_DB": str(settings.feedback_path),
         "ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000",
     }
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assistant.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server stopped:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with assistant_server(env=env, log=log) as running:
+            yield running.url
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

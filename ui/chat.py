@@ -165,7 +165,7 @@ def _queue(question: str) -> None:
 def _store(s: Settings) -> Any:
     """The feedback store, or None if it can't be opened (answers still work without it)."""
     try:
-        return services.feedback_store(str(s.feedback_path))
+        return services.feedback_store(s)
     except AssistantError as exc:
         services.log_error("feedback store", exc)
         return None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -20,7 +19,7 @@ import streamlit as st
 from assistant import Assistant, Settings, load_settings
 from assistant.admin import index_is_current
 from assistant.feedback import FeedbackStore
-from assistant.index import Progress, current_folder
+from assistant.index import Progress, in_service
 from assistant.redact import redact
 
 from . import messages, render
@@ -77,16 +76,25 @@ def assistant(s: Settings) -> Assistant:
                         status.update(state="error", expanded=False)
                         raise
                     status.update(label=messages.BUILD_DONE, state="complete", expanded=False)
-    folder = current_folder(s.index_path)
+    serving = in_service(s)
     public = s.model_dump_json(exclude={"staff_password", "llm_api_key"})
-    key = f"{public}|{folder.name if folder else ''}"
+    key = f"{public}|{serving.name if serving else ''}"
     return _load(key, s, model)
 
 
+def feedback_store(source: Settings | str) -> FeedbackStore:
+    """The feedback store of these settings (``feedback_url``, else the file ``feedback_db``),
+    or of a database URL or file path given directly."""
+    if isinstance(source, Settings):
+        return _feedback_store(source.feedback_url or str(source.feedback_path))
+    return _feedback_store(source)
+
+
 @st.cache_resource(show_spinner=False)
-def feedback_store(path: str) -> FeedbackStore:
-    """One store per database file, shared by all visitors (it locks its own writes)."""
-    return FeedbackStore(Path(path))
+def _feedback_store(database: str) -> FeedbackStore:
+    """One store per database, shared by all visitors. It connects only when used, so a
+    database that is down refuses feedback for a while without breaking the chat."""
+    return FeedbackStore(database)
 
 
 def log_error(where: str, exc: BaseException) -> None:

@@ -209,7 +209,7 @@ def chart_figure(chart: Path, alt: str) -> None:
 def recent_feedback(s: Settings) -> None:
     st.header(messages.FEEDBACK_HEADING)
     try:
-        items = services.feedback_store(str(s.feedback_path)).recent(50)
+        items = services.feedback_store(s).recent(50)
     except Exception as exc:
         services.log_error("feedback", exc)
         st.error(_reason(exc))
