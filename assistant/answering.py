@@ -35,34 +35,6 @@ _STOP = frozenset(
 )
 
 _NUMBER = re.compile(r"£?\d[\d,.]*%?")
-_MONEY_ASK = re.compile(
-    r"\b(how much|amount|how many pounds|cost|costs|fee|pay(ment)?s?|paid|allowance|grant|per week|a week|weekly|monthly|a month)\b|£",
-    re.IGNORECASE,
-)
-_CONTACT_ASK = re.compile(
-    r"\b(phone|telephone|number|ring|call|contact details|email|e-mail|address|opening (hours|times)|open)\b",
-    re.IGNORECASE,
-)
-# "When" as a question ("when does it open?"), not as a conjunction ("what can I get when I go to uni?").
-_WHEN_ASK = re.compile(
-    r"^\W*when\b|\bwhen (is|are|was|were|does|do|did|will|can|should|would)\b(?!.*\b(i|you|we|they|he|she)\b.*\?$)"
-    r"|\b(what time|what date|which day|how often|how long)\b",
-    re.IGNORECASE,
-)
-_MONEY = re.compile(r"£\s?\d")
-_PHONE = re.compile(r"\b0\d{2,4}[ \d]{6,12}\d\b|\b\d{3} \d{3}\b|\b(999|111|101)\b|[\w.]+@[\w.]+|\b\d{5}\b")
-_WHEN = re.compile(
-    r"\b\d{1,2}([:.]\d{2})?\s?(am|pm)\b|\b(mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|"
-    r"weekdays?|weekends?|daily|weekly|monthly|quarterly|annually|yearly|every|twice|once|times a year|"
-    r"times per year|a year|per year|january|february|march|april|may|june|july|august|september|october|"
-    r"november|december|until|up to|from the age|aged?)\b|\b(19|20)\d{2}\b",
-    re.IGNORECASE,
-)
-
-
-_KIND_PATTERNS = {"contact": _PHONE, "amount": _MONEY, "percent": _NUMBER, "time": _WHEN}
-
-
 @dataclass(frozen=True)
 class Statement:
     """A candidate sentence or table row, with the verbatim pieces it quotes."""
@@ -284,46 +256,6 @@ def quote(text: str, pieces: Sequence[Span]) -> str:
     return cut.removesuffix(" …").rstrip()
 
 
-def _ask_kind(question: str) -> str | None:
-    if _CONTACT_ASK.search(question):
-        return "contact"
-    if _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|how many pounds|cost|fee)\b|£", question, re.I):
-        return "percent" if re.search(r"\b(percent|%|target|rate)\b", question, re.I) else "amount"
-    if _WHEN_ASK.search(question):
-        return "time"
-    return None
-
-
-def rescue(kind: str | None, question: str, chosen: list[Statement], candidates: Sequence[Statement]) -> list[Statement]:
-    """If the chosen statements lack the kind of fact asked for, bring in a close candidate that has it."""
-    # Only amounts: a phone number or a time pulled from elsewhere too easily belongs to
-    # something else (the MASH's number is not the Leaving Care team's).
-    if kind not in ("amount", "percent") or not chosen:
-        return chosen
-    pattern = _KIND_PATTERNS[kind]
-    floor = chosen[0].score - 0.3
-    for cand in candidates[:20]:
-        same_passage = cand.chunk_id == chosen[0].chunk_id
-        if cand.score >= floor and pattern.search(cand.text) and cand not in chosen and (
-            same_passage or cand.overlap >= 0.5
-        ):
-            return [*chosen[:3], cand]
-    return chosen
-
-
-def missing_kind(question: str, chosen: Sequence[Statement]) -> str | None:
-    """The kind of fact the question asks for (amount, contact, time) that no chosen statement gives."""
-    kind = _ask_kind(question)
-    if kind is None:
-        return None
-    pattern = _KIND_PATTERNS[kind]
-    # The statement giving the fact must be about the question's topic too: a phone number
-    # for the MASH does not answer "what is the Leaving Care team's number?".
-    if any(pattern.search(s.text) and s.overlap >= 0.34 for s in chosen):
-        return None
-    return kind
-
-
 @dataclass(frozen=True)
 class Composed:
     text: str
@@ -426,12 +358,16 @@ def contacts_block(contacts: Sequence[Contact]) -> str:
     return "\n".join(f"- **{c.name}**: {c.detail}" + (f" — {c.when}" if c.when else "") for c in contacts)
 
 
-def not_found_text(audience: str, settings: Settings, kind: str | None = None) -> str:
+def not_found_text(audience: str, settings: Settings, kind: str | None = None, thing: str | None = None) -> str:
     what = {
         "amount": "the exact amount you asked about",
         "contact": "the contact details you asked about",
         "time": "the date or time you asked about",
-    }.get(kind or "", "this")
+        "clock": "the time you asked about",
+        "frequency": "how often it happens",
+        "duration": "how long it lasts",
+        "percent": "the figure you asked about",
+    }.get(kind or "", f"“{thing}”" if thing else "this")
     if audience == "care_leaver":
         lead = (
             f"Sorry, the council documents I can search do not cover {what}, so I won't guess. "

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import answering, safety
+from . import answering, safety, specifics
 from .answering import Statement, terms
 from .errors import InputError, LLMUnavailable
 from .schema import Reply
@@ -91,7 +91,10 @@ def is_follow_up(question: str) -> bool:
         return False
     content = [w for w in terms(question) if w not in _QUESTION_WORDS and w not in _DISCOURSE]
     if _FOLLOW_START.search(question.strip()):
-        return len(content) <= 5
+        # "And what's the phone number for the leaving care team?" names its own subject:
+        # the words that only ask for a kind of fact ("phone number") do not count.
+        subject = [w for w in content if w in terms(specifics.without_kind_words(question))]
+        return len(content) <= 5 and len(subject) <= 2
     if _ANAPHORA.search(question) and len(content) <= 3:
         return True
     return len(content) <= 1
@@ -147,12 +150,21 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     lead_overlap = chosen[0].overlap if chosen else 0.0
     if not chosen or (best < s.min_similarity and lead_overlap < 0.5):
         return _decline(bot, text, standalone, audience, None)
-    missing = answering.missing_kind(standalone, chosen)
+    lexicon = specifics.Lexicon(
+        bot.index.texts, terms, bot.term_weights, bot.glossary.expansions,
+        {doc_id: meta.published for doc_id, meta in bot.index.documents.items()},
+    )
+    missing = specifics.missing_kind(standalone, chosen, lexicon)
     if missing:
-        chosen = answering.rescue(missing, standalone, chosen, candidates)
-        missing = answering.missing_kind(standalone, chosen)
+        chosen = specifics.rescue(missing, standalone, chosen, candidates, lexicon)
+        missing = specifics.missing_kind(standalone, chosen, lexicon)
     if missing:
         return _decline(bot, text, standalone, audience, missing)
+    thing = specifics.missing_thing(standalone, chosen, lexicon) or specifics.unstated_year(
+        standalone, chosen, lexicon
+    )
+    if thing:
+        return _decline(bot, text, standalone, audience, None, thing)
     chosen = answering.extend_lead(chosen, bot.index, bot._chunk_pos)
     composed = answering.compose(chosen, bot.index, audience, bot.glossary, s)
     reply = Reply("answered", composed.text, composed.citations, question=text, standalone_question=standalone)
@@ -179,9 +191,11 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
     return chosen
 
 
-def _decline(bot: Assistant, text: str, standalone: str, audience: str, kind: str | None) -> Reply:
+def _decline(
+    bot: Assistant, text: str, standalone: str, audience: str, kind: str | None, thing: str | None = None
+) -> Reply:
     return answering.make_reply(
-        "not_found", answering.not_found_text(audience, bot.settings, kind), question=text,
+        "not_found", answering.not_found_text(audience, bot.settings, kind, thing), question=text,
         standalone_question=standalone,
     )
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from . import retrieval, safety
+from . import retrieval, safety, specifics
+from .answering import terms
 from .config import Settings, load_settings
 from .errors import InputError
 from .glossary import Glossary, load_glossary
@@ -38,6 +39,8 @@ class Assistant:
     _chunk_pos: dict[str, int] = field(init=False, repr=False)
     unit_pos: dict[tuple[int, int], list[int]] = field(init=False, repr=False)
     vocabulary: frozenset[str] = field(init=False, repr=False)
+    # How telling each word is (inverse passage frequency): "care" says little here, "forum" a lot.
+    term_weights: dict[str, float] = field(init=False, repr=False)
     _unit_rows: dict[int, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -49,6 +52,9 @@ class Assistant:
             self.unit_pos.setdefault((int(c), int(u)), []).append(i)
         self._unit_rows = {int(ci): np.flatnonzero(owners[:, 0] == ci) for ci in np.unique(owners[:, 0])}
         self.vocabulary = safety.DOMAIN_WORDS
+        self.term_weights = specifics.term_weights(
+            [index.texts[c.document_id][c.start : c.end] for c in index.chunks], terms
+        )
 
     @classmethod
     def load(
