@@ -1,0 +1,104 @@
+"""Questions that ask for one specific fact, and whether the evidence gives it about the right thing."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import specifics
+from assistant.answering import terms
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What is the phone number of the Leaving Care team?", "contact"),
+        ("what is my PA's name and number", "contact"),
+        ("what's the email address of the leaving care service", "contact"),
+        ("who do i call if my placement breaks down", "contact"),
+        # "address" as a verb and "number" as a count are not contact details.
+        ("Which Ofsted inspection did the plan say it would address the areas for improvement from?", None),
+        ("Did the 2021-24 strategy set a number for better educational outcomes?", None),
+        ("can i still call childline, im 20", None),
+        ("what time does the leaving care hub open on saturdays", "clock"),
+        ("how often does the Corporate Parenting Board meet", "frequency"),
+        ("how long is the wait for a council flat", "duration"),
+        ("When was the Care Leaver and UASC Service created?", "time"),
+        ("What percentage of care leavers were in EET in 2028?", "percent"),
+        ("how much is the setting up home allowance", "amount"),
+        ("what can I get when I go to uni?", None),
+    ],
+)
+def test_the_kind_of_fact_asked_for(question, kind):
+    assert specifics.ask_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("is there a clothing allowance for care leavers", "a clothing allowance"),
+        ("do care leavers get a free railcard", "a free railcard"),
+        ("Does Lewisham pay for my passport or birth certificate?", "my passport or birth certificate"),
+        ("can lewisham buy me a laptop for uni", "a laptop"),
+        ("Is dental treatment free for care leavers?", "dental treatment"),
+        ("is there a helpline i can text instead of ringing?", "a helpline"),
+        ("which gyms can i use for free", "gyms"),
+        ("What does the Pledge say about housing?", None),
+    ],
+)
+def test_the_thing_a_yes_no_question_asks_about(question, thing):
+    assert specifics.asked_thing(question) == thing
+
+
+def test_rare_words_weigh_more_than_common_ones():
+    passages = ["care leavers and care", "care leavers forum", "care and support", "care homes"]
+    weights = specifics.term_weights(passages, terms)
+    assert weights["forum"] > weights["leaver"] > weights["care"]
+
+
+def test_a_line_is_on_topic_by_the_weight_of_the_words_it_shares():
+    passages = ["the leaving care team", "care leavers", "the care forum meets monthly", "care"] * 3
+    lexicon = specifics.Lexicon({}, terms, specifics.term_weights(passages, terms))
+    topic = lexicon.topic("when does the care forum meet")
+    assert set(topic) == {"care", "forum", "meet"}  # "when" names the kind of fact, not the topic
+    assert lexicon.on_topic(topic, "The care forum meets monthly.")
+    # Sharing only the word every passage uses is not being on topic.
+    assert not lexicon.on_topic(topic, "Care leavers can call 020 8314 6660.")
+
+
+def test_words_the_documents_never_use_do_not_count_towards_the_topic():
+    lexicon = specifics.Lexicon({}, terms, specifics.term_weights(["junior isa savings"] * 2, terms))
+    assert set(lexicon.topic("i was born in 2001, how much is in my junior isa")) == {"junior", "isa"}
+
+
+# The assistant itself: the fact or thing asked for must be in what it cites.
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What is the MASH email address in Lewisham?", "mashagency@lewisham.gov.uk"),
+        ("Under the 2021-24 strategy, how often did the Corporate Parenting Group/Board meet?", "four times per year"),
+        ("how much does the care leaver oyster card cost", "50% off"),
+        ("What is the EET target for care leavers in 2028?", "60%"),
+    ],
+)
+def test_the_fact_asked_for_is_given_when_a_line_about_the_topic_states_it(bot, question, expected):
+    reply = bot.ask(question, audience="staff")
+    assert reply.status == "answered", reply.text
+    assert expected in reply.text and reply.citations, reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("is there a clothing allowance for care leavers", "a clothing allowance"),
+        ("do care leavers get a free railcard", "a free railcard"),
+        ("can lewisham buy me a laptop for uni", "a laptop"),
+        ("What percentage of care leavers were actually in EET in 2028?", "figures for 2028"),
+    ],
+)
+def test_near_misses_are_declined_naming_what_is_not_covered(bot, question, named):
+    reply = bot.ask(question)
+    assert reply.status == "not_found", reply.text
+    assert named in reply.text and not reply.citations
+    assert "personal adviser" in reply.text
