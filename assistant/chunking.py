@@ -17,7 +17,7 @@ from .parsing import TableRow
 from .schema import Block, Chunk, Document, Span
 
 # Bump when the chunking rules change, so existing indexes are rebuilt.
-CHUNKER_VERSION = "6"
+CHUNKER_VERSION = "7"
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "no", "vs", "cllr", "dr", "mr", "mrs", "ms", "st", "approx"}
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(A-Z0-9£•])")

@@ -21,6 +21,7 @@ _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?\s*/?>")
 _BLOCK_TAGS = {"p", "li", "div", "br", "ol", "ul", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
 _BULLET = re.compile(r"^\s*(?:[-*•✓✔▪●◦]|&#8226;)\s+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_ITEM_ROW = re.compile(r"^\d{1,2}\.\s")
 _NUMBERED_HEADING = re.compile(r"^(\d{1,2})\.\s+(\S.{0,150})$")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _PAGE_REF = re.compile(r"^\d{1,3}(\s*[-–]\s*\d{1,3})?$")
@@ -279,7 +280,9 @@ def _add_table(builder: _Builder, page: int | None, lines: list[str]) -> None:
             role = "contents"
         elif idx == 0 and has_header:
             role = "header"
-        elif len(nonempty) == 1 and texts[0] and width >= 3 and len(texts[0]) <= 80:
+        # A lone first cell is a group heading ("Qualitative measures…"), unless it is a numbered
+        # item whose other cells are simply empty ("23. Engagement of more CYP in the CICC").
+        elif len(nonempty) == 1 and texts[0] and width >= 3 and len(texts[0]) <= 80 and not _ITEM_ROW.match(texts[0]):
             role = "group"
             group = texts[0]
         else:

@@ -62,6 +62,14 @@ def test_measures_group_rows_are_recognised():
     assert "Qualitative measures captured through feedback and audit" in groups
 
 
+def test_numbered_rows_with_empty_cells_are_rows_of_their_group():
+    doc = _doc("cps-2021-24")
+    rows = {doc.text[b.start : b.end].strip(): b for b in doc.blocks if isinstance(b, TableRow) and b.role == "row"}
+    row = rows["23. Engagement of more CYP in the CICC"]
+    assert row.group == "Qualitative measures captured through feedback and audit"
+    assert "24. A wider range of housing options for our Care Leavers" in rows
+
+
 def test_numbered_headings_but_not_numbered_lists():
     doc = _doc("cps-2025-28")
     headings = [doc.text[b.start : b.end] for b in doc.blocks if b.kind == "heading"]
