@@ -306,12 +306,19 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
 _TARGET_ASK = re.compile(r"\b(target|aim|aims|ambition|aspir\w*|goal|plan\w*|will|going to|by (19|20)\d{2})\b", re.I)
 
 
+_OPEN_ENDED = re.compile(
+    r"\b(after|from|since|onwards?|or later)\s+(\d{1,2}\s+[a-z]+\s+)?(19|20)\d{2}|(19|20)\d{2}\S*\s+(onwards|or later)",
+    re.IGNORECASE,
+)
+
+
 def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str | None:
-    """A year the question asks about that is later than the leading evidence could know, else None.
+    """A year the question asks about that the leading evidence does not speak for, else None.
 
     "What percentage of care leavers were in EET in 2028?" cannot be answered by a
-    2025 document's baseline and ambition, however close its row is. Questions about
-    targets are exempt: a strategy's ambition is a statement about the years it covers.
+    2025 document's baseline and ambition, however close its row is; nor "is council
+    tax still free in 2026/27?" by a decision "for 2019/20". Questions about targets
+    are exempt: a strategy's ambition is a statement about the years it covers.
     """
     # "2025-28" names a document's period, and "£2000" is no year.
     asked = re.finditer(r"(?<![£\d])\b(20[1-3]\d)\b(?!\s?[-–]\s?\d{2})", question)
@@ -320,10 +327,14 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
         return None
     year = max(years)
     lead = chosen[0]
-    if year <= lexicon.published.get(lead.document_id, year):
-        return None
     text = lexicon.texts[lead.document_id]
     said = " ".join(_line(text, span) for span in lead.pieces) + " " + lead.text
     if re.search(rf"\b{year}\b|\b20\d{{2}}\s?[-–/]\s?{year % 100:02d}\b", said):
         return None
-    return f"figures for {year}"
+    # "the Children and Social Work Act 2017" names a law, not the date of a fact.
+    dated = re.sub(r"\b(Act|Regulations|Rules|Order|Guidance)\s+(19|20)\d{2}\b", " ", said)
+    stated = [int(y) for y in re.findall(r"\b((?:19|20)\d{2})\b", dated)]
+    dated_before = bool(stated) and max(stated) < year and not _OPEN_ENDED.search(said)
+    if not dated_before and year <= lexicon.published.get(lead.document_id, year):
+        return None
+    return f"what applies in {year}"
