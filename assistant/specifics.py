@@ -45,10 +45,14 @@ _CONTACT_ASK = re.compile(
 # "When" as a question ("when does it open?"), not as a conjunction ("what can I get when I go to uni?").
 _WHEN_ASK = re.compile(
     r"^\W*when\b|\bwhen (is|are|was|were|does|do|did|will|can|should|would)\b"
-    r"(?!.*\b(i|you|we|they|he|she)\b.*\?$)|\b(what date|which day|what day)\b",
+    r"(?!.*\b(i|you|we|they|he|she)\b.*\?$)|\bwhat date\b",
     re.IGNORECASE,
 )
-_CLOCK_ASK = re.compile(r"\bwhat time\b|\b(when|what time) (is|are|does|do)\b.*\bopen\b", re.IGNORECASE)
+_CLOCK_ASK = re.compile(
+    r"\b(what time|what day|which day|what days|which days|what hours|which hours)\b"
+    r"|\b(when|what time) (is|are|does|do)\b.*\bopen\b",
+    re.IGNORECASE,
+)
 _OFTEN_ASK = re.compile(r"\bhow often\b|\bhow many times\b", re.IGNORECASE)
 _LONG_ASK = re.compile(r"\bhow long\b", re.IGNORECASE)
 _PERCENT_ASK = re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b|\bhow many per ?cent\b", re.I)
@@ -125,7 +129,9 @@ def ask_kind(question: str) -> str | None:
         return "percent"
     if _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|how many pounds|cost|fee)\b|£", question, re.I):
         return "percent" if re.search(r"\b(percent|%|target|rate)\b", question, re.I) else "amount"
-    for kind, asked in (("clock", _CLOCK_ASK), ("frequency", _OFTEN_ASK), ("duration", _LONG_ASK), ("time", _WHEN_ASK)):
+    for kind, asked in (
+        ("clock", _CLOCK_ASK), ("frequency", _OFTEN_ASK), ("duration", _LONG_ASK), ("time", _WHEN_ASK),
+    ):
         if asked.search(question):
             return kind
     return None
@@ -217,14 +223,14 @@ def missing_kind(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str
 def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], lexicon: Lexicon) -> list[F]:
     """If the chosen statements lack the fact asked for, bring in a close candidate that gives it.
 
-    Close means scored near the lead, or on the same line as one of the two best statements.
+    Close means scored near the lead, or on the same line as a chosen statement.
     """
     if not chosen:
         return chosen
     topic = lexicon.topic(question)
     floor = chosen[0].score - 0.3
     for cand in candidates[:30]:
-        close = cand.score >= floor or any(_same_line(cand, c, lexicon.texts) for c in chosen[:2])
+        close = cand.score >= floor or any(_same_line(cand, c, lexicon.texts) for c in chosen)
         if close and cand not in chosen and gives(kind, cand, topic, lexicon):
             return [*chosen[:3], cand]
     return chosen
@@ -255,7 +261,7 @@ _THING_ASKS = (
 )
 _THING_END = re.compile(
     r"\b(for|4|when|if|because|so|and how|and what|to help|while|as a|at|in|from|a week|per week|a month|a year|"
-    r"i|you|u|we|that|which|who|to)\b"
+    r"i|you|u|we|that|which|who|to|or (is|are|do|does|will|can|not))\b"
     r"|[?.,!]",
     re.IGNORECASE,
 )
@@ -263,7 +269,7 @@ _THING_FILLER = re.compile(
     r"\b(a|an|any|some|the|my|me|our|your|free|cheap|cheaper|discount|discounted|extra|special|help|support|"
     r"money|pounds?|quid|care|leavers?|lewisham|council|still|also|really|actually|anything|something|stuff|"
     r"things?|kind|sort|like|same|other|more|gonna|going to|be|enough|it|i|you|u|get|gets|cost|costs|pay|paid|"
-    r"give|given|worth)\b",
+    r"give|given|worth|bit|lot|lots)\b",
     re.IGNORECASE,
 )
 
@@ -289,7 +295,7 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     if thing is None:
         return None
     named = _THING_FILLER.sub(" ", thing)
-    words = {t for t in lexicon.terms(_KIND_WORDS.sub(" ", _YEAR.sub(" ", named))) if len(t) > 1 and not t.isdigit()}
+    words = {t for t in lexicon.terms(_KIND_WORDS.sub(" ", _YEAR.sub(" ", named))) if len(t) > 1 and not t[0].isdigit()}
     if not words:
         return None
     topic = lexicon.topic(named)
@@ -317,7 +323,8 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
 
     "What percentage of care leavers were in EET in 2028?" cannot be answered by a
     2025 document's baseline and ambition, however close its row is; nor "is council
-    tax still free in 2026/27?" by a decision "for 2019/20". Questions about targets
+    tax still free in 2026/27?" by a decision "for 2019/20", nor "what was the figure for
+    2023/24?" by a row dated April 2025. Questions about targets
     are exempt: a strategy's ambition is a statement about the years it covers.
     """
     # "2025-28" names a document's period, and "£2000" is no year.
@@ -334,7 +341,9 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     # "the Children and Social Work Act 2017" names a law, not the date of a fact.
     dated = re.sub(r"\b(Act|Regulations|Rules|Order|Guidance)\s+(19|20)\d{2}\b", " ", said)
     stated = [int(y) for y in re.findall(r"\b((?:19|20)\d{2})\b", dated)]
-    dated_before = bool(stated) and max(stated) < year and not _OPEN_ENDED.search(said)
-    if not dated_before and year <= lexicon.published.get(lead.document_id, year):
+    # Evidence dated to other years ("For 2019/20", "April-2025") speaks for those years only,
+    # unless it runs on ("on or after 1 August 2023").
+    dated_otherwise = bool(stated) and not _OPEN_ENDED.search(said)
+    if not dated_otherwise and year <= lexicon.published.get(lead.document_id, year):
         return None
     return f"what applies in {year}"
