@@ -35,7 +35,7 @@ from .config import Settings
 from .corpus import MANIFEST, read_manifest
 from .errors import IndexBuildError
 from .glossary import GLOSSARY_FILE
-from .prepare import Progress, no_progress, passage_batches, prepare
+from .prepare import Prepared, Progress, no_progress, passage_batches, prepare
 from .schema import Chunk, DocumentMeta
 
 INDEX_FORMAT = "6"
@@ -153,6 +153,29 @@ def chroma_client(path: Path) -> Any:
     )
 
 
+def write_passages(
+    client: Any, name: str, embedder: Any, prepared: Prepared, progress: Progress, *, steps_after: int
+) -> int:
+    """Write the passage and sentence vectors into a new collection; return the progress steps.
+
+    ``steps_after`` is how many steps of "Writing the index" the caller reports after these.
+    """
+    from langchain_chroma import Chroma
+
+    store = Chroma(
+        collection_name=name,
+        embedding_function=embedder,
+        client=client,
+        collection_configuration=HNSW_CONFIGURATION,
+    )
+    batches = passage_batches(prepared)
+    steps = len(batches) + steps_after
+    for step, batch in enumerate(batches):
+        progress("Writing the index", step, steps)
+        store._collection.add(**batch)
+    return steps
+
+
 def build_index(
     settings: Settings,
     embedder: Any,
@@ -168,8 +191,6 @@ def build_index(
         from . import remote_index
 
         return remote_index.build_index(settings, embedder, skip_bad=skip_bad, progress=progress)
-    from langchain_chroma import Chroma
-
     from . import lexical
 
     started = time.perf_counter()
@@ -181,17 +202,7 @@ def build_index(
         folder.mkdir(parents=True)
         try:
             client = chroma_client(folder / "chroma")
-            store = Chroma(
-                collection_name=COLLECTION,
-                embedding_function=embedder,
-                client=client,
-                collection_configuration=HNSW_CONFIGURATION,
-            )
-            batches = passage_batches(prepared)
-            steps = len(batches) + 1
-            for step, batch in enumerate(batches):
-                progress("Writing the index", step, steps)
-                store._collection.add(**batch)
+            steps = write_passages(client, COLLECTION, embedder, prepared, progress, steps_after=1)
             lexical.build(prepared.bodies).save(folder / "bm25")
             dimension = len(prepared.vectors[0])
             units = np.asarray(prepared.sentence_vectors, dtype=np.float32).reshape(-1, dimension)

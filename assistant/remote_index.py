@@ -32,15 +32,15 @@ import numpy as np
 from .config import Settings
 from .errors import ConfigError, IndexBuildError
 from .index import (
-    HNSW_CONFIGURATION,
     BuildReport,
     StoredIndex,
     build_name,
     file_lock,
     fingerprint,
     parse_corpus,
+    write_passages,
 )
-from .prepare import Prepared, Progress, no_progress, passage_batches, prepare, unit_id
+from .prepare import Prepared, Progress, no_progress, prepare, unit_id
 
 PREFIX = "assistant-"
 POINTER = "assistant-current"
@@ -110,8 +110,6 @@ def build_index(
     settings: Settings, embedder: Any, *, skip_bad: bool = False, progress: Progress = no_progress
 ) -> BuildReport:
     """Ingest the corpus into new collections on the server and switch to them on success."""
-    from langchain_chroma import Chroma
-
     url = settings.chroma_url or ""
     started = time.perf_counter()
     client = connect(url)
@@ -120,17 +118,7 @@ def build_index(
         prepared = prepare(settings, embedder, print_fp, skip_bad=skip_bad, progress=progress)
         name = build_name(print_fp)
         try:
-            store = Chroma(
-                collection_name=PREFIX + name,
-                embedding_function=embedder,
-                client=client,
-                collection_configuration=HNSW_CONFIGURATION,
-            )
-            batches = passage_batches(prepared)
-            steps = len(batches) + 2
-            for step, batch in enumerate(batches):
-                progress("Writing the index", step, steps)
-                store._collection.add(**batch)
+            steps = write_passages(client, PREFIX + name, embedder, prepared, progress, steps_after=2)
             progress("Writing the index", steps - 2, steps)
             _write_corpus(client, name, prepared)
         except BaseException:
