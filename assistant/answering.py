@@ -152,8 +152,12 @@ def _list_statements(
     return out
 
 
+_BACK_REFERENCE = re.compile(r"(It|This|That|These|Those|They|Then|He|She)\b")
+
+
 def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str, int]) -> list[Statement]:
-    """Let a one-sentence lead carry on to the next sentence of the same line or paragraph.
+    """Let a one-sentence lead carry on to the next sentence of the same line or paragraph,
+    and take in the sentence before it when it starts with "It", "This", "They"….
 
     Plain-language documents put one fact per short sentence ("Staying Put means
     you keep living with your foster carer after 18. The duty lasts until you are
@@ -166,10 +170,20 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
     if chunk.kind != "prose" or lead.pieces[0] not in chunk.units:
         return chosen
     position = chunk.units.index(lead.pieces[0])
+    text = index.texts[chunk.document_id]
+    start, end = lead.pieces[0]
+    # A lead that starts "It means…" needs the sentence before it, which says what "it" is.
+    if position and _BACK_REFERENCE.match(text[start:end]):
+        prev_start, prev_end = chunk.units[position - 1]
+        if "\n" not in text[prev_end:start] and prev_end - prev_start <= 220:
+            start = prev_start
+            chosen = [c for c in chosen if c.pieces != ((prev_start, prev_end),)]
+            lead = Statement(lead.chunk_id, lead.document_id, " ".join(text[start:end].split()), ((start, end),),
+                             lead.score, lead.overlap, lead.rank)
+            chosen = [lead, *chosen[1:]]
     if position + 1 >= len(chunk.units):
         return chosen
-    text = index.texts[chunk.document_id]
-    (start, end), (next_start, next_end) = lead.pieces[0], chunk.units[position + 1]
+    next_start, next_end = chunk.units[position + 1]
     following = " ".join(text[next_start:next_end].split())
     if "\n" in text[end:next_start] or len(following) > 220 or following.endswith(":"):
         return chosen

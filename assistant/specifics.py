@@ -57,7 +57,8 @@ _OFTEN_ASK = re.compile(r"\bhow often\b|\bhow many times\b", re.IGNORECASE)
 _LONG_ASK = re.compile(r"\bhow long\b", re.IGNORECASE)
 _PERCENT_ASK = re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b|\bhow many per ?cent\b", re.I)
 
-_MONEY = re.compile(r"£\s?\d|\b\d{1,3}% off\b|\bhalf[- ]price\b", re.IGNORECASE)
+# An amount is in pounds: "50% off" says what a card saves, not what it costs.
+_MONEY = re.compile(r"£\s?\d")
 _PHONE = re.compile(r"\b0\d{2,4}[ \d]{6,12}\d\b|\b\d{3} \d{3}\b|\b(999|111|101)\b|[\w.]+@[\w.]+|\b\d{5}\b")
 _DAYS = (
     r"mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekdays?|weekends?|"
@@ -223,14 +224,16 @@ def missing_kind(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str
 def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], lexicon: Lexicon) -> list[F]:
     """If the chosen statements lack the fact asked for, bring in a close candidate that gives it.
 
-    Close means scored near the lead, or on the same line as a chosen statement.
+    Close means scored near the lead, or on the same line as a chosen or leading statement
+    ("To get the photocard, first tell your borough. … Then you apply online and pay £20.").
     """
     if not chosen:
         return chosen
     topic = lexicon.topic(question)
     floor = chosen[0].score - 0.3
+    anchors = [*chosen, *candidates[:5]]
     for cand in candidates[:30]:
-        close = cand.score >= floor or any(_same_line(cand, c, lexicon.texts) for c in chosen)
+        close = cand.score >= floor or any(_same_line(cand, c, lexicon.texts) for c in anchors)
         if close and cand not in chosen and gives(kind, cand, topic, lexicon):
             return [*chosen[:3], cand]
     return chosen
