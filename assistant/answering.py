@@ -84,11 +84,13 @@ def statements(
             )
             continue
         scores: list[float] = []
+        # A sentence under "We are proud parents" is about being proud parents.
+        heading = chunk.section.rsplit(" > ", 1)[-1]
         for ui, span in enumerate(chunk.units):
             sentence = " ".join(text[span[0] : span[1]].split())
             rows = unit_pos.get((ci, ui))
             sim = float(np.max(index.unit_vectors[rows] @ qvec)) if rows else passage.similarity
-            lex = overlap(question_terms, sentence)
+            lex = overlap(question_terms, f"{sentence} {heading}")
             scores.append(0.65 * sim + 0.35 * passage.similarity + 0.35 * lex + prior)
             if len(sentence) < 12 or sentence.endswith((":", "...", "…")):
                 continue  # a lead-in ("membership includes:") only makes sense with its list
@@ -142,7 +144,7 @@ def _list_statements(
             head = " ".join(text[units[lead][0] : units[lead][1]].split()) if lead is not None else ""
             body = (head + "\n" if head else "") + "\n".join(f"  - {item}" for item in items)
             joined = " ".join([head, *items])
-            lex = overlap(question_terms, joined)
+            lex = overlap(question_terms, f"{joined} {chunk.section.rsplit(' > ', 1)[-1]}")
             # A list is as relevant as the sentence introducing it ("…introduced seven principles.").
             first = picked[0]
             intro = max(scores[max(0, first - 2) : first], default=0.0)
