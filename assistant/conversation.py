@@ -38,6 +38,10 @@ _CHANGE = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_WORDS = frozenset("what who when where why how which is are does do did can could was were".split())
+_WHICH_TIME = re.compile(
+    r"(current|currently|now|today|latest|new|newer|previous|old|older|earlier|before|then|strateg(y|ies)|"
+    r"version|(19|20)\d{2}([-–/]\d{2,4})?)", re.IGNORECASE,
+)
 
 
 def clean_question(question: Any, limit: int) -> str:
@@ -111,8 +115,13 @@ def resolve(question: str, earlier: list[str]) -> str:
 
 
 def topic_words(question: str) -> str:
+    """What a question is about, to carry into a follow-up: not which strategy or when, which
+    the follow-up says for itself ("And in the previous strategy?")."""
     words = re.findall(r"[A-Za-z0-9£%'-]+", question)
-    kept = [w for w in words if w.lower() not in answering._STOP and w.lower() not in _QUESTION_WORDS]
+    kept = [
+        w for w in words
+        if w.lower() not in answering._STOP and w.lower() not in _QUESTION_WORDS and not _WHICH_TIME.fullmatch(w)
+    ]
     return " ".join(kept)
 
 
