@@ -21,7 +21,8 @@ from .errors import CorpusError, IndexBuildError
 from .glossary import Glossary, load_glossary
 from .schema import Chunk, Document
 
-# Chroma's largest accepted batch is about 5,000 records; 2,000 sentence vectors stay well under it.
+# Chroma refuses a batch of more than about 5,000 records (5,461 here): vectors are written
+# 2,000 at a time, so a corpus of any size can be stored.
 WRITE_BATCH = 2000
 Progress = Callable[[str, int, int], None]
 
@@ -127,14 +128,15 @@ def passage_batches(prepared: Prepared) -> list[dict[str, Any]]:
     question that matches one sentence of a long passage still finds the passage.
     """
     chunks, owners = prepared.chunks, prepared.owners
-    batches: list[dict[str, Any]] = [
-        {
-            "ids": [c.id for c in chunks],
-            "embeddings": prepared.vectors,
-            "documents": prepared.bodies,
-            "metadatas": [{"document_id": c.document_id, "chunk_id": c.id} for c in chunks],
-        }
-    ]
+    batches: list[dict[str, Any]] = []
+    for i in range(0, len(chunks), WRITE_BATCH):
+        part = chunks[i : i + WRITE_BATCH]
+        batches.append({
+            "ids": [c.id for c in part],
+            "embeddings": prepared.vectors[i : i + WRITE_BATCH],
+            "documents": prepared.bodies[i : i + WRITE_BATCH],
+            "metadatas": [{"document_id": c.document_id, "chunk_id": c.id} for c in part],
+        })
     for i in range(0, len(prepared.sentences), WRITE_BATCH):
         part = range(i, min(i + WRITE_BATCH, len(prepared.sentences)))
         owner = [chunks[owners[j][0]] for j in part]

@@ -65,3 +65,25 @@ def test_chroma_never_uses_its_default_embedding_function(bot):
     collection = bot.index.store._collection
     assert collection._embedding_function is None
     assert collection.count() == bot.index.entries
+
+
+def test_a_corpus_larger_than_one_chroma_batch_is_written_whole(tmp_path):
+    """Chroma refuses one add() of more than ~5,000 records; a big council's corpus must still go in."""
+    from assistant.index import chroma_client, write_passages
+    from assistant.prepare import Prepared
+    from assistant.schema import Chunk
+
+    n = 6000
+    chunks = [Chunk(f"doc:{i}", "doc", "Section", None, i * 10, i * 10 + 9, "prose", "", ((i * 10, i * 10 + 9),))
+              for i in range(n)]
+    vectors = [[1.0, float(i % 7), 0.5, 0.0] for i in range(n)]
+    prepared = Prepared(
+        fingerprint="f", model="m", documents=[], skipped=[], texts={}, chunks=chunks,
+        bodies=[f"passage {i}" for i in range(n)], vectors=vectors,
+        sentences=[f"sentence {i}" for i in range(n)], owners=[(i, 0) for i in range(n)],
+        sentence_vectors=vectors,
+    )
+    client = chroma_client(tmp_path / "chroma")
+    steps = write_passages(client, "passages", None, prepared, lambda *a: None, steps_after=0)
+    assert steps > 2  # written in several batches
+    assert client.get_collection("passages", embedding_function=None).count() == 2 * n
