@@ -77,6 +77,7 @@ def write_report(
     baseline: dict[str, Any] | None = None,
     baseline_build_seconds: float | None = None,
     chart: bool = True,
+    command: str = ".venv/bin/assistant eval",
 ) -> Path:
     """Write latest.json, latest.md and (if ``chart``) latest.png in ``folder``; return the .md path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -103,7 +104,7 @@ def write_report(
            if baseline is not None and baseline_build_seconds is not None else ""),
         f"Machine: {machine['cpus']} CPUs, load average {machine['load_average']} when the report was written "
         "(latencies rise with other work on the machine).",
-        "Reproduce: `.venv/bin/assistant eval" + (" --baseline`." if baseline is not None else "`."),
+        f"Reproduce: `{command}`.",
         "",
     ]
     if baseline is not None:

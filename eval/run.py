@@ -55,6 +55,13 @@ def main(questions_file: Path, reports: Path, baseline: bool, chart: bool) -> No
         shown = questions_file.resolve().relative_to(HERE.parent)
     except ValueError:
         shown = questions_file
+    command = ".venv/bin/assistant eval"
+    if questions_file.resolve() != (HERE / "questions.yaml").resolve():
+        command += f" --questions {shown}"
+    if reports.resolve() != (HERE / "reports").resolve():
+        command += f" --reports {reports}"
+    command += " --baseline" if baseline else ""
     path = write_report(summary, reports, questions=str(shown), load_seconds=bot.load_seconds,
-                        baseline=base_summary, baseline_build_seconds=build_seconds, chart=chart)
+                        baseline=base_summary, baseline_build_seconds=build_seconds, chart=chart,
+                        command=command)
     click.echo(f"Report written to {path}")
