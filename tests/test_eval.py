@@ -162,9 +162,11 @@ def test_harness_summary_and_report(bot, baseline, tiny_file, tmp_path):
     both = evaluate_side_by_side([AssistantSystem(bot), baseline], cases)
     assert [r.status for r in both["assistant"]] == [r.status for r in results]
     base = summarise(both["baseline"])
+    command = ".venv/bin/assistant eval --questions tiny.yaml --baseline"
     path = write_report(summary, tmp_path, questions="tiny.yaml", load_seconds=1.0, baseline=base,
-                        baseline_build_seconds=baseline.build_seconds)
+                        baseline_build_seconds=baseline.build_seconds, command=command)
     md = path.read_text(encoding="utf-8")
+    assert f"Reproduce: `{command}`." in md
     assert "| metric | assistant | baseline | ratio | better |" in md
     assert "![Per-category and headline scores](latest.png)" in md
     data = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
