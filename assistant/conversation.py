@@ -159,10 +159,7 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     lead_overlap = chosen[0].overlap if chosen else 0.0
     if not chosen or (best < s.min_similarity and lead_overlap < 0.5):
         return _decline(bot, text, standalone, audience, None)
-    lexicon = specifics.Lexicon(
-        bot.index.texts, terms, bot.term_weights, bot.glossary.expansions,
-        {doc_id: meta.published for doc_id, meta in bot.index.documents.items()},
-    )
+    lexicon = bot.lexicon
     missing = specifics.missing_kind(standalone, chosen, lexicon)
     if missing:
         chosen = specifics.rescue(missing, standalone, chosen, candidates, lexicon)

@@ -39,8 +39,9 @@ class Assistant:
     _chunk_pos: dict[str, int] = field(init=False, repr=False)
     unit_pos: dict[tuple[int, int], list[int]] = field(init=False, repr=False)
     vocabulary: frozenset[str] = field(init=False, repr=False)
-    # How telling each word is (inverse passage frequency): "care" says little here, "forum" a lot.
-    term_weights: dict[str, float] = field(init=False, repr=False)
+    # The documents' words, weighted by how telling they are ("care" says little here, "forum"
+    # a lot): what judging whether evidence is on the question's topic needs.
+    lexicon: specifics.Lexicon = field(init=False, repr=False)
     _unit_rows: dict[int, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -52,8 +53,12 @@ class Assistant:
             self.unit_pos.setdefault((int(c), int(u)), []).append(i)
         self._unit_rows = {int(ci): np.flatnonzero(owners[:, 0] == ci) for ci in np.unique(owners[:, 0])}
         self.vocabulary = safety.DOMAIN_WORDS
-        self.term_weights = specifics.term_weights(
-            [index.texts[c.document_id][c.start : c.end] for c in index.chunks], terms
+        self.lexicon = specifics.Lexicon(
+            index.texts,
+            terms,
+            specifics.term_weights([index.texts[c.document_id][c.start : c.end] for c in index.chunks], terms),
+            self.glossary.expansions,
+            {doc_id: meta.published for doc_id, meta in index.documents.items()},
         )
 
     @classmethod
