@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     def feedback_path(self) -> Path:
         return self.path(self.feedback_db)
 
+    @property
+    def feedback_database(self) -> str:
+        """Where feedback goes: ``feedback_url`` if set, else the SQLite file ``feedback_db``."""
+        return self.feedback_url or str(self.feedback_path)
+
 
 def profile_path() -> Path:
     """The council profile in force: ``ASSISTANT_PROFILE`` or ``council.toml``."""

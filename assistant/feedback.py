@@ -105,7 +105,7 @@ class FeedbackStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedbackStore:
         """The deployment's store: ``feedback_url`` if set, else the SQLite file ``feedback_db``."""
-        return cls(settings.feedback_url or settings.feedback_path)
+        return cls(settings.feedback_database)
 
     def add(
         self,

@@ -86,7 +86,7 @@ def feedback_store(source: Settings | str) -> FeedbackStore:
     """The feedback store of these settings (``feedback_url``, else the file ``feedback_db``),
     or of a database URL or file path given directly."""
     if isinstance(source, Settings):
-        return _feedback_store(source.feedback_url or str(source.feedback_path))
+        return _feedback_store(source.feedback_database)
     return _feedback_store(source)
 
 
