@@ -102,23 +102,24 @@ def prepare(
     # after)"), so a question in plain words finds a passage written in acronyms.
     bodies = [spell_out(embedding_text(c, texts[c.document_id]), glossary) for c in chunks]
 
-    vectors: list[list[float]] = []
-    for i in range(0, len(bodies), 32):
-        progress("Embedding passages", i, len(bodies))
-        vectors.extend(embedder.embed_documents(bodies[i : i + 32]))
-    progress("Embedding passages", len(bodies), len(bodies))
-
+    vectors = _embed(embedder, bodies, 32, "Embedding passages", progress)
     sentences, owners = unit_texts(chunks, texts)
     sentences = [spell_out(sentence, glossary) for sentence in sentences]
-    sentence_vectors: list[list[float]] = []
-    for i in range(0, len(sentences), 64):
-        progress("Embedding sentences", i, len(sentences))
-        sentence_vectors.extend(embedder.embed_documents(sentences[i : i + 64]))
-    progress("Embedding sentences", len(sentences), len(sentences))
+    sentence_vectors = _embed(embedder, sentences, 64, "Embedding sentences", progress)
     return Prepared(
         print_fp, settings.embedding_model, documents, skipped, texts, chunks, bodies, vectors,
         sentences, owners, sentence_vectors,
     )
+
+
+def _embed(embedder: Any, texts: list[str], batch: int, stage: str, progress: Progress) -> list[list[float]]:
+    """Embed ``texts`` ``batch`` at a time, reporting progress as ``stage``."""
+    vectors: list[list[float]] = []
+    for i in range(0, len(texts), batch):
+        progress(stage, i, len(texts))
+        vectors.extend(embedder.embed_documents(texts[i : i + batch]))
+    progress(stage, len(texts), len(texts))
+    return vectors
 
 
 def passage_batches(prepared: Prepared) -> list[dict[str, Any]]:
