@@ -60,6 +60,11 @@ def overlap(question_terms: set[str], text: str) -> float:
     return len(question_terms & terms(text)) / len(question_terms)
 
 
+def own_heading(chunk: Chunk) -> str:
+    """The chunk's nearest heading: a sentence under "We are proud parents" is about being proud parents."""
+    return chunk.section.rsplit(" > ", 1)[-1]
+
+
 def statements(
     index: StoredIndex,
     chunk_pos: dict[str, int],
@@ -84,8 +89,7 @@ def statements(
             )
             continue
         scores: list[float] = []
-        # A sentence under "We are proud parents" is about being proud parents.
-        heading = chunk.section.rsplit(" > ", 1)[-1]
+        heading = own_heading(chunk)
         for ui, span in enumerate(chunk.units):
             sentence = " ".join(text[span[0] : span[1]].split())
             rows = unit_pos.get((ci, ui))
@@ -144,7 +148,7 @@ def _list_statements(
             head = " ".join(text[units[lead][0] : units[lead][1]].split()) if lead is not None else ""
             body = (head + "\n" if head else "") + "\n".join(f"  - {item}" for item in items)
             joined = " ".join([head, *items])
-            lex = overlap(question_terms, f"{joined} {chunk.section.rsplit(' > ', 1)[-1]}")
+            lex = overlap(question_terms, f"{joined} {own_heading(chunk)}")
             # A list is as relevant as the sentence introducing it ("…introduced seven principles.").
             first = picked[0]
             intro = max(scores[max(0, first - 2) : first], default=0.0)

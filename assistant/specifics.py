@@ -195,6 +195,12 @@ def _line(text: str, span: Span) -> str:
     return text[start : end if end >= 0 else span[1] + _LINE_REACH]
 
 
+def _said(fact: Fact, texts: dict[str, str]) -> str:
+    """Everything a statement's source lines say, and the statement itself (with a row's headers)."""
+    text = texts[fact.document_id]
+    return " ".join(_line(text, span) for span in fact.pieces) + " " + fact.text
+
+
 def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -> bool:
     """Does one of the statement's pieces state the fact, on a line about the question's topic?
 
@@ -304,11 +310,8 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     topic = lexicon.topic(named)
     if words - topic.keys():
         return thing  # a word the documents never use
-    for fact in chosen:
-        text = lexicon.texts[fact.document_id]
-        lines = " ".join(_line(text, span) for span in fact.pieces)
-        if lexicon.on_topic(topic, f"{lines} {fact.text}"):
-            return None
+    if any(lexicon.on_topic(topic, _said(fact, lexicon.texts)) for fact in chosen):
+        return None
     return thing
 
 
@@ -337,8 +340,7 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
         return None
     year = max(years)
     lead = chosen[0]
-    text = lexicon.texts[lead.document_id]
-    said = " ".join(_line(text, span) for span in lead.pieces) + " " + lead.text
+    said = _said(lead, lexicon.texts)
     if re.search(rf"\b{year}\b|\b20\d{{2}}\s?[-–/]\s?{year % 100:02d}\b", said):
         return None
     # "the Children and Social Work Act 2017" names a law, not the date of a fact.
