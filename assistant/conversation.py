@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import answering, safety, specifics
-from .answering import Statement, terms
+from . import answering, evidence, safety, specifics
 from .errors import InputError, LLMUnavailable
+from .evidence import Statement, terms
 from .schema import Reply
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def user_turns(history: list[dict[str, str]], max_turns: int) -> list[str]:
 
 # Conversation glue that carries no topic ("ok thanks, different thing: ...").
 _DISCOURSE = frozenset(
-    answering._STEM.stemWords("ok okay thanks thank cool forget diff different thing another question new topic else".split())
+    evidence._STEM.stemWords("ok okay thanks thank cool forget diff different thing another question new topic else".split())
 )
 
 
@@ -120,7 +120,7 @@ def topic_words(question: str) -> str:
     words = re.findall(r"[A-Za-z0-9£%'-]+", question)
     kept = [
         w for w in words
-        if w.lower() not in answering._STOP and w.lower() not in _QUESTION_WORDS and not _WHICH_TIME.fullmatch(w)
+        if w.lower() not in evidence._STOP and w.lower() not in _QUESTION_WORDS and not _WHICH_TIME.fullmatch(w)
     ]
     return " ".join(kept)
 
@@ -153,8 +153,8 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
                                     standalone_question=standalone)
     qterms = terms(f"{standalone} {' '.join(bot.glossary.expansions(standalone))}")
     qvec = np.asarray(bot.embedder.embed_query(standalone), dtype=np.float32)
-    candidates = answering.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
-    candidates = answering.prefer_lists(candidates, standalone)
+    candidates = evidence.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
+    candidates = evidence.prefer_lists(candidates, standalone)
     chosen = select(candidates)
     lead_overlap = chosen[0].overlap if chosen else 0.0
     if not chosen or (best < s.min_similarity and lead_overlap < 0.5):
@@ -171,7 +171,7 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     )
     if thing:
         return _decline(bot, text, standalone, audience, None, thing)
-    chosen = answering.extend_lead(chosen, bot.index, bot._chunk_pos)
+    chosen = evidence.extend_lead(chosen, bot.index, bot._chunk_pos)
     composed = answering.compose(chosen, bot.index, audience, bot.glossary, s)
     reply = Reply("answered", composed.text, composed.citations, question=text, standalone_question=standalone)
     if s.llm_backend != "none":
@@ -213,7 +213,7 @@ def _safeguarding(bot: Assistant, text: str, audience: str) -> Reply:
     passages = bot.search(text, k=3)
     if passages and passages[0].similarity >= bot.settings.min_similarity + 0.1:
         qvec = np.asarray(bot.embedder.embed_query(text), dtype=np.float32)
-        cands = answering.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages[:2], qvec, terms(text))
+        cands = evidence.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages[:2], qvec, terms(text))
         if cands:
             composed = answering.compose(cands[:1], bot.index, audience, bot.glossary, bot.settings)
             citations = composed.citations
@@ -239,7 +239,7 @@ def _what_changed(bot: Assistant, text: str, standalone: str, audience: str) -> 
     qvec = np.asarray(bot.embedder.embed_query(topic), dtype=np.float32)
     for ids in (new_ids, old_ids):
         passages = bot.search(topic, k=3, prefer="none", documents={i for i in ids if i})
-        cands = answering.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
+        cands = evidence.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
         if not cands or (passages[0].similarity < bot.settings.min_similarity and cands[0].overlap < 0.5):
             return None
         sides.append(cands[0])

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from . import retrieval, safety, specifics
-from .answering import terms
 from .config import Settings, load_settings
 from .errors import InputError
+from .evidence import terms
 from .glossary import Glossary, load_glossary
 from .index import (
     BuildReport,
@@ -177,7 +177,7 @@ class Assistant:
             for m in self.index.documents.values()
         ]
 
-    # -- answering (see answering.py) -------------------------------------------------
+    # -- answering (see conversation.py, evidence.py and answering.py) -------------------------------------------------
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver") -> Reply:
         from .conversation import answer_turn

@@ -106,7 +106,7 @@ def without_kind_words(question: str) -> str:
 
 
 class Fact(Protocol):
-    """A statement as the answerer scores it (``answering.Statement``)."""
+    """A statement as the answerer scores it (``evidence.Statement``)."""
 
     @property
     def document_id(self) -> str: ...
