@@ -64,14 +64,15 @@ def compose(
         if bare_list:
             # A bare list: its items become the answer's own bullets, not bullets in a bullet.
             body = body[4:].replace("\n  - ", "\n- ")
+        # A full stop unless the documents' own words end the sentence (an explained acronym does not).
+        stop = "" if body[-1] in ".!?)" else "."
         if audience == "care_leaver":
             body = explain_acronyms(body, glossary, explained)
         # Say once per answer that a document was superseded, not on every bullet.
         if meta.id not in introduced:
             body = f"{provenance(meta, index.documents)}{body}"
             introduced.add(meta.id)
-        if body[-1] not in ".!?)":
-            body += "."
+        body += stop
         label = headings[i] if i < len(headings) else ""
         line = f"{label}{body} [{numbers[statement.chunk_id]}]"
         lines.append(line if i == 0 and not headings and not bare_list else f"- {line}")

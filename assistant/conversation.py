@@ -153,7 +153,7 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
                                     standalone_question=standalone)
     qterms = terms(f"{standalone} {' '.join(bot.glossary.expansions(standalone))}")
     qvec = np.asarray(bot.embedder.embed_query(standalone), dtype=np.float32)
-    candidates = evidence.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
+    candidates = bot.statements(passages, qvec, qterms)
     candidates = evidence.prefer_lists(candidates, standalone)
     chosen = select(candidates)
     lead_overlap = chosen[0].overlap if chosen else 0.0
@@ -188,7 +188,7 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
     for cand in candidates[1:]:
         if len(chosen) >= limit:
             break
-        if cand.score < lead.score - 0.12 or cand.overlap < 0.2:
+        if cand.score < lead.score - 0.12 or cand.overlap < 0.2 or cand.outline:
             continue
         if any(cand.text == c.text or set(cand.pieces) <= set(c.pieces) or set(c.pieces) <= set(cand.pieces)
                for c in chosen):
@@ -213,7 +213,7 @@ def _safeguarding(bot: Assistant, text: str, audience: str) -> Reply:
     passages = bot.search(text, k=3)
     if passages and passages[0].similarity >= bot.settings.min_similarity + 0.1:
         qvec = np.asarray(bot.embedder.embed_query(text), dtype=np.float32)
-        cands = evidence.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages[:2], qvec, terms(text))
+        cands = bot.statements(passages[:2], qvec, terms(text))
         if cands:
             composed = answering.compose(cands[:1], bot.index, audience, bot.glossary, bot.settings)
             citations = composed.citations
@@ -239,7 +239,7 @@ def _what_changed(bot: Assistant, text: str, standalone: str, audience: str) -> 
     qvec = np.asarray(bot.embedder.embed_query(topic), dtype=np.float32)
     for ids in (new_ids, old_ids):
         passages = bot.search(topic, k=3, prefer="none", documents={i for i in ids if i})
-        cands = evidence.statements(bot.index, bot._chunk_pos, bot.unit_pos, passages, qvec, qterms)
+        cands = bot.statements(passages, qvec, qterms)
         if not cands or (passages[0].similarity < bot.settings.min_similarity and cands[0].overlap < 0.5):
             return None
         sides.append(cands[0])

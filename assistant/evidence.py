@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import Stemmer
@@ -42,6 +42,7 @@ class Statement:
     score: float
     overlap: float
     rank: int
+    outline: bool = False  # a section's parts by heading: an answer on its own, never a side note
 
 
 def terms(text: str) -> set[str]:
@@ -68,9 +69,11 @@ def statements(
     passages: Sequence[Passage],
     qvec: np.ndarray,
     question_terms: set[str],
+    headings: Headings | None = None,
 ) -> list[Statement]:
     """Score every sentence (prose) and row (tables) of the passages against the question."""
     out: list[Statement] = []
+    headings = headings or Headings({}, {})
     for rank, passage in enumerate(passages):
         ci = chunk_pos[passage.chunk_id]
         chunk = index.chunks[ci]
@@ -79,10 +82,15 @@ def statements(
         if chunk.kind == "table_row":
             body = row_statement(chunk, text)
             lex = overlap(question_terms, body + " " + chunk.context)
-            out.append(
-                Statement(chunk.id, chunk.document_id, body, row_pieces(chunk, text, question_terms),
-                          passage.similarity + 0.35 * lex + prior, lex, rank)
-            )
+            pieces = row_pieces(chunk, text, question_terms)
+            group = group_span(chunk, text) if len(chunk.units) == 1 else None
+            if group:
+                # A row with no figures ("21. More CYP engaged in hobbies") is explained by its
+                # group ("Qualitative measures captured through feedback and audit").
+                body = f"{' '.join(text[group[0] : group[1]].split())}: {body}"
+                pieces = (group, *pieces)
+            out.append(Statement(chunk.id, chunk.document_id, body, pieces, passage.similarity + 0.35 * lex + prior,
+                                 lex, rank))
             continue
         scores: list[float] = []
         heading = own_heading(chunk)
@@ -96,7 +104,79 @@ def statements(
                 continue  # a lead-in ("membership includes:") only makes sense with its list
             out.append(Statement(chunk.id, chunk.document_id, sentence, (span,), scores[-1], lex, rank))
         out.extend(_list_statements(chunk, text, scores, question_terms, rank))
+        # A list straight under its heading, or a section's parts, read with the heading.
+        base = passage.similarity + prior
+        out.extend(_heading_statements(chunk, text, headings, base, question_terms, rank))
     out.sort(key=lambda s: (-s.score, s.rank, s.pieces))
+    return out
+
+
+@dataclass(frozen=True)
+class Headings:
+    """Where the documents' headings are: a list under "Having a voice" is what having a voice
+    means; the headings under "The Lewisham Pledge" are its strands."""
+
+    own: dict[str, Span]  # first chunk under a heading -> that heading's span
+    parts: dict[str, tuple[Span, ...]]  # first chunk of a section -> its sub-sections' heading spans
+
+
+def find_headings(chunks: Sequence[Chunk], texts: dict[str, str]) -> Headings:
+    """Locate each section's heading just before its first chunk, and group sub-sections under parents."""
+    first: dict[tuple[str, str], Chunk] = {}
+    own: dict[str, Span] = {}
+    for chunk in chunks:
+        key = (chunk.document_id, chunk.section)
+        if key in first:
+            continue
+        first[key] = chunk
+        heading = own_heading(chunk)
+        at = texts[chunk.document_id].rfind(heading, max(0, chunk.start - 400), chunk.start + 1)
+        if heading and at >= 0:
+            own[chunk.id] = (at, at + len(heading))
+    parts: dict[str, list[Span]] = {}
+    for (doc, section), chunk in first.items():
+        parent = first.get((doc, section.rsplit(" > ", 1)[0])) if " > " in section else None
+        if parent is not None and parent.kind == "prose" and chunk.id in own:
+            parts.setdefault(parent.id, []).append(own[chunk.id])
+    return Headings(own, {k: tuple(v) for k, v in parts.items() if 2 <= len(v) <= LIST_ITEMS_MAX})
+
+
+def _heading_text(text: str, span: Span) -> str:
+    """A heading as an answer's lead-in: "8. The Lewisham Pledge:" reads "The Lewisham Pledge:"."""
+    words = re.sub(r"^\d{1,2}\.\s+", "", " ".join(text[span[0] : span[1]].split())).rstrip(":")
+    return words if words.endswith("?") else f"{words}:"
+
+
+def _heading_statements(
+    chunk: Chunk, text: str, headings: Headings, base: float, question_terms: set[str], rank: int
+) -> list[Statement]:
+    """A list that opens a section, led by the section's heading; and a section's parts, by heading.
+
+    Scored on the passage as a whole: the items alone ("Make a difference") say
+    little without the heading they sit under.
+    """
+    out: list[Statement] = []
+    heading = headings.own.get(chunk.id)
+    units = chunk.units
+    if chunk.kind == "prose" and heading and units and _is_item(text, units[0]):
+        end = 0
+        while end < len(units) and end < LIST_ITEMS_MAX and _is_item(text, units[end]):
+            end += 1
+        if end >= 2:
+            items = [" ".join(text[s:e].split()) for s, e in units[:end]]
+            body = _heading_text(text, heading) + "\n" + "\n".join(f"  - {item}" for item in items)
+            lex = overlap(question_terms, f"{body} {chunk.section}")
+            out.append(Statement(chunk.id, chunk.document_id, body, (heading, *units[:end]),
+                                 base + 0.35 * lex + 0.02, lex, rank))
+    parts = headings.parts.get(chunk.id)
+    if parts:
+        lead = _heading_text(text, heading) if heading else ""
+        names = [" ".join(text[s:e].split()) for s, e in parts]
+        body = (lead + "\n" if lead else "") + "\n".join(f"  - {name}" for name in names)
+        lex = overlap(question_terms, f"{body} {chunk.section}")
+        pieces = ((heading,) if heading else ()) + parts
+        out.append(Statement(chunk.id, chunk.document_id, body, pieces, base + 0.35 * lex + 0.02, lex, rank,
+                             outline=True))
     return out
 
 
@@ -197,12 +277,15 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
 
 
 def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
-    """For "what are / who is on / which…" questions, rank whole lists above single items."""
+    """For "what are / who is on / which…" questions, rank whole lists above single items.
+
+    A section's outline (its parts by heading) only answers such a question: "what counts
+    as a care leaver?" is not answered by the names of the eligibility section's parts.
+    """
     if not _LIST_ASK.search(question):
-        return candidates
+        return [c for c in candidates if not c.outline]
     boosted = [
-        Statement(c.chunk_id, c.document_id, c.text, c.pieces, c.score + 0.08, c.overlap, c.rank)
-        if "\n  - " in c.text else c
+        replace(c, score=c.score + 0.08) if "\n  - " in c.text else c
         for c in candidates
     ]
     return sorted(boosted, key=lambda s: (-s.score, s.rank, s.pieces))
@@ -220,6 +303,15 @@ def row_statement(chunk: Chunk, text: str) -> str:
         else:
             parts.append(piece)
     return "; ".join(parts)
+
+
+def group_span(chunk: Chunk, text: str) -> Span | None:
+    """Where the row's group heading (the last line of its context) is in the document, if it has one."""
+    lines = chunk.context.split("\n")
+    if len(lines) < 2 or not lines[-1].strip():
+        return None
+    start = text.rfind(lines[-1], 0, chunk.start)
+    return (start, start + len(lines[-1])) if start >= 0 else None
 
 
 def row_pieces(chunk: Chunk, text: str, question_terms: set[str]) -> tuple[Span, ...]:

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from . import retrieval, safety, specifics
+from . import evidence, retrieval, safety, specifics
 from .config import Settings, load_settings
 from .errors import InputError
-from .evidence import terms
+from .evidence import Statement, terms
 from .glossary import Glossary, load_glossary
 from .index import (
     BuildReport,
@@ -42,6 +42,7 @@ class Assistant:
     # The documents' words, weighted by how telling they are ("care" says little here, "forum"
     # a lot): what judging whether evidence is on the question's topic needs.
     lexicon: specifics.Lexicon = field(init=False, repr=False)
+    headings: evidence.Headings = field(init=False, repr=False)
     _unit_rows: dict[int, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,7 @@ class Assistant:
             self.glossary.expansions,
             {doc_id: meta.published for doc_id, meta in index.documents.items()},
         )
+        self.headings = evidence.find_headings(index.chunks, index.texts)
 
     @classmethod
     def load(
@@ -166,6 +168,11 @@ class Assistant:
             chunk_id=chunk_id,
             similarity=round(similarity, 4),
         )
+
+    def statements(self, passages: list[Passage], qvec: np.ndarray, question_terms: set[str]) -> list[Statement]:
+        """The passages' sentences, lists and rows, scored against the question (see evidence.py)."""
+        return evidence.statements(self.index, self._chunk_pos, self.unit_pos, passages, qvec, question_terms,
+                                   self.headings)
 
     def documents(self) -> list[dict[str, Any]]:
         """What is indexed: id, title, status and chunk count per document."""

@@ -92,6 +92,7 @@ def _check_grounded(bot, reply):
         assert len(citation.quote) <= 400
         chunk = bot.index.chunks[bot._chunk_pos[citation.chunk_id]]
         cited_text += chunk.context + " " + bot.index.texts[citation.document_id][chunk.start : chunk.end] + " "
+        cited_text += citation.quote + " "  # verbatim, checked above (a list's heading may precede the chunk)
     # Document titles (with their periods) name the sources; they are metadata, not claims.
     cited_text += " ".join(meta.title for meta in bot.index.documents.values())
     body = re.sub(r"\[\d+\]", "", reply.text)
@@ -110,6 +111,33 @@ def test_answers_are_grounded_and_cited(bot, question):
 def test_eet_target_quotes_the_current_figures(bot):
     reply = bot.ask("What is the EET target?", audience="staff")
     assert "52%" in reply.text and "60%" in reply.text
+
+
+def test_a_sections_parts_are_listed_by_their_headings(bot):
+    """The 2025–28 Pledge's strands are headings, not sentences: the answer lists them, quoted."""
+    reply = bot.ask("What are the strands of the current Lewisham Pledge?", audience="staff")
+    strands = ["We are proud parents", "Having a voice", "This is my home", "Aspirations and ambitions",
+               "Healthy and well", "Being independent"]
+    lead = reply.text.split("\n\n")[0]
+    assert all(strand in lead for strand in strands), reply.text
+    assert all(strand in reply.citations[0].quote for strand in strands)
+    _check_grounded(bot, reply)
+
+
+def test_a_list_under_a_heading_is_led_by_that_heading(bot):
+    reply = bot.ask("what does the pledge say about being independent")
+    assert reply.text.startswith("Being independent:"), reply.text
+    for promise in ("Managing my money", "Looking after myself", "Asking questions if I am unsure"):
+        assert promise in reply.text
+    assert reply.citations[0].document_id == "cps-2025-28"  # the current Pledge, not the 2021–24 one
+    _check_grounded(bot, reply)
+
+
+def test_a_table_row_without_figures_is_explained_by_its_group(bot):
+    reply = bot.ask("In the old strategy, how would positive feedback from care experienced young people be tracked?")
+    assert "Qualitative measures captured through feedback and audit: 22. Positive feedback" in reply.text
+    assert reply.citations[0].quote.startswith("Qualitative measures captured through feedback and audit … 22.")
+    _check_grounded(bot, reply)
 
 
 @pytest.mark.parametrize("message", SAFEGUARDING)
