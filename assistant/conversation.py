@@ -190,11 +190,17 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
             break
         if cand.score < lead.score - 0.12 or cand.overlap < 0.2 or cand.outline:
             continue
-        if any(cand.text == c.text or set(cand.pieces) <= set(c.pieces) or set(c.pieces) <= set(cand.pieces)
-               for c in chosen):
+        if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
             continue
         chosen.append(cand)
     return chosen
+
+
+def _within(inner: Statement, outer: Statement) -> bool:
+    """Is every piece of ``inner`` inside a piece of ``outer`` (a sentence of a quoted list item)?"""
+    return inner.chunk_id == outer.chunk_id and all(
+        any(s <= start and end <= e for s, e in outer.pieces) for start, end in inner.pieces
+    )
 
 
 def _decline(

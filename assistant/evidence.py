@@ -159,15 +159,13 @@ def _heading_statements(
     heading = headings.own.get(chunk.id)
     units = chunk.units
     if chunk.kind == "prose" and heading and units and _is_item(text, units[0]):
-        end = 0
-        while end < len(units) and end < LIST_ITEMS_MAX and _is_item(text, units[end]):
-            end += 1
-        if end >= 2:
-            items = [" ".join(text[s:e].split()) for s, e in units[:end]]
-            body = _heading_text(text, heading) + "\n" + "\n".join(f"  - {item}" for item in items)
+        items = _items(text, units, 0)[:LIST_ITEMS_MAX]
+        if len(items) >= 2:
+            texts = [" ".join(text[units[item[0]][0] : units[item[-1]][1]].split()) for item in items]
+            body = _heading_text(text, heading) + "\n" + "\n".join(f"  - {item}" for item in texts)
             lex = overlap(question_terms, f"{body} {chunk.section}")
-            out.append(Statement(chunk.id, chunk.document_id, body, (heading, *units[:end]),
-                                 base + 0.35 * lex + 0.02, lex, rank))
+            pieces = (heading, *_item_spans(units, items))
+            out.append(Statement(chunk.id, chunk.document_id, body, pieces, base + 0.35 * lex + 0.02, lex, rank))
     parts = headings.parts.get(chunk.id)
     if parts:
         lead = _heading_text(text, heading) if heading else ""
@@ -192,6 +190,25 @@ def _is_item(text: str, span: Span) -> bool:
     return text[max(0, span[0] - 2) : span[0]] == "- " or bool(re.match(r"\d{1,2}\.\s|\([a-z]\)\s", text[span[0] : span[0] + 5]))
 
 
+def _items(text: str, units: Sequence[Span], start: int) -> list[list[int]]:
+    """The list items from ``units[start]`` on, each the unit that opens it and the sentences
+    that follow on the same line ("- Quarterly check progress…. Dedicating each meeting to one strand…")."""
+    items: list[list[int]] = []
+    for j in range(start, len(units)):
+        if _is_item(text, units[j]):
+            items.append([j])
+        elif items and "\n" not in text[units[j - 1][1] : units[j][0]]:
+            items[-1].append(j)
+        else:
+            break
+    return items
+
+
+def _item_spans(units: Sequence[Span], items: list[list[int]]) -> list[Span]:
+    """One verbatim span per item, from its first sentence to its last."""
+    return [(units[item[0]][0], units[item[-1]][1]) for item in items]
+
+
 def _list_statements(
     chunk: Chunk, text: str, scores: list[float], question_terms: set[str], rank: int
 ) -> list[Statement]:
@@ -214,22 +231,22 @@ def _list_statements(
         else:
             i += 1
             continue
-        end = start
-        while end < len(units) and _is_item(text, units[end]):
-            end += 1
-        members = list(range(start, min(end, start + LIST_ITEMS_MAX)))
-        if len(members) >= 2 or lead is not None:
+        items = _items(text, units, start)
+        end = items[-1][-1] + 1 if items else start
+        members = [j for item in items[:LIST_ITEMS_MAX] for j in item]
+        if len(items) >= 2 or lead is not None:
             picked = ([lead] if lead is not None else []) + members
-            items = [" ".join(text[units[j][0] : units[j][1]].split()) for j in members]
+            spans = ([units[lead]] if lead is not None else []) + _item_spans(units, items[:LIST_ITEMS_MAX])
+            texts = [" ".join(text[units[item[0]][0] : units[item[-1]][1]].split()) for item in items[:LIST_ITEMS_MAX]]
             head = " ".join(text[units[lead][0] : units[lead][1]].split()) if lead is not None else ""
-            body = (head + "\n" if head else "") + "\n".join(f"  - {item}" for item in items)
-            joined = " ".join([head, *items])
+            body = (head + "\n" if head else "") + "\n".join(f"  - {item}" for item in texts)
+            joined = " ".join([head, *texts])
             lex = overlap(question_terms, f"{joined} {own_heading(chunk)}")
             # A list is as relevant as the sentence introducing it ("…introduced seven principles.").
             first = picked[0]
             intro = max(scores[max(0, first - 2) : first], default=0.0)
             best = max(max(scores[j] for j in picked), 0.97 * intro)
-            out.append(Statement(chunk.id, chunk.document_id, body, tuple(units[j] for j in picked), best + 0.02, lex, rank))
+            out.append(Statement(chunk.id, chunk.document_id, body, tuple(spans), best + 0.02, lex, rank))
         i = max(end, i + 1)
     return out
 

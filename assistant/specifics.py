@@ -209,8 +209,7 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
     """
     pattern = PATTERNS[kind]
     text = lexicon.texts[fact.document_id]
-    one_line = "\n" not in text[fact.pieces[0][0] : fact.pieces[-1][1]]
-    own = fact.text if one_line else ""
+    own = fact.text if _one_line(fact, lexicon.texts) else ""
     return any(
         pattern.search(text[span[0] : span[1]])
         and lexicon.on_topic(topic, f"{_line(text, span)} {own}")
@@ -239,10 +238,16 @@ def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], l
     floor = chosen[0].score - 0.3
     anchors = [*chosen, *candidates[:5]]
     for cand in candidates[:30]:
+        if not _one_line(cand, lexicon.texts):
+            continue  # the fact is brought in as the one statement that gives it, not as a whole list
         close = cand.score >= floor or any(_same_line(cand, c, lexicon.texts) for c in anchors)
         if close and cand not in chosen and gives(kind, cand, topic, lexicon):
             return [*chosen[:3], cand]
     return chosen
+
+
+def _one_line(fact: Fact, texts: dict[str, str]) -> bool:
+    return "\n" not in texts[fact.document_id][fact.pieces[0][0] : fact.pieces[-1][1]]
 
 
 def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:

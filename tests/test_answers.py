@@ -133,6 +133,15 @@ def test_a_list_under_a_heading_is_led_by_that_heading(bot):
     _check_grounded(bot, reply)
 
 
+def test_a_list_item_keeps_all_its_sentences(bot):
+    """"- Quarterly check progress…. Dedicating each meeting to one strand…" is one item, quoted whole."""
+    reply = bot.ask("How does the Corporate Parenting Board cover the strategy's strands across its meetings?",
+                    audience="staff")
+    assert "Quarterly check progress of the strategy and action plan. Dedicating each meeting to one strand" in reply.text
+    assert any("Dedicating each meeting to one strand" in c.quote for c in reply.citations)
+    _check_grounded(bot, reply)
+
+
 def test_a_table_row_without_figures_is_explained_by_its_group(bot):
     reply = bot.ask("In the old strategy, how would positive feedback from care experienced young people be tracked?")
     assert "Qualitative measures captured through feedback and audit: 22. Positive feedback" in reply.text
