@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import answering, evidence, safety, specifics
+from . import answering, evidence, retrieval, safety, specifics
 from .errors import InputError, LLMUnavailable
 from .evidence import Statement, terms
 from .schema import Reply
@@ -155,6 +155,8 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     qvec = np.asarray(bot.embedder.embed_query(standalone), dtype=np.float32)
     candidates = bot.statements(passages, qvec, qterms)
     candidates = evidence.prefer_lists(candidates, standalone)
+    if retrieval.asks_about_present(standalone):
+        candidates = evidence.prefer_current(candidates, _superseded(bot))
     chosen = select(candidates)
     lead_overlap = chosen[0].overlap if chosen else 0.0
     if not chosen or (best < s.min_similarity and lead_overlap < 0.5):
@@ -228,8 +230,12 @@ def _safeguarding(bot: Assistant, text: str, audience: str) -> Reply:
     return Reply("safeguarding", body, citations, question=text, standalone_question=text)
 
 
+def _superseded(bot: Assistant) -> set[str]:
+    return {m.id for m in bot.index.documents.values() if m.status == "superseded"}
+
+
 def _has_superseded(bot: Assistant) -> bool:
-    return any(m.status == "superseded" for m in bot.index.documents.values())
+    return bool(_superseded(bot))
 
 
 def _what_changed(bot: Assistant, text: str, standalone: str, audience: str) -> Reply | None:
@@ -245,10 +251,10 @@ def _what_changed(bot: Assistant, text: str, standalone: str, audience: str) -> 
     qvec = np.asarray(bot.embedder.embed_query(topic), dtype=np.float32)
     for ids in (new_ids, old_ids):
         passages = bot.search(topic, k=3, prefer="none", documents={i for i in ids if i})
-        cands = bot.statements(passages, qvec, qterms)
+        cands = evidence.prefer_lists(bot.statements(passages, qvec, qterms), topic)
         if not cands or (passages[0].similarity < bot.settings.min_similarity and cands[0].overlap < 0.5):
             return None
-        sides.append(cands[0])
+        sides.append(evidence.extend_lead(cands[:1], bot.index, bot._chunk_pos)[0])
     headings = []
     for side in sides:
         meta = docs[side.document_id]

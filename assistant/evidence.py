@@ -261,6 +261,8 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
     Plain-language documents put one fact per short sentence ("Staying Put means
     you keep living with your foster carer after 18. The duty lasts until you are
     21."), so the sentence after the best one often holds the figure asked for.
+    A title line is read with the title line next to it: "Councillor Edison Huynh"
+    above "Cabinet Member for Children and Young People".
     """
     if not chosen or len(chosen[0].pieces) != 1:
         return chosen
@@ -271,26 +273,37 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
     position = chunk.units.index(lead.pieces[0])
     text = index.texts[chunk.document_id]
     start, end = lead.pieces[0]
-    # A lead that starts "It means…" needs the sentence before it, which says what "it" is.
-    if position and _BACK_REFERENCE.match(text[start:end]):
+    body = " ".join(text[start:end].split())
+    used = {lead.pieces}
+    if position:
         prev_start, prev_end = chunk.units[position - 1]
-        if "\n" not in text[prev_end:start] and prev_end - prev_start <= 220:
-            start = prev_start
-            chosen = [c for c in chosen if c.pieces != ((prev_start, prev_end),)]
-            lead = Statement(lead.chunk_id, lead.document_id, " ".join(text[start:end].split()), ((start, end),),
-                             lead.score, lead.overlap, lead.rank)
-            chosen = [lead, *chosen[1:]]
-    if position + 1 >= len(chunk.units):
-        return chosen
-    next_start, next_end = chunk.units[position + 1]
-    following = " ".join(text[next_start:next_end].split())
-    if "\n" in text[end:next_start] or len(following) > 220 or following.endswith(":"):
-        return chosen
-    span = (start, next_end)
-    rest = [c for c in chosen[1:] if c.pieces != ((next_start, next_end),)]
-    extended = Statement(lead.chunk_id, lead.document_id, " ".join(text[start:next_end].split()), (span,),
-                         lead.score, lead.overlap, lead.rank)
-    return [extended, *rest]
+        previous = " ".join(text[prev_start:prev_end].split())
+        # A lead that starts "It means…" needs the sentence before it, which says what "it" is.
+        if _BACK_REFERENCE.match(body) and "\n" not in text[prev_end:start] and len(previous) <= 220:
+            start, body = prev_start, f"{previous} {body}"
+            used.add(((prev_start, prev_end),))
+        elif _title_pair(text, (prev_start, prev_end), (start, end)):
+            start, body = prev_start, f"{previous}, {body}"
+            used.add(((prev_start, prev_end),))
+    if position + 1 < len(chunk.units):
+        next_start, next_end = chunk.units[position + 1]
+        following = " ".join(text[next_start:next_end].split())
+        if _title_pair(text, (start, end), (next_start, next_end)):
+            end, body = next_end, f"{body}, {following}"
+            used.add(((next_start, next_end),))
+        elif "\n" not in text[end:next_start] and len(following) <= 300 and not following.endswith(":"):
+            end, body = next_end, f"{body} {following}"
+            used.add(((next_start, next_end),))
+    extended = replace(lead, text=body, pieces=((start, end),))
+    return [extended, *(c for c in chosen[1:] if c.pieces not in used)]
+
+
+def _title_pair(text: str, first: Span, second: Span) -> bool:
+    """Two short unpunctuated lines, one under the other: a name and its title, say."""
+    def title(span: Span) -> bool:
+        line = text[span[0] : span[1]].strip()
+        return 0 < len(line) <= 60 and line[-1] not in ".:;?!,"
+    return text[first[1] : second[0]] == "\n" and title(first) and title(second)
 
 
 def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
@@ -306,6 +319,13 @@ def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
         for c in candidates
     ]
     return sorted(boosted, key=lambda s: (-s.score, s.rank, s.pieces))
+
+
+def prefer_current(candidates: list[Statement], superseded: set[str]) -> list[Statement]:
+    """For a question about the present ("the current placement stability measure"), leave out what
+    the superseded documents say, unless the current ones say nothing on the question's words."""
+    current = [c for c in candidates if c.document_id not in superseded]
+    return current if any(c.overlap >= 0.2 for c in current) else candidates
 
 
 def row_statement(chunk: Chunk, text: str) -> str:

@@ -24,6 +24,11 @@ def asks_about_past(question: str) -> bool:
     return bool(_PAST.search(question))
 
 
+def asks_about_present(question: str) -> bool:
+    """True when the question names the present ("current", "now", "2025–28") and not the past."""
+    return bool(_PRESENT.search(question)) and not asks_about_past(question)
+
+
 def time_preference(question: str) -> str:
     """"past", "current", or "none" when the question spans both (a comparison)."""
     if asks_about_past(question):

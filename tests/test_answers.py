@@ -142,6 +142,24 @@ def test_a_list_item_keeps_all_its_sentences(bot):
     _check_grounded(bot, reply)
 
 
+def test_a_name_is_read_with_the_title_under_it(bot):
+    reply = bot.ask("who is the cabinet member for children and young people?")
+    assert reply.text.startswith("Councillor Edison Huynh, Cabinet Member for Children and Young People"), reply.text
+    _check_grounded(bot, reply)
+
+
+def test_a_question_about_the_present_leads_with_the_current_strategy(bot):
+    reply = bot.ask("What is the current placement stability measure and its target?", audience="staff")
+    assert reply.citations[0].document_id == "cps-2025-28", reply.text
+    assert not reply.citations[0].superseded
+
+
+def test_what_changed_reads_each_side_to_the_end_of_its_point(bot):
+    reply = bot.ask("Is the Pledge different now?", audience="staff")
+    assert "seventh strand" in reply.text and "six key" in reply.text, reply.text
+    _check_grounded(bot, reply)
+
+
 def test_a_table_row_without_figures_is_explained_by_its_group(bot):
     reply = bot.ask("In the old strategy, how would positive feedback from care experienced young people be tracked?")
     assert "Qualitative measures captured through feedback and audit: 22. Positive feedback" in reply.text
