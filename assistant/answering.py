@@ -108,6 +108,9 @@ def explain_acronyms(text: str, glossary: Glossary, explained: set[str]) -> str:
     for acronym in glossary.acronyms_in(text):
         if acronym in explained:
             continue
+        if f"({acronym})" in text:  # the document spells it out itself: "Signs of Safety (SoS)"
+            explained.add(acronym)
+            continue
         meaning = glossary.acronyms[acronym]
         if meaning.lower() in text.lower():
             explained.add(acronym)

@@ -190,7 +190,7 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
     for cand in candidates[1:]:
         if len(chosen) >= limit:
             break
-        if cand.score < lead.score - 0.12 or cand.overlap < 0.2 or cand.outline:
+        if cand.score < lead.score - 0.15 or cand.overlap < 0.2 or cand.outline:
             continue
         if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
             continue

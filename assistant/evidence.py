@@ -105,8 +105,7 @@ def statements(
             out.append(Statement(chunk.id, chunk.document_id, sentence, (span,), scores[-1], lex, rank))
         out.extend(_list_statements(chunk, text, scores, question_terms, rank))
         # A list straight under its heading, or a section's parts, read with the heading.
-        base = passage.similarity + prior
-        out.extend(_heading_statements(chunk, text, headings, base, question_terms, rank))
+        out.extend(_heading_statements(chunk, text, headings, passage.similarity + prior, scores, question_terms, rank))
     out.sort(key=lambda s: (-s.score, s.rank, s.pieces))
     return out
 
@@ -148,12 +147,14 @@ def _heading_text(text: str, span: Span) -> str:
 
 
 def _heading_statements(
-    chunk: Chunk, text: str, headings: Headings, base: float, question_terms: set[str], rank: int
+    chunk: Chunk, text: str, headings: Headings, base: float, scores: list[float], question_terms: set[str],
+    rank: int,
 ) -> list[Statement]:
     """A list that opens a section, led by the section's heading; and a section's parts, by heading.
 
-    Scored on the passage as a whole: the items alone ("Make a difference") say
-    little without the heading they sit under.
+    A list is scored as its best item, or as the passage as a whole when the question
+    names its heading: the items alone ("Make a difference") say little without the
+    heading they sit under ("Having a voice").
     """
     out: list[Statement] = []
     heading = headings.own.get(chunk.id)
@@ -165,7 +166,9 @@ def _heading_statements(
             body = _heading_text(text, heading) + "\n" + "\n".join(f"  - {item}" for item in texts)
             lex = overlap(question_terms, f"{body} {chunk.section}")
             pieces = (heading, *_item_spans(units, items))
-            out.append(Statement(chunk.id, chunk.document_id, body, pieces, base + 0.35 * lex + 0.02, lex, rank))
+            named = base + 0.35 * overlap(question_terms, chunk.section)
+            score = max(named, max(scores[: items[-1][-1] + 1])) + 0.02
+            out.append(Statement(chunk.id, chunk.document_id, body, pieces, score, lex, rank))
     parts = headings.parts.get(chunk.id)
     if parts:
         lead = _heading_text(text, heading) if heading else ""
@@ -183,7 +186,7 @@ _LIST_ASK = re.compile(
     r"outcomes|roles?|responsibilit\w*|duties|ways|things|activities|commitments|promises?)\b",
     re.IGNORECASE,
 )
-LIST_ITEMS_MAX = 8
+LIST_ITEMS_MAX = 12
 
 
 def _is_item(text: str, span: Span) -> bool:

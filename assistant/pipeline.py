@@ -43,6 +43,7 @@ class Assistant:
     # a lot): what judging whether evidence is on the question's topic needs.
     lexicon: specifics.Lexicon = field(init=False, repr=False)
     headings: evidence.Headings = field(init=False, repr=False)
+    _numbered: dict[int, list[str]] = field(init=False, repr=False)  # item number -> chunks with that item
     _unit_rows: dict[int, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +63,11 @@ class Assistant:
             {doc_id: meta.published for doc_id, meta in index.documents.items()},
         )
         self.headings = evidence.find_headings(index.chunks, index.texts)
+        self._numbered = {}
+        for chunk in index.chunks:
+            text = index.texts[chunk.document_id]
+            for number in {retrieval.item_number(text[s:e]) for s, e in chunk.units} - {None}:
+                self._numbered.setdefault(number, []).append(chunk.id)
 
     @classmethod
     def load(
@@ -133,7 +139,12 @@ class Assistant:
         lexical_ids = [self.index.chunks[i].id for i, _ in lexical_hits]
         if documents:
             lexical_ids = [c for c in lexical_ids if c.split(":")[0] in documents][:n]
-        fused = retrieval.rrf([(dense_ids, s.dense_weight), (lexical_ids, s.bm25_weight)], s.rrf_k)
+        rankings = [(dense_ids, s.dense_weight), (lexical_ids, s.bm25_weight)]
+        numbered = [c for n in sorted(retrieval.numbered_refs(query)) for c in self._numbered.get(n, [])
+                    if not documents or c.split(":")[0] in documents]
+        if numbered:  # "ambition 24": the items numbered 24, whatever the words around them
+            rankings.append((numbered, s.bm25_weight))
+        fused = retrieval.rrf(rankings, s.rrf_k)
         prefer = prefer or retrieval.time_preference(query)
         status_of = {cid: self.index.documents[cid.split(":")[0]].status for cid in fused}
         if prefer != "none":

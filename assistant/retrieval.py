@@ -59,6 +59,26 @@ def expand_query(question: str, glossary: Glossary) -> tuple[str, str]:
     return dense, lexical
 
 
+# "ambition 24", "measure 14", "principle (c)": staff refer to numbered items by number.
+_NUMBERED_REF = re.compile(
+    r"\b(?:ambitions?|measures?|pledges?|items?|numbers?|no\.?|rows?|principles?|targets?|strands?|points?)"
+    r"\s*#?(\d{1,2})\b(?![-–/%]|\.\d)",
+    re.IGNORECASE,
+)
+_ITEM_NUMBER = re.compile(r"(\d{1,2})\.\s")
+
+
+def numbered_refs(question: str) -> set[int]:
+    """The item numbers a question refers to ("what was ambition 24" -> {24})."""
+    return {int(m.group(1)) for m in _NUMBERED_REF.finditer(question)}
+
+
+def item_number(unit_text: str) -> int | None:
+    """The number a list item or table row starts with ("24. Having access…" -> 24)."""
+    match = _ITEM_NUMBER.match(unit_text)
+    return int(match.group(1)) if match else None
+
+
 def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
     """Reciprocal rank fusion: sum of weight / (k + rank) over each ranking (rank from 1)."""
     scores: dict[str, float] = {}

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from assistant import Assistant, load_settings
-from assistant.retrieval import asks_about_past, rrf
+from assistant.retrieval import asks_about_past, item_number, numbered_refs, rrf
 from conftest import make_corpus
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "retrieval_cases.yaml").read_text(encoding="utf-8"))
@@ -66,3 +66,30 @@ def test_past_questions_are_recognised():
 def test_rrf_rewards_agreement():
     scores = rrf([(["a", "b", "c"], 1.0), (["b", "a", "d"], 1.0)], k=60)
     assert max(scores, key=scores.get) in {"a", "b"} and scores["a"] == scores["b"] > scores["c"] > 0
+
+
+@pytest.mark.parametrize(
+    ("question", "numbers"),
+    [
+        ("In the 2021-24 Pledge, what was ambition 24 and who was leading it?", {24}),
+        ("what does measure 14 say", {14}),
+        ("compare measures 2 and no. 9", {2, 9}),
+        ("What is the 2025-28 EET target for 18-21 year olds?", set()),
+        ("how many care leavers were in EET in 2020/21", set()),
+        ("is the target 60% for item 3.5", set()),
+    ],
+)
+def test_numbered_references_are_read_from_the_question(question, numbers):
+    assert numbered_refs(question) == numbers
+
+
+def test_item_numbers_are_read_from_the_start_of_an_item():
+    assert item_number("24. Having access to the right services") == 24
+    assert item_number("2020/21 figures") is None
+    assert item_number("3.5 million") is None
+
+
+def test_an_item_asked_for_by_number_is_found(bot):
+    """"Ambition 24" shares no words with "24. Having access to the right services"."""
+    passages = bot.search("In the 2021-24 Pledge, what was ambition 24?", k=5)
+    assert any("24. Having access to the right services" in p.text for p in passages)
