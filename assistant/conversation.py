@@ -93,11 +93,13 @@ def is_follow_up(question: str) -> bool:
     if re.search(r"\b(forget (that|it)|diff(erent)? (thing|question|topic)|new (question|topic)|another (thing|question))\b",
                  question, re.IGNORECASE):
         return False
-    content = [w for w in terms(question) if w not in _QUESTION_WORDS and w not in _DISCOURSE]
+    # Which strategy or when ("in the 2021-24 version?") is not a subject of its own.
+    untimed = " ".join(w for w in re.findall(r"[\w'’-]+", question) if not _WHICH_TIME.fullmatch(w))
+    content = [w for w in terms(untimed) if w not in _QUESTION_WORDS and w not in _DISCOURSE]
     if _FOLLOW_START.search(question.strip()):
         # "And what's the phone number for the leaving care team?" names its own subject:
         # the words that only ask for a kind of fact ("phone number") do not count.
-        subject = [w for w in content if w in terms(specifics.without_kind_words(question))]
+        subject = [w for w in content if w in terms(specifics.without_kind_words(untimed))]
         return len(content) <= 5 and len(subject) <= 2
     if _ANAPHORA.search(question) and len(content) <= 3:
         return True

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from assistant import InputError
+from assistant.conversation import resolve
 
 ANSWERABLE = [
     "What is the EET target?",
@@ -217,6 +218,23 @@ def test_follow_up_uses_the_history(bot):
     assert reply.status == "answered"
     assert reply.citations[0].document_id == "cps-2021-24"
     assert "Cabinet Member for School Performance" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "earlier", "follow_up"),
+    [
+        ("and what were the ambitions for that in the 2021-24 version?",
+         ["What does the current Lewisham Pledge say under Being independent?"], True),
+        ("And in the previous strategy?", ["Who chairs the Corporate Parenting Board?"], True),
+        ("ok thanks. diff thing - how much does the care leaver oyster card cost", ["how much is the uni bursary"],
+         False),
+        ("What did the 2021-24 strategy say about adoption challenges?", ["Who chairs the Board?"], False),
+    ],
+)
+def test_which_questions_lean_on_the_earlier_ones(question, earlier, follow_up):
+    """Which strategy or year a question names is not a topic of its own."""
+    standalone = resolve(question, earlier)
+    assert (standalone != question) is follow_up, standalone
 
 
 def test_new_topic_is_not_polluted_by_history(bot):
