@@ -9,6 +9,9 @@ passage that exists, and every number it states is written in the passage it
 cites. Otherwise the extractive answer stands, so a
 model can make an answer easier to read but can never make it less true.
 
+This module reaches the model and streams; what the model is given is in
+llm_prompt.py and the check in llm_check.py.
+
 Safeguarding, off-topic messages and declines are decided before this module
 is reached (conversation.answer_turn) and never go to the model.
 
@@ -27,17 +30,18 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
-from .schema import Citation, Passage, Reply
+from .llm_check import check_answer, cited_numbers
+from .llm_prompt import Source, build_messages, sources_for
+from .schema import Passage, Reply
 
 if TYPE_CHECKING:
     from .pipeline import Assistant
@@ -46,60 +50,13 @@ log = logging.getLogger("assistant.llm")
 
 REPLACED = "\n\n(Replaced by the checked answer below.)\n\n"
 
-_AUDIENCE_RULES = {
-    "care_leaver": (
-        "You are writing for a young person in care or leaving care. Use plain words and short "
-        "sentences. Speak to them as \"you\". Explain every acronym the first time you use it, "
-        "for example \"PA (personal adviser)\". Keep the answer under 150 words."
-    ),
-    "staff": (
-        "You are writing for council staff and partner professionals. Be formal and precise. Keep "
-        "legal and statutory references (Acts, sections, regulations, guidance) exactly as the "
-        "passages give them. Keep the answer under 200 words."
-    ),
-}
-
-# Citation markers: [1], [1, 2], [1; 3] (and [1][2], which is two markers).
-_CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-# A stated number: 2,000 / 57.50 / 18 / £2,000 / 52% / 52 per cent / 300 pounds.
-_NUMBER = re.compile(
-    r"(?<![A-Za-z\d])(£\s?)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(\s?%|\s?per\s?cent\b|\s?pounds\b)?",
-    re.IGNORECASE,
-)
-# "2025-28" and "2020/21" name the year 2028 and 2021 too.
-_YEAR_RANGE = re.compile(r"\b(19|20)(\d{2})\s?[-–/]\s?(\d{2})\b")
-_LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?!\[)|(?<=\])\s+(?=[A-Z\"“(])")
-_WORD_NUMBERS = {
-    word: str(value)
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
-     "ninety": "90", "hundred": "100"}
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_WORD_NUMBER = re.compile(rf"\b({'|'.join(_WORD_NUMBERS)})\b", re.IGNORECASE)
 
 # Set only while stream_llm_turn runs answer_turn: llm_answer then records what it
 # was given instead of calling the model (see extractive_turn).
 _capture: ContextVar[list[tuple[Reply, list[Passage]]] | None] = ContextVar(
     "assistant_llm_capture", default=None
 )
-
-
-@dataclass(frozen=True)
-class Source:
-    """One numbered passage given to the model, with the Citation the answer will show."""
-
-    citation: Citation
-    text: str
-
-    @property
-    def check_text(self) -> str:
-        """Everything the model saw for this passage: numbers in any of it are grounded."""
-        c = self.citation
-        return f"{c.document_title}\n{c.section}\n{c.quote}\n{self.text}"
 
 
 # -- the model -------------------------------------------------------------------------
@@ -166,146 +123,6 @@ def _reaching(settings: Settings) -> Iterator[None]:
             "the extractive answer was used instead. Check that the server is running and "
             "ASSISTANT_LLM_BASE_URL is right."
         ) from exc
-
-
-# -- the prompt ------------------------------------------------------------------------
-
-
-def sources_for(bot: Assistant, reply: Reply, passages: Sequence[Passage] = ()) -> list[Source]:
-    """Number the passages the extractive reply cited, 1..N in its order, reusing its Citations.
-
-    Only cited passages are given: the extractive selection is a better judge of
-    relevance than retrieval similarity (for "how much is the uni bursary" the
-    apprenticeship bursary passage scores higher), and the check can only prove
-    that a number is in the passage cited, not that the passage is the right one.
-    ``passages`` (all retrieved) is accepted for the interface and not used.
-    """
-    return [
-        Source(replace(c, number=n), _chunk_text(bot, c.chunk_id) or c.quote)
-        for n, c in enumerate(reply.citations, 1)
-    ]
-
-
-def _chunk_text(bot: Assistant, chunk_id: str) -> str:
-    """The cited chunk's full text, so the model sees the quote in its context."""
-    pos = bot._chunk_pos.get(chunk_id)
-    if pos is None:
-        return ""
-    chunk = bot.index.chunks[pos]
-    return bot.index.texts[chunk.document_id][chunk.start : chunk.end]
-
-
-def build_messages(
-    sources: Sequence[Source], question: str, audience: str, settings: Settings
-) -> list[BaseMessage]:
-    """The system rules (grounding, citing, numbers, audience) and the numbered passages."""
-    system = (
-        f"You answer questions about {settings.council_name}'s support for children in care and "
-        "care leavers.\nRules:\n"
-        "1. Answer ONLY from the numbered passages below. Do not add anything you know from "
-        "elsewhere.\n"
-        "2. Cite every sentence and bullet with the number of the passage it comes from, in square "
-        "brackets, like [1] or [1][2]. Use only the passage numbers given.\n"
-        "3. Never state a number, amount, age, percentage or date that is not written in the "
-        "passage you cite. Copy numbers exactly as written.\n"
-        "4. If the passages do not answer the question, say so in one sentence and do not guess.\n"
-        "5. If a passage is marked superseded, say that it comes from the older document.\n"
-        f"{_AUDIENCE_RULES.get(audience, _AUDIENCE_RULES['staff'])}"
-    )
-    blocks = []
-    for n, source in enumerate(sources, 1):
-        c = source.citation
-        where = f"{c.document_title} — {c.section}" + (f", page {c.page}" if c.page else "")
-        flag = " (superseded: an older document)" if c.superseded else ""
-        full = " ".join(source.text.split())
-        blocks.append(f"[{n}] {where}{flag}\nKey sentence: {c.quote}\nFull passage: {full}")
-    human = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
-    return [SystemMessage(content=system), HumanMessage(content=human)]
-
-
-# -- the check -------------------------------------------------------------------------
-
-
-def check_answer(text: str, passages: Sequence[str]) -> list[str]:
-    """Problems with a model answer; empty means it may be shown.
-
-    ``passages[n - 1]`` is the text of passage [n]. An answer must cite, cite only
-    passages that exist, and state only numbers written in what each sentence cites
-    (a sentence citing nothing is checked against every passage the answer cites).
-    """
-    if not text.strip():
-        return ["the answer is empty"]
-    problems: list[str] = []
-    allowed = range(1, len(passages) + 1)
-    cited_anywhere = {n for n in cited_numbers(text) if n in allowed}
-    bad = sorted({n for n in cited_numbers(text) if n not in allowed})
-    if bad:
-        listed = ", ".join(f"[{n}]" for n in bad)
-        problems.append(f"cites {listed} but only passages [1]-[{len(passages)}] exist")
-    if not cited_anywhere:
-        problems.append("cites no passage")
-        return problems
-    grounded = [stated_numbers(p, source=True) for p in passages]
-    for sentence in sentences(text):
-        cites = {n for n in cited_numbers(sentence) if n in allowed} or cited_anywhere
-        known = set().union(*(grounded[n - 1] for n in cites))
-        for kind, value, shown in stated_numbers_shown(sentence):
-            if not _grounded(kind, value, known):
-                where = ", ".join(f"[{n}]" for n in sorted(cites))
-                problems.append(
-                    f"states {shown!r}, which is not in passage {where}: {sentence.strip()[:120]!r}"
-                )
-    return problems
-
-
-def cited_numbers(text: str) -> list[int]:
-    """Passage numbers cited in the text, in order."""
-    return [int(n) for m in _CITE.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
-
-
-def sentences(text: str) -> list[str]:
-    """Lines (bullets), then sentences, each keeping the [n] markers that close it."""
-    out: list[str] = []
-    for line in text.splitlines():
-        line = _LIST_MARK.sub("", line)
-        out.extend(s for s in _SENTENCE_END.split(line) if s.strip())
-    return out
-
-
-def stated_numbers_shown(text: str) -> list[tuple[str, str, str]]:
-    """(kind, value, as written) for each number stated, ignoring [n] markers."""
-    body = _CITE.sub(" ", text)
-    return [(_kind(m), _value(m), m.group(0).strip()) for m in _NUMBER.finditer(body)]
-
-
-def stated_numbers(text: str, *, source: bool = False) -> set[tuple[str, str]]:
-    """(kind, value) pairs; for a source passage also years of ranges and numbers in words."""
-    found = {(kind, value) for kind, value, _ in stated_numbers_shown(text)}
-    if source:
-        found |= {("plain", f"{m.group(1)}{m.group(3)}") for m in _YEAR_RANGE.finditer(text)}
-        found |= {("plain", _WORD_NUMBERS[m.group(1).lower()]) for m in _WORD_NUMBER.finditer(text)}
-    return found
-
-
-def _kind(match: re.Match[str]) -> str:
-    unit = (match.group(4) or "").strip().lower()
-    if match.group(1) or unit == "pounds":
-        return "money"
-    return "percent" if unit else "plain"
-
-
-def _value(match: re.Match[str]) -> str:
-    """The number without thousands separators or trailing decimal zeros ("2,000.00" -> "2000")."""
-    whole = match.group(2).replace(",", "")
-    decimals = (match.group(3) or "").rstrip("0").rstrip(".")
-    return whole + decimals
-
-
-def _grounded(kind: str, value: str, known: set[tuple[str, str]]) -> bool:
-    """A plain number may match any stated form; £ amounts and percentages must match in kind."""
-    if kind == "plain":
-        return any(v == value for _, v in known)
-    return (kind, value) in known
 
 
 # -- answering -------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from langchain_core.language_models import GenericFakeChatModel
 
 from assistant import Assistant
 from assistant.errors import ConfigError
-from assistant.llm import REPLACED, check_answer, make_chat_model
+from assistant.llm import REPLACED, make_chat_model
+from assistant.llm_check import check_answer
 from assistant.schema import Reply
 
 # The extractive answer: "... the council must pay you a Higher Education Bursary of £2,000. [1]"
