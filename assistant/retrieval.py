@@ -16,7 +16,10 @@ _PAST = re.compile(
 )
 
 
-_PRESENT = re.compile(r"\b(current|currently|now|new|newest|latest|2025|2025[-–/]28)\b", re.IGNORECASE)
+_PRESENT = re.compile(
+    r"\b(current|currently|now|new|newest|latest|today|at the moment|at present|presently|these days|2025|2025[-–/]28)\b",
+    re.IGNORECASE,
+)
 
 
 def asks_about_past(question: str) -> bool:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from assistant import Assistant, load_settings
-from assistant.retrieval import asks_about_past, item_number, numbered_refs, rrf
+from assistant.retrieval import asks_about_past, asks_about_present, item_number, numbered_refs, rrf
 from conftest import make_corpus
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "retrieval_cases.yaml").read_text(encoding="utf-8"))
@@ -93,3 +93,18 @@ def test_an_item_asked_for_by_number_is_found(bot):
     """"Ambition 24" shares no words with "24. Having access to the right services"."""
     passages = bot.search("In the 2021-24 Pledge, what was ambition 24?", k=5)
     assert any("24. Having access to the right services" in p.text for p in passages)
+
+
+@pytest.mark.parametrize(
+    ("question", "present"),
+    [
+        ("how many young people are in elevation at the moment", True),
+        ("What is the current EET target?", True),
+        ("what's the EET target these days", True),
+        ("What was the EET target in the previous strategy?", False),
+        ("how has the EET target changed since 2021-24, and what is it now?", False),
+        ("What is the EET target?", False),
+    ],
+)
+def test_questions_about_the_present_are_recognised(question, present):
+    assert asks_about_present(question) is present
