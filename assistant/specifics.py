@@ -258,7 +258,7 @@ def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:
     return "\n" not in texts[a.document_id][first[0] : second[0]]
 
 
-# Yes/no questions about one thing a young person might be given or have paid for:
+# Questions about one thing a young person might be given or have paid for, or one role:
 # "is there a clothing allowance", "do care leavers get a free railcard", "does
 # Lewisham pay for my passport", "is dental treatment free". The thing asked about
 # must be in the evidence; a passage about something else nearby is no answer.
@@ -273,6 +273,9 @@ _THING_ASKS = (
     re.compile(r"^\W*(?:which|what) (?P<thing>[a-z]+s) (?:can|could|do|does|are|will|should)\b", re.IGNORECASE),
     re.compile(r"\bhow much (?:money )?(?:is|are|do|does|will|would|can|could) (?P<thing>.+)", re.IGNORECASE),
 )
+# "Who is the headteacher of the virtual school?": the role asked about must itself be in the
+# evidence; a passage about the virtual school that names no headteacher is no answer.
+_ROLE_ASK = re.compile(r"^\W*who(?:'?s| is| are| was| were)\s+(?P<thing>(?:the|my|our|your|lewisham'?s?)\b.+)", re.I)
 _THING_END = re.compile(
     r"\b(for|4|when|if|because|so|and how|and what|to help|while|as a|at|in|from|a week|per week|a month|a year|"
     r"i|you|u|we|that|which|who|to|or (is|are|do|does|will|can|not))\b"
@@ -290,7 +293,7 @@ _THING_FILLER = re.compile(
 
 def asked_thing(question: str) -> str | None:
     """The thing a yes/no entitlement question asks about ("a clothing allowance"), if any."""
-    for pattern in _THING_ASKS:
+    for pattern in (*_THING_ASKS, _ROLE_ASK):
         match = pattern.search(question)
         if match:
             thing = _THING_END.split(match.group("thing"), maxsplit=1)[0].strip()
@@ -315,7 +318,12 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     topic = lexicon.topic(named)
     if words - topic.keys():
         return thing  # a word the documents never use
-    if any(lexicon.on_topic(topic, _said(fact, lexicon.texts)) for fact in chosen):
+    said = [_said(fact, lexicon.texts) for fact in chosen]
+    if _ROLE_ASK.search(question):
+        role = lexicon.terms(named.split()[0]) if named.split() else set()
+        if not any(role & lexicon.terms(text) for text in said):
+            return thing
+    if any(lexicon.on_topic(topic, text) for text in said):
         return None
     return thing
 

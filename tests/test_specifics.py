@@ -42,6 +42,7 @@ def test_the_kind_of_fact_asked_for(question, kind):
         ("Is dental treatment free for care leavers?", "dental treatment"),
         ("is there a helpline i can text instead of ringing?", "a helpline"),
         ("which gyms can i use for free", "gyms"),
+        ("who is the manager of the leaving care team?", "the manager of the leaving care team"),
         ("What does the Pledge say about housing?", None),
     ],
 )
@@ -97,6 +98,7 @@ def test_the_fact_asked_for_is_given_when_a_line_about_the_topic_states_it(bot, 
         ("can lewisham buy me a laptop for uni", "a laptop"),
         ("What percentage of care leavers were actually in EET in 2028?", "what applies in 2028"),
         ("is council tax still 100% free for care leavers this year 2026/27", "what applies in 2026"),
+        ("who is the manager of the leaving care team?", "the manager of the leaving care team"),
     ],
 )
 def test_near_misses_are_declined_naming_what_is_not_covered(bot, question, named):
@@ -104,3 +106,16 @@ def test_near_misses_are_declined_naming_what_is_not_covered(bot, question, name
     assert reply.status == "not_found", reply.text
     assert named in reply.text and not reply.citations
     assert "personal adviser" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("who is the chair of the corporate parenting board", "chaired by the Lead Member"),
+        ("Who is the Cabinet Member for Children and Young People?", "Edison Huynh"),
+        ("whos my personal adviser", "personal adviser"),
+    ],
+)
+def test_a_role_the_documents_name_is_answered(bot, question, expected):
+    reply = bot.ask(question)
+    assert reply.status == "answered" and expected in reply.text, reply.text
