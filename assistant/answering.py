@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .config import Contact, Settings
-from .evidence import Statement, quote
 from .glossary import Glossary
 from .index import StoredIndex
 from .schema import Citation, DocumentMeta, Reply
+from .statement import Statement, quote
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import answering, evidence, retrieval, safety, specifics
+from . import answering, evidence, listing, retrieval, safety, specifics
 from .errors import InputError, LLMUnavailable
-from .evidence import Statement, terms
 from .schema import Reply
+from .statement import STEMMER, STOP_WORDS, Statement, terms
 
 if TYPE_CHECKING:
     from .pipeline import Assistant
@@ -84,7 +84,7 @@ def user_turns(history: list[dict[str, str]], max_turns: int) -> list[str]:
 
 # Conversation glue that carries no topic ("ok thanks, different thing: ...").
 _DISCOURSE = frozenset(
-    evidence._STEM.stemWords("ok okay thanks thank cool forget diff different thing another question new topic else".split())
+    STEMMER.stemWords("ok okay thanks thank cool forget diff different thing another question new topic else".split())
 )
 
 
@@ -122,7 +122,7 @@ def topic_words(question: str) -> str:
     words = re.findall(r"[A-Za-z0-9£%'-]+", question)
     kept = [
         w for w in words
-        if w.lower() not in evidence._STOP and w.lower() not in _QUESTION_WORDS and not _WHICH_TIME.fullmatch(w)
+        if w.lower() not in STOP_WORDS and w.lower() not in _QUESTION_WORDS and not _WHICH_TIME.fullmatch(w)
     ]
     return " ".join(kept)
 
@@ -156,7 +156,7 @@ def answer_turn(bot: Assistant, question: str, history: list[dict[str, str]], au
     qterms = terms(f"{standalone} {' '.join(bot.glossary.expansions(standalone))}")
     qvec = np.asarray(bot.embedder.embed_query(standalone), dtype=np.float32)
     candidates = bot.statements(passages, qvec, qterms)
-    candidates = evidence.prefer_lists(candidates, standalone)
+    candidates = listing.prefer_lists(candidates, standalone)
     if retrieval.asks_about_present(standalone):
         candidates = evidence.prefer_current(candidates, _superseded(bot))
     chosen = select(candidates)
@@ -253,7 +253,7 @@ def _what_changed(bot: Assistant, text: str, standalone: str, audience: str) -> 
     qvec = np.asarray(bot.embedder.embed_query(topic), dtype=np.float32)
     for ids in (new_ids, old_ids):
         passages = bot.search(topic, k=3, prefer="none", documents={i for i in ids if i})
-        cands = evidence.prefer_lists(bot.statements(passages, qvec, qterms), topic)
+        cands = listing.prefer_lists(bot.statements(passages, qvec, qterms), topic)
         if not cands or (passages[0].similarity < bot.settings.min_similarity and cands[0].overlap < 0.5):
             return None
         sides.append(evidence.extend_lead(cands[:1], bot.index, bot._chunk_pos)[0])

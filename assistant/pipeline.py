@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from . import evidence, retrieval, safety, specifics
+from . import evidence, listing, retrieval, safety, specifics
 from .config import Settings, load_settings
 from .errors import InputError
-from .evidence import Statement, terms
 from .glossary import Glossary, load_glossary
 from .index import (
     BuildReport,
@@ -23,6 +22,7 @@ from .index import (
     open_index,
 )
 from .schema import Passage, Reply
+from .statement import Statement, terms
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Assistant:
     # The documents' words, weighted by how telling they are ("care" says little here, "forum"
     # a lot): what judging whether evidence is on the question's topic needs.
     lexicon: specifics.Lexicon = field(init=False, repr=False)
-    headings: evidence.Headings = field(init=False, repr=False)
+    headings: listing.Headings = field(init=False, repr=False)
     _numbered: dict[int, list[str]] = field(init=False, repr=False)  # item number -> chunks with that item
     _unit_rows: dict[int, np.ndarray] = field(init=False, repr=False)
 
@@ -62,7 +62,7 @@ class Assistant:
             self.glossary.expansions,
             {doc_id: meta.published for doc_id, meta in index.documents.items()},
         )
-        self.headings = evidence.find_headings(index.chunks, index.texts)
+        self.headings = listing.find_headings(index.chunks, index.texts)
         self._numbered = {}
         for chunk in index.chunks:
             text = index.texts[chunk.document_id]

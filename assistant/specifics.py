@@ -106,7 +106,7 @@ def without_kind_words(question: str) -> str:
 
 
 class Fact(Protocol):
-    """A statement as the answerer scores it (``evidence.Statement``)."""
+    """A statement as the answerer scores it (``statement.Statement``)."""
 
     @property
     def document_id(self) -> str: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import specifics
-from assistant.evidence import terms
+from assistant.statement import terms
 
 
 @pytest.mark.parametrize(

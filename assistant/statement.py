@@ -1,0 +1,73 @@
+"""A statement: one sentence, list or table row of a document, with the verbatim spans it quotes.
+
+The small vocabulary every part of answering shares: stemmed content words
+(``terms``), word overlap between a question and a text, a chunk's own heading,
+and a verbatim quote built from spans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import Stemmer
+
+from .schema import Chunk, Span
+
+QUOTE_LIMIT = 400
+JOIN = " … "
+STEMMER = Stemmer.Stemmer("english")
+STOP_WORDS = frozenset(
+    """a an the and or of to in on for at by with from is are was were be been being do does did can could
+    will would should shall may might must i me my im i'm you your u we our us they them their it its this that
+    these those what whats what's which who whom whose when where why how there here if then than so as about
+    into out up down over under again any all some no not only own same too very just also get got give tell
+    please pls plz know say says said want wanna need much many more most other such am has have had
+    lewisham council""".split()
+)
+
+NUMBER = re.compile(r"£?\d[\d,.]*%?")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A candidate sentence or table row, with the verbatim pieces it quotes."""
+
+    chunk_id: str
+    document_id: str
+    text: str
+    pieces: tuple[Span, ...]
+    score: float
+    overlap: float
+    rank: int
+    outline: bool = False  # a section's parts by heading: an answer on its own, never a side note
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words (for overlap between a question and a statement)."""
+    words = [w for w in re.findall(r"[a-z0-9£%]+", text.lower().replace("’", "'")) if w not in STOP_WORDS]
+    return set(STEMMER.stemWords(words))
+
+
+def overlap(question_terms: set[str], text: str) -> float:
+    if not question_terms:
+        return 0.0
+    return len(question_terms & terms(text)) / len(question_terms)
+
+
+def own_heading(chunk: Chunk) -> str:
+    """The chunk's nearest heading: a sentence under "We are proud parents" is about being proud parents."""
+    return chunk.section.rsplit(" > ", 1)[-1]
+
+
+def quote(text: str, pieces: Sequence[Span]) -> str:
+    """Verbatim pieces, whitespace normalised, joined by " … ", at most 400 characters."""
+    parts = [" ".join(text[s:e].split()) for s, e in pieces]
+    joined = JOIN.join(p for p in parts if p)
+    if len(joined) <= QUOTE_LIMIT:
+        return joined
+    cut = joined[:QUOTE_LIMIT]
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    # Never end on half of a join marker.
+    return cut.removesuffix(" …").rstrip()
