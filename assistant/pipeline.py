@@ -195,7 +195,7 @@ class Assistant:
             for m in self.index.documents.values()
         ]
 
-    # -- answering (see conversation.py, evidence.py and answering.py) -------------------------------------------------
+    # -- answering (see conversation.py, evidence.py and answering.py) ---------------------
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver") -> Reply:
         from .conversation import answer_turn
