@@ -54,6 +54,47 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def torch_threads(setting: int, *, workers: int, cpus: int | None) -> int | None:
+    """Threads torch should use in one process (the ``torch_threads`` setting decided):
+    None leaves torch's default (one per core).
+
+    ``setting`` > 0 is taken as is. 0 (automatic) gives 1 when ``workers`` processes share
+    the machine, or when it has 2 cores or fewer (``cpus``; None if unknown, taken as 1): one
+    question's embedding is too small to gain from a second thread, and torch's threads spin
+    waiting on each other when other processes hold the cores (see ``torch_threads`` in
+    config.py).
+    """
+    if setting < 0:
+        raise ValueError(f"torch_threads is {setting}: give 0 (automatic) or a number of threads")
+    if setting > 0:
+        return setting
+    if workers > 1 or (cpus or 1) <= 2:
+        return 1
+    return None
+
+
+def available_cpus() -> int | None:
+    """The cores this process may run on (its affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def use_torch_threads(setting: int, *, workers: int = 1) -> int:
+    """Apply ``torch_threads(setting, ...)`` to this process; returns the threads torch now uses.
+
+    Call it from the thread that starts the server, before the threads that embed first run
+    torch: each thread takes the count when it first runs an operation.
+    """
+    import torch
+
+    threads = torch_threads(setting, workers=workers, cpus=available_cpus())
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return int(torch.get_num_threads())
+
+
 class LocalEmbeddings(Embeddings):
     """A sentence-transformers model as LangChain ``Embeddings`` (normalised vectors).
 
