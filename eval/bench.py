@@ -227,11 +227,11 @@ def render(stored: dict[str, Any]) -> str:
             f"({s['memory_method']}), model included. Latency: {s['latency_questions']} evaluation questions, "
             "query cache cleared before each.",
             "",
-            "| size | documents | corpus | passages | ingest | index on disk | peak RSS after ingest | peak RSS "
-            "overall | load | search median / p95 | ask median / p95 | recall@5 | status accuracy |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| size | measured | documents | corpus | passages | ingest | index on disk | peak RSS after ingest | "
+            "peak RSS overall | load | search median / p95 | ask median / p95 | recall@5 | status accuracy |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *[
-                f"| {r['size']}× | {r['documents']} | {r['corpus_mb']:.1f} MB | {r['chunks']} | "
+                f"| {r['size']}× | {r.get('generated', '—')} | {r['documents']} | {r['corpus_mb']:.1f} MB | {r['chunks']} | "
                 f"{r['ingest_s']:.1f} s | {r['index_mb']:.1f} MB | {r['peak_rss_ingest_mb']:.0f} MB | "
                 f"{r['peak_rss_mb']:.0f} MB | {r['load_s']:.2f} s | "
                 f"{r['search_ms']['median']:.1f} / {r['search_ms']['p95']:.1f} ms | "
