@@ -67,18 +67,16 @@ def heading_statements(
     if chunk.kind == "prose" and heading and units and _is_item(text, units[0]):
         items = _items(text, units, 0)[:LIST_ITEMS_MAX]
         if len(items) >= 2:
-            texts = [" ".join(text[units[item[0]][0] : units[item[-1]][1]].split()) for item in items]
-            body = _heading_text(text, heading) + "\n" + "\n".join(f"  - {item}" for item in texts)
+            spans = _item_spans(units, items)
+            body = _list_body(_heading_text(text, heading), text, spans)
             lex = overlap(question_terms, f"{body} {chunk.section}")
-            pieces = (heading, *_item_spans(units, items))
+            pieces = (heading, *spans)
             named = base + 0.35 * overlap(question_terms, chunk.section)
             score = max(named, max(scores[: items[-1][-1] + 1])) + 0.02
             out.append(Statement(chunk.id, chunk.document_id, body, pieces, score, lex, rank))
     parts = headings.parts.get(chunk.id)
     if parts:
-        lead = _heading_text(text, heading) if heading else ""
-        names = [" ".join(text[s:e].split()) for s, e in parts]
-        body = (lead + "\n" if lead else "") + "\n".join(f"  - {name}" for name in names)
+        body = _list_body(_heading_text(text, heading) if heading else "", text, parts)
         lex = overlap(question_terms, f"{body} {chunk.section}")
         pieces = ((heading,) if heading else ()) + parts
         out.append(Statement(chunk.id, chunk.document_id, body, pieces, base + 0.35 * lex + 0.02, lex, rank,
@@ -117,6 +115,12 @@ def _item_spans(units: Sequence[Span], items: list[list[int]]) -> list[Span]:
     return [(units[item[0]][0], units[item[-1]][1]) for item in items]
 
 
+def _list_body(head: str, text: str, spans: Sequence[Span]) -> str:
+    """A statement's text for a list: its lead-in (if any), then one "  - " line per item."""
+    items = "\n".join(f"  - {' '.join(text[s:e].split())}" for s, e in spans)
+    return f"{head}\n{items}" if head else items
+
+
 def list_statements(
     chunk: Chunk, text: str, scores: list[float], question_terms: set[str], rank: int
 ) -> list[Statement]:
@@ -144,12 +148,11 @@ def list_statements(
         members = [j for item in items[:LIST_ITEMS_MAX] for j in item]
         if len(items) >= 2 or lead is not None:
             picked = ([lead] if lead is not None else []) + members
-            spans = ([units[lead]] if lead is not None else []) + _item_spans(units, items[:LIST_ITEMS_MAX])
-            texts = [" ".join(text[units[item[0]][0] : units[item[-1]][1]].split()) for item in items[:LIST_ITEMS_MAX]]
+            item_spans = _item_spans(units, items[:LIST_ITEMS_MAX])
+            spans = ([units[lead]] if lead is not None else []) + item_spans
             head = " ".join(text[units[lead][0] : units[lead][1]].split()) if lead is not None else ""
-            body = (head + "\n" if head else "") + "\n".join(f"  - {item}" for item in texts)
-            joined = " ".join([head, *texts])
-            lex = overlap(question_terms, f"{joined} {own_heading(chunk)}")
+            body = _list_body(head, text, item_spans)
+            lex = overlap(question_terms, f"{body} {own_heading(chunk)}")
             # A list is as relevant as the sentence introducing it ("…introduced seven principles.").
             first = picked[0]
             intro = max(scores[max(0, first - 2) : first], default=0.0)
