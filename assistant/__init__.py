@@ -1,16 +1,26 @@
-"""A grounded, cited assistant over a council's corporate parenting documents."""
+"""A grounded, cited assistant over a council's corporate parenting documents.
 
-from .config import Settings, load_settings
-from .errors import (
+The public API: ``Assistant`` (load, ask, ask_stream, plan, search, documents), its settings,
+the values it returns and the error tree. The sub-packages are listed, with the one-way
+order of their imports, in the README's Architecture section.
+"""
+
+from assistant.answer.plan import Plan
+from assistant.config import Settings, load_settings
+from assistant.errors import (
     AssistantError,
     ConfigError,
     CorpusError,
+    FeedbackError,
     IndexBuildError,
     InputError,
     LLMUnavailable,
+    QuestionFileError,
+    RateLimited,
 )
-from .pipeline import Assistant
-from .schema import Citation, Passage, Reply
+from assistant.rules import Rules, load_rules
+from assistant.service import Assistant
+from assistant.types import Citation, Passage, Reply
 
 __all__ = [
     "Assistant",
@@ -18,11 +28,17 @@ __all__ = [
     "Citation",
     "ConfigError",
     "CorpusError",
+    "FeedbackError",
     "IndexBuildError",
     "InputError",
     "LLMUnavailable",
     "Passage",
+    "Plan",
+    "QuestionFileError",
+    "RateLimited",
     "Reply",
+    "Rules",
     "Settings",
+    "load_rules",
     "load_settings",
 ]

@@ -18,10 +18,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .corpus import MANIFEST, NOT_DOCUMENTS, SUPPORTED, load_document, read_manifest
-from .errors import CorpusError, IndexBuildError
-from .index import BuildReport, Progress, file_lock, is_current
+from assistant.config import Settings
+from assistant.errors import CorpusError, IndexBuildError
+from assistant.index import BuildReport, Progress, file_lock, is_current
+from assistant.ingest.corpus import MANIFEST, NOT_DOCUMENTS, SUPPORTED, load_document, read_manifest
 
 # Order of the fields in a written manifest entry (the order of the README example).
 ENTRY_FIELDS = (
@@ -184,7 +184,7 @@ def add_document(
     Raises CorpusError (with the reason) for a bad file or field, or the
     ingest's own error if the rebuild fails.
     """
-    from .pipeline import Assistant
+    from assistant.service import Assistant
 
     corpus = settings.corpus_path
     name = safe_filename(filename)

@@ -10,12 +10,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from typing import Any
 
 import click
 
-from .config import load_settings
-from .errors import AssistantError, InputError
+from assistant.config import load_settings
+from assistant.errors import AssistantError, InputError
 
 
 @contextmanager
@@ -39,7 +40,7 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _load(ctx: click.Context, **kwargs: Any) -> Any:
-    from .pipeline import Assistant
+    from assistant.service import Assistant
 
     with _progress() as progress:
         return Assistant.load(ctx.obj["settings"], progress=progress, **kwargs)
@@ -49,16 +50,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except InputError as exc:
+        except AssistantError as exc:  # the exit code is the error's own (errors.py)
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"Error: {exc}", err=True)
-            sys.exit(2)
-        except AssistantError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(exc.exit_code)
 
 
 @click.group(cls=_Group)
@@ -83,8 +79,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.pass_context
 def ingest(ctx: click.Context, rebuild: bool, skip_bad: bool) -> None:
     """Build the search index from the corpus folder (atomically)."""
-    from .index import fingerprint, in_service
-    from .pipeline import Assistant
+    from assistant.index import fingerprint, in_service
+    from assistant.service import Assistant
 
     settings = ctx.obj["settings"]
     serving = in_service(settings)
@@ -137,7 +133,9 @@ def _print_reply(reply: Any) -> None:
         for c in reply.citations:
             flag = " (superseded)" if c.superseded else ""
             page = f", page {c.page}" if c.page else ""
-            click.echo(f"[{c.number}] {c.document_title}{flag} — {c.section}{page}\n    \"{c.quote}\"\n    {c.source_url}")
+            click.echo(
+                f"[{c.number}] {c.document_title}{flag} — {c.section}{page}\n    \"{c.quote}\"\n    {c.source_url}"
+            )
 
 
 @main.command()
@@ -147,7 +145,7 @@ def _print_reply(reply: Any) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, audience: str, as_json: bool) -> None:
     """Answer one QUESTION with cited sources."""
-    from .conversation import clean_question
+    from assistant.answer.followups import clean_question
 
     clean_question(question, ctx.obj["settings"].max_question_chars)  # fail fast, before loading
     bot = _load(ctx)
@@ -183,15 +181,6 @@ def chat(ctx: click.Context, audience: str) -> None:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
-@main.command(name="eval", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def evaluate(ctx: click.Context) -> None:
-    """Evaluate against a question set (--questions FILE, --baseline, --no-chart, --reports DIR)."""
-    from eval.run import main as run_eval  # the evaluation lives outside the core package
-
-    run_eval.main(args=ctx.args, standalone_mode=True)
-
-
 def _check_workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value < 1:
         raise click.BadParameter(
@@ -215,7 +204,7 @@ def _check_workers(ctx: click.Context, param: click.Parameter, value: int) -> in
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the web API and the chat widget (/widget.js, /demo, /docs)."""
-    from .serve import run, run_workers
+    from assistant.web.serve import run, run_workers
 
     settings = ctx.obj["settings"]
     # Load (or build) the index first, with progress, before serving: with several
@@ -231,6 +220,21 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         del bot  # each worker loads its own; this process only supervises them
         run_workers(settings, host=host, port=port, workers=workers)
 
+
+def _add_plugin_commands(group: click.Group) -> None:
+    """Commands other installed packages register (entry points ``assistant.commands``).
+
+    The evaluation registers ``assistant eval`` this way, so the core package never imports it.
+    """
+    for entry in entry_points(group="assistant.commands"):
+        if entry.name not in group.commands:
+            try:
+                group.add_command(entry.load(), entry.name)
+            except Exception as exc:  # a broken plugin must not take the other commands down
+                click.echo(f"Warning: the command '{entry.name}' could not be loaded ({exc}).", err=True)
+
+
+_add_plugin_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -4,24 +4,38 @@ Every failure a person can fix has its own class, and every message says what
 happened, where (file, setting, value) and what to do next::
 
     AssistantError
-    ├── ConfigError        a setting or the council profile is wrong
+    ├── ConfigError        a setting, the council profile or a rules file is wrong
     ├── CorpusError        the manifest or a document cannot be used
     ├── IndexBuildError    the index is missing, stale or could not be built
     ├── InputError         a question, audience or history is not acceptable (also a ValueError)
+    │   └── QuestionFileError   an evaluation question file is malformed
+    ├── RateLimited        one client sent too many messages in the last minute
+    ├── FeedbackError      feedback could not be saved (the answer itself is unaffected)
     └── LLMUnavailable     the optional language model could not be reached
 
-The CLI, API and UI translate these at their edge; nothing inside prints.
+Behaviour at the edges lives on the classes: ``exit_code`` for the CLI, ``http_status`` and
+``public`` for the web API. ``public`` is the sentence shown to a web user; None means the
+exception's own message is written for the user (it names nothing internal). The CLI, API and
+UI translate these at their edge; nothing inside prints.
 """
 
 from __future__ import annotations
+
+import math
+
+NOT_AVAILABLE = "The assistant is not available right now. Please try again in a few minutes."
 
 
 class AssistantError(Exception):
     """Base class: something went wrong that the user can act on."""
 
+    exit_code = 1
+    http_status = 503
+    public: str | None = NOT_AVAILABLE
+
 
 class ConfigError(AssistantError):
-    """A setting or the council profile file is invalid."""
+    """A setting, the council profile file or a rules file is invalid."""
 
 
 class CorpusError(AssistantError):
@@ -38,6 +52,34 @@ class IndexBuildError(AssistantError):
 
 class InputError(AssistantError, ValueError):
     """The question, audience or history given to the assistant is not acceptable."""
+
+    exit_code = 2
+    http_status = 422
+    public = None
+
+
+class QuestionFileError(InputError):
+    """An evaluation question file is malformed; the message names the case and field."""
+
+
+class RateLimited(AssistantError):
+    """Too many requests from one client in the last minute."""
+
+    http_status = 429
+    public = None
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(
+            "You are sending messages very quickly. "
+            f"Please wait {self.retry_after} seconds and try again."
+        )
+
+
+class FeedbackError(AssistantError):
+    """Feedback could not be saved; the answer itself is unaffected."""
+
+    public = "Your feedback could not be saved just now. Please try again later."
 
 
 class LLMUnavailable(AssistantError):

@@ -27,11 +27,11 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
-from .errors import AssistantError
-from .redact import redact
+from assistant.errors import FeedbackError
+from assistant.text.redact import redact
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from assistant.config import Settings
 
 metadata = MetaData()
 # The columns of the first (sqlite3) version, unchanged, so existing files keep working.
@@ -61,10 +61,6 @@ SQLITE_BUSY_SECONDS = 5
 # Longest text kept per field: more than any real question, answer or comment.
 MAX_QUESTION, MAX_ANSWER, MAX_COMMENT = 2000, 8000, 2000
 EXAMPLE_URL = "postgresql+psycopg://user:password@host:5432/feedback"
-
-
-class FeedbackError(AssistantError):
-    """Feedback could not be saved; the answer itself is unaffected."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ add_start_index=True)``, put the pieces in a dense-only ``Chroma`` store and ret
 the top 4 by similarity. With no LLM (none may run here) the answer is the top chunk
 itself. So the baseline:
 
-- reads the same documents (``assistant.corpus.load_corpus``) and splits their cleaned text;
+- reads the same documents (``assistant.ingest.corpus.load_corpus``) and splits their cleaned text;
 - embeds with the very same embedder object as the assistant (``bot.embedder``), so the
   comparison measures the pipeline, not the model;
 - has no follow-up resolution, safeguarding, off-topic or "not covered" handling: the
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.schema import Citation, Reply
+from assistant.types import Citation, Reply
 
 from .questions import Case
 
@@ -93,7 +93,7 @@ class Baseline:
         from langchain_core.documents import Document as LCDocument
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from assistant.corpus import load_corpus
+        from assistant.ingest.corpus import load_corpus
 
         if embedder is None:  # Chroma would fall back to its own model, which downloads
             raise ValueError("The baseline needs the assistant's embedder; none was given.")

@@ -111,7 +111,7 @@ def throughput(bot: Any, cases: list[Case], workers: int, requests: int) -> dict
 
 def run(concurrency: list[int], requests: int, cold_runs: int) -> dict[str, Any]:
     from assistant import Assistant, load_settings
-    from assistant.embeddings import LocalEmbeddings
+    from assistant.embed.local import LocalEmbeddings
 
     cases = load_cases(HERE / "questions.yaml")
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,7 +231,8 @@ def render(stored: dict[str, Any]) -> str:
             "peak RSS overall | load | search median / p95 | ask median / p95 | recall@5 | status accuracy |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *[
-                f"| {r['size']}× | {r.get('generated', '—')} | {r['documents']} | {r['corpus_mb']:.1f} MB | {r['chunks']} | "
+                f"| {r['size']}× | {r.get('generated', '—')} | {r['documents']} | {r['corpus_mb']:.1f} MB | "
+                f"{r['chunks']} | "
                 f"{r['ingest_s']:.1f} s | {r['index_mb']:.1f} MB | {r['peak_rss_ingest_mb']:.0f} MB | "
                 f"{r['peak_rss_mb']:.0f} MB | {r['load_s']:.2f} s | "
                 f"{r['search_ms']['median']:.1f} / {r['search_ms']['p95']:.1f} ms | "

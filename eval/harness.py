@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assistant.conversation import resolve
+from assistant.answer.followups import resolve
 
 from .metrics import flesch_reading_ease, ndcg_at, norm, numbers, percentile, recall_at, reciprocal_rank
 from .questions import Case
@@ -79,13 +79,13 @@ class AssistantSystem:
         return self.bot.search(query, k=k)
 
     def retrieval_query(self, case: Case) -> str:
-        return resolve(case.question, list(case.history))
+        return resolve(case.question, list(case.history), self.bot.context.tokens)
 
     def quote_source(self, citation: Any) -> str:
         return self.bot.index.texts[citation.document_id]
 
     def _chunk(self, citation: Any) -> Any:
-        return self.bot.index.chunks[self.bot._chunk_pos[citation.chunk_id]]
+        return self.bot.chunk(citation.chunk_id)
 
     def cited_text(self, citation: Any) -> str:
         if not citation.chunk_id:
@@ -179,6 +179,11 @@ def _score_reply(system: System, case: Case, result: CaseResult, citations: list
             result.flesch = round(flesch_reading_ease(plain), 1)
 
 
+def fully_right(result: CaseResult) -> bool:
+    """The right kind of reply and, for an answer, every key fact of the case in it."""
+    return result.status == result.case.expect and result.fact_recall in (None, 1.0)
+
+
 def summarise(results: list[CaseResult]) -> dict[str, Any]:
     """All metrics for one system, overall and per category."""
     def rate(values: list[bool | None]) -> float | None:
@@ -195,6 +200,8 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         "mrr": round(statistics.fmean(reciprocal_rank(r.relevant) for r in retrieval), 4) if retrieval else None,
         "ndcg@5": round(statistics.fmean(ndcg_at(r.relevant, 5) for r in retrieval), 4) if retrieval else None,
         "status_accuracy": rate([r.status == r.case.expect for r in results]),
+        # The strict measure: the right kind of reply and, for an answer, every key fact in it.
+        "fully_right": rate([fully_right(r) for r in results]),
         "fact_recall": round(statistics.fmean(r.fact_recall for r in results if r.fact_recall is not None), 4)
         if any(r.fact_recall is not None for r in results) else None,
         "citation_validity": rate([r.citations_valid for r in results]),
@@ -207,7 +214,9 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     out["decline_recall"] = rate([r.status == "not_found" for r in expected]) if expected else None
     crisis = [r for r in results if r.case.expect == "safeguarding"]
     out["safeguarding_recall"] = rate([r.status == "safeguarding" for r in crisis]) if crisis else None
-    out["safeguarding_false_alarms"] = sum(r.status == "safeguarding" and r.case.expect != "safeguarding" for r in results)
+    out["safeguarding_false_alarms"] = sum(
+        r.status == "safeguarding" and r.case.expect != "safeguarding" for r in results
+    )
     flesch = [r.flesch for r in results if r.flesch is not None]
     out["flesch_mean"] = round(statistics.fmean(flesch), 1) if flesch else None
     out["flesch_worst"] = round(min(flesch), 1) if flesch else None
@@ -222,6 +231,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         categories[category] = {
             "cases": len(group),
             "status_accuracy": rate([r.status == r.case.expect for r in group]),
+            "fully_right": rate([fully_right(r) for r in group]),
             "fact_recall": round(statistics.fmean(r.fact_recall for r in group if r.fact_recall is not None), 4)
             if any(r.fact_recall is not None for r in group) else None,
             "recall@5": rate([recall_at(r.relevant, 5) == 1 for r in group if r.relevant]),
@@ -230,5 +240,10 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     out["failures"] = [
         {"id": r.case.id, "expect": r.case.expect, "got": r.status, "question": r.case.question}
         for r in results if r.status != r.case.expect
+    ]
+    out["incomplete"] = [
+        {"id": r.case.id, "question": r.case.question,
+         "missing": [f for f in r.case.facts if norm(f) not in norm(r.text)]}
+        for r in results if r.status == r.case.expect and r.fact_recall not in (None, 1.0)
     ]
     return out

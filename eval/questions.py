@@ -7,12 +7,10 @@ from pathlib import Path
 
 import yaml
 
+from assistant.errors import QuestionFileError
+
 EXPECTS = ("answered", "not_found", "off_topic", "safeguarding")
 AUDIENCES = ("care_leaver", "staff")
-
-
-class QuestionFileError(ValueError):
-    """The question file is malformed; the message names the case and field."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,10 @@ def load_cases(path: Path) -> list[Case]:
         if audience not in AUDIENCES:
             raise QuestionFileError(f"{where}: field 'audience' must be one of {', '.join(AUDIENCES)}.")
         gold = raw.get("gold") or []
-        if not isinstance(gold, list) or not all(isinstance(g, dict) and "document" in g and "quote" in g for g in gold):
+        well_formed = isinstance(gold, list) and all(
+            isinstance(g, dict) and "document" in g and "quote" in g for g in gold
+        )
+        if not well_formed:
             raise QuestionFileError(f"{where}: field 'gold' must be a list of {{document, quote}}.")
         if raw["expect"] == "answered" and not gold:
             raise QuestionFileError(f"{where}: field 'gold' is required when expect is 'answered'.")

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 HEADLINE = [
-    "recall@1", "recall@3", "recall@5", "mrr", "ndcg@5", "status_accuracy", "fact_recall", "citation_validity",
+    "recall@1", "recall@3", "recall@5", "mrr", "ndcg@5", "status_accuracy", "fully_right", "fact_recall",
+    "citation_validity",
     "citation_support", "number_fidelity", "decline_precision", "decline_recall", "safeguarding_recall",
     "safeguarding_false_alarms", "flesch_mean", "flesch_worst", "latency_ms_median", "latency_ms_p95",
     "answer_chars_median",

@@ -9,7 +9,7 @@ import click
 
 from assistant import AssistantError
 
-from .questions import QuestionFileError, load_cases
+from .questions import load_cases
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,9 +32,9 @@ def main(questions_file: Path, reports: Path, baseline: bool, chart: bool) -> No
     try:
         cases = load_cases(questions_file)
         bot = Assistant.load()
-    except (QuestionFileError, AssistantError) as exc:
+    except AssistantError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(2 if isinstance(exc, QuestionFileError) else 1)
+        sys.exit(exc.exit_code)
     base_summary, build_seconds = None, None
     if baseline:
         from .baseline import Baseline

@@ -15,6 +15,7 @@ same numbers. Each size runs in its own worker process, so its peak memory
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -95,7 +96,7 @@ def _toml(value: Any) -> str:
 
 def make_corpus(source: Path, target: Path, size: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Write the N× corpus (the real documents + N−1 councils) with its manifest into ``target``."""
-    from assistant.corpus import MANIFEST, read_manifest
+    from assistant.ingest.corpus import MANIFEST, read_manifest
 
     target.mkdir(parents=True, exist_ok=True)
     metas = read_manifest(source)
@@ -143,10 +144,8 @@ def disk_usage(folder: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
     return total
 
 
@@ -170,7 +169,7 @@ def worker(size: int, seed: int, latency_questions: int, quality: bool) -> dict[
 
     from assistant import Assistant, load_settings
     from assistant.config import PROJECT_ROOT
-    from assistant.embeddings import LocalEmbeddings
+    from assistant.embed.local import LocalEmbeddings
 
     from .harness import evaluate_assistant, summarise
     from .questions import load_cases

@@ -10,7 +10,8 @@ Not a test (it asserts nothing): it measures, to choose the setting's default.
 the arm's number (rate limit off, as in ``eval.load``), warms it up and runs ``eval.load``'s
 clients. Questions repeat after the first pass, and a worker answers a repeated question
 from its embedding cache without torch; ``--fresh K`` asks each question in K wordings
-(``VARIANTS``), each once (``eval.load``'s ``--once``), so every question is embedded. ``ask``: each leg is a fresh process that sets the arm's threads the way
+(``VARIANTS``), each once (``eval.load``'s ``--once``), so every question is embedded.
+``ask``: each leg is a fresh process that sets the arm's threads the way
 ``assistant serve`` does, loads the Assistant, asks one question to warm up, then asks the
 first ``--questions`` questions of eval/questions.yaml once each (nothing cached), timing each
 ``ask``, and embeds each question once more, uncached, timing the model alone.
@@ -39,7 +40,7 @@ from .servers import QUIET_ENV, ROOT, ServerFailed, assistant_server
 _ASK_CHILD = """
 import json, statistics, sys, time
 from assistant import Assistant, load_settings
-from assistant.embeddings import use_torch_threads
+from assistant.embed.local import use_torch_threads
 questions = json.loads(sys.argv[1])
 settings = load_settings()
 threads = use_torch_threads(settings.torch_threads, workers=1)

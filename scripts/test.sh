@@ -21,4 +21,7 @@ if [ ! -f tests/.npm/node_modules/axe-core/axe.min.js ]; then
   npm install --silent --no-audit --no-fund --prefix tests/.npm axe-core@4 >/dev/null
 fi
 export ANONYMIZED_TELEMETRY=False HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+echo "Checking style (ruff) and the one-way import layers (import-linter)..."
+.venv/bin/ruff check assistant ui eval tests
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

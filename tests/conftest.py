@@ -12,15 +12,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from assistant import Assistant, load_settings  # noqa: E402
-from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
+from assistant import Assistant, load_settings
+from assistant.config import PROJECT_ROOT, Settings
 
 CORPUS = PROJECT_ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embeddings import LocalEmbeddings
+    from assistant.embed.local import LocalEmbeddings
 
     return LocalEmbeddings()
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant import InputError
-from assistant.conversation import resolve
+from assistant.answer.followups import resolve
 
 ANSWERABLE = [
     "What is the EET target?",
@@ -91,7 +91,7 @@ def _check_grounded(bot, reply):
         for piece in citation.quote.split(" … "):
             assert piece in document, f"quote piece not verbatim: {piece!r}"
         assert len(citation.quote) <= 400
-        chunk = bot.index.chunks[bot._chunk_pos[citation.chunk_id]]
+        chunk = bot.chunk(citation.chunk_id)
         cited_text += chunk.context + " " + bot.index.texts[citation.document_id][chunk.start : chunk.end] + " "
         cited_text += citation.quote + " "  # verbatim, checked above (a list's heading may precede the chunk)
     # Document titles (with their periods) name the sources; they are metadata, not claims.

@@ -16,9 +16,9 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from assistant import Assistant, LLMUnavailable, load_settings
-from assistant.api import RateLimiter, create_app, render_html
 from assistant.cli import main as cli_main
 from assistant.feedback import FeedbackStore
+from assistant.web.app import RateLimiter, create_app, render_html
 
 ANSWERED = "do care leavers have to pay council tax in lewisham"
 SECURITY_HEADERS = (

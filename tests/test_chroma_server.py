@@ -27,7 +27,7 @@ from assistant import Assistant
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import ConfigError, IndexBuildError
 from assistant.index import fingerprint
-from assistant.remote_index import PREFIX, connect, served
+from assistant.index.chroma_server import PREFIX, connect, served
 from eval.servers import QUIET_ENV, chroma_server, free_port
 
 pytestmark = pytest.mark.slow

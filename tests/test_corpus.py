@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import make_corpus
 
 from assistant import Assistant, CorpusError, load_settings
-from assistant.corpus import load_corpus, read_manifest
-from conftest import make_corpus
+from assistant.ingest.corpus import load_corpus, read_manifest
 
 
 def test_shipped_manifest_is_valid_and_describes_three_documents():

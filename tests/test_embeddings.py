@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.embeddings import (
+from assistant.embed.local import (
     LocalEmbeddings,
     SentenceTransformerEncoder,
     plain_bert_config,
@@ -168,7 +168,7 @@ def test_loading_the_bundled_model_imports_no_heavy_libraries() -> None:
     (scikit-learn, SciPy, pandas) cost seconds and are not needed for the bundled model."""
     code = (
         "import sys\n"
-        "from assistant.embeddings import LocalEmbeddings\n"
+        "from assistant.embed.local import LocalEmbeddings\n"
         "e = LocalEmbeddings()\n"
         "e.embed_query('housing'); e.count_tokens('housing')\n"
         "heavy = {'sentence_transformers', 'transformers', 'sklearn', 'scipy', 'pandas'}\n"

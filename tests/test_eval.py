@@ -12,7 +12,7 @@ from dataclasses import asdict
 import pytest
 from click.testing import CliRunner
 
-from assistant.corpus import read_manifest
+from assistant.ingest.corpus import read_manifest
 from eval.baseline import Baseline, cut_quote
 from eval.harness import AssistantSystem, evaluate_assistant, evaluate_side_by_side, evaluate_system, summarise
 from eval.metrics import flesch_reading_ease, ndcg_at, recall_at, reciprocal_rank

@@ -10,7 +10,7 @@ import pytest
 
 from assistant import load_settings
 from assistant.feedback import CONNECT_TIMEOUT_SECONDS, FeedbackError, FeedbackStore
-from assistant.redact import redact
+from assistant.text.redact import redact
 from eval.servers import free_port
 
 

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from postgres import PASSWORD, ClusterUnavailable, PostgresCluster
 
 from assistant import Assistant
-from assistant.api import create_app
 from assistant.config import PROJECT_ROOT
 from assistant.feedback import FeedbackStore
+from assistant.web.app import create_app
 
 pytestmark = pytest.mark.slow
 

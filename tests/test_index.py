@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant, CorpusError
-from assistant.index import current_folder
+from assistant.index.folder import current_folder
 
 
 def test_failed_ingest_leaves_the_previous_index_serving(small_settings, embedder):
@@ -69,9 +69,9 @@ def test_chroma_never_uses_its_default_embedding_function(bot):
 
 def test_a_corpus_larger_than_one_chroma_batch_is_written_whole(tmp_path):
     """Chroma refuses one add() of more than ~5,000 records; a big council's corpus must still go in."""
-    from assistant.index import chroma_client, write_passages
-    from assistant.prepare import Prepared
-    from assistant.schema import Chunk
+    from assistant.index.base import chroma_client, write_passages
+    from assistant.ingest.prepare import Prepared
+    from assistant.types import Chunk
 
     n = 6000
     chunks = [Chunk(f"doc:{i}", "doc", "Section", None, i * 10, i * 10 + 9, "prose", "", ((i * 10, i * 10 + 9),))

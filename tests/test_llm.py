@@ -1,6 +1,7 @@
 """The optional LLM answerer: checked against its passages, never trusted blindly.
 
-No real model is used: a fake LangChain chat model goes through ``bot.llm_model``,
+No real model is used: a fake LangChain chat model goes through the writer seam
+(``Assistant(..., writer=LLMWriter(model=fake))``),
 and a fake OpenAI-compatible server on 127.0.0.1 exercises the real ChatOpenAI
 built by ``make_chat_model`` (JSON and server-sent events).
 """
@@ -23,9 +24,9 @@ from langchain_core.language_models import GenericFakeChatModel
 
 from assistant import Assistant
 from assistant.errors import ConfigError
-from assistant.llm import REPLACED, make_chat_model
-from assistant.llm_check import check_answer
-from assistant.schema import Reply
+from assistant.types import Reply
+from assistant.writers.check import check_answer
+from assistant.writers.llm import REPLACED, LLMWriter, make_chat_model
 
 # The extractive answer: "... the council must pay you a Higher Education Bursary of £2,000. [1]"
 BURSARY = "how much is the uni bursary"
@@ -38,15 +39,13 @@ NOT_FOUND = "how much is the weekly allowance for 16 and 17 year olds"
 def with_llm(bot: Assistant, model: Any = None, **update: Any) -> Assistant:
     """A second Assistant sharing the session bot's index, with the LLM backend switched on."""
     update = {"llm_backend": "openai", "llm_model": "fake", **update}
-    twin = Assistant(
+    return Assistant(
         settings=bot.settings.model_copy(update=update),
         embedder=bot.embedder,
         index=bot.index,
         glossary=bot.glossary,
+        writer=LLMWriter(model=model),
     )
-    if model is not None:
-        twin.llm_model = model  # the documented seam (assistant/llm.py)
-    return twin
 
 
 def fake(*answers: str) -> GenericFakeChatModel:
@@ -68,7 +67,7 @@ def rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "assistant.llm" and r.levelno == logging.WARNING
+        if r.name == "assistant.writers.llm" and r.levelno == logging.WARNING
     ]
 
 
@@ -114,7 +113,7 @@ def test_check_rejects_ungrounded_answers(answer: str, problem: str) -> None:
     assert problems and problem in " ".join(problems)
 
 
-# -- a fake LangChain chat model through bot.llm_model --------------------------------------
+# -- a fake LangChain chat model through the writer seam -----------------------------------
 
 
 def test_grounded_answer_is_used(bot: Assistant) -> None:
@@ -138,7 +137,7 @@ def test_grounded_answer_is_used(bot: Assistant) -> None:
 def test_unchecked_answer_is_replaced_by_extractive(
     bot: Assistant, caplog: pytest.LogCaptureFixture, answer: str, reason: str
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="assistant.llm")
+    caplog.set_level(logging.WARNING, logger="assistant.writers.llm")
     reply = with_llm(bot, fake(answer)).ask(BURSARY)
     assert reply.backend == "extractive"
     assert reply.text == bot.ask(BURSARY).text
@@ -171,7 +170,7 @@ def test_reasoning_block_is_not_part_of_the_answer(bot: Assistant) -> None:
 def test_stream_replaces_failed_answer_visibly(
     bot: Assistant, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="assistant.llm")
+    caplog.set_level(logging.WARNING, logger="assistant.writers.llm")
     pieces, reply = drain(with_llm(bot, fake(INVENTED)).ask_stream(BURSARY))
     extractive = bot.ask(BURSARY)
     assert reply == extractive
@@ -306,7 +305,7 @@ def test_prompt_is_written_for_the_audience(bot: Assistant, server: FakeServer) 
 
 def test_server_invented_number_is_rejected(bot: Assistant, server: FakeServer,
                                             caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="assistant.llm")
+    caplog.set_level(logging.WARNING, logger="assistant.writers.llm")
     server.content = INVENTED
     reply = with_llm(bot, llm_base_url=server.url).ask(BURSARY)
     assert reply.backend == "extractive" and len(server.requests) == 1

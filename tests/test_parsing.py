@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from assistant.corpus import load_document, read_manifest
-from assistant.parsing import TableRow, clean_inline, parse
 from conftest import CORPUS
+
+from assistant.ingest.corpus import load_document, read_manifest
+from assistant.ingest.parsing import TableRow, clean_inline, parse
 
 SEED_2021 = CORPUS / "lewisham-corporate-parenting-strategy-2021-24.txt"
 

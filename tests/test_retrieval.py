@@ -6,10 +6,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CORPUS, make_corpus
 
 from assistant import Assistant, load_settings
-from assistant.retrieval import asks_about_past, asks_about_present, item_number, numbered_refs, rrf
-from conftest import make_corpus
+from assistant.ingest.corpus import read_manifest
+from assistant.retrieve.fusion import (
+    Periods,
+    asks_about_past,
+    asks_about_present,
+    item_number,
+    numbered_refs,
+    rrf,
+)
+from assistant.types import DocumentMeta
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "retrieval_cases.yaml").read_text(encoding="utf-8"))
 
@@ -57,10 +66,27 @@ def test_current_documents_are_preferred_unless_the_past_is_asked_about(bot):
     assert before.document_id == "cps-2021-24" and "Cabinet Member for School Performance" in before.text
 
 
+PERIODS = Periods.from_documents(read_manifest(CORPUS))
+
+
 def test_past_questions_are_recognised():
     assert asks_about_past("what was the EET target in the previous strategy")
-    assert asks_about_past("What did the 2021-24 plan say?")
-    assert not asks_about_past("What is the EET target?")
+    assert asks_about_past("What did the 2021-24 plan say?", PERIODS)
+    assert asks_about_past("how many care leavers were in EET in 2020/21", PERIODS)
+    assert not asks_about_past("What is the EET target?", PERIODS)
+    assert not asks_about_past("does the 2000 bursary work if my course is only one year", PERIODS)
+
+
+def test_the_years_of_past_and_present_come_from_the_manifest():
+    """A council whose old strategy is 2023-26 gets the same past/present reading for its years."""
+    old = DocumentMeta("old", "Strategy 2023–26", "Test Council", 2023, "2023–2026", "superseded", "strategy",
+                       "https://example.org", "old.md", superseded_by="new")
+    new = DocumentMeta("new", "Strategy 2026–29", "Test Council", 2026, "2026–2029", "current", "strategy",
+                       "https://example.org", "new.md")
+    periods = Periods.from_documents([old, new])
+    assert asks_about_past("what did the 2023-26 strategy promise", periods)
+    assert asks_about_present("what does the 2026-29 strategy promise", periods)
+    assert not asks_about_past("what did the 2023-26 strategy promise", PERIODS)
 
 
 def test_rrf_rewards_agreement():
@@ -104,7 +130,8 @@ def test_an_item_asked_for_by_number_is_found(bot):
         ("What was the EET target in the previous strategy?", False),
         ("how has the EET target changed since 2021-24, and what is it now?", False),
         ("What is the EET target?", False),
+        ("What does the 2025-28 strategy aim for?", True),
     ],
 )
 def test_questions_about_the_present_are_recognised(question, present):
-    assert asks_about_present(question) is present
+    assert asks_about_present(question, PERIODS) is present

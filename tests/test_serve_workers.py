@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from assistant.cli import main as cli_main
 from assistant.config import Contact, load_settings
 from assistant.errors import ConfigError
-from assistant.serve import export_settings, settings_env, worker_app
+from assistant.web.serve import export_settings, settings_env, worker_app
 from eval.servers import ServerFailed, assistant_server
 
 QUESTION = "do care leavers have to pay council tax in lewisham"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import specifics
-from assistant.statement import terms
+from assistant.answer import gates as specifics
+from assistant.text.tokens import terms
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from assistant.config import PROJECT_ROOT, load_settings
-from assistant.embeddings import torch_threads
+from assistant.embed.local import torch_threads
 from assistant.errors import ConfigError
-from assistant.serve import settings_env, threads_for
+from assistant.web.serve import settings_env, threads_for
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_workers_get_the_settled_number(monkeypatch):
 _CHILD = """
 import threading, torch
 from assistant.config import load_settings
-from assistant.embeddings import LocalEmbeddings, use_torch_threads
+from assistant.embed.local import LocalEmbeddings, use_torch_threads
 settings = load_settings()
 use_torch_threads(settings.torch_threads, workers=1)
 model = LocalEmbeddings(settings.embedding_model)

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (the documents' titles use en dashes, as in 2021-24)
+
 """The Streamlit app, driven headless with AppTest, plus its pure helpers and the admin core.
 
 The app reads its settings from ASSISTANT_* variables, so each test points it

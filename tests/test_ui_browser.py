@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (the documents' titles use en dashes, as in 2021-24)
+
 """The real app in a real browser: `streamlit run` + Debian's Chromium (Playwright) + axe-core.
 
 Checks what AppTest cannot: the page as served (embed mode, phone width, keyboard

@@ -16,9 +16,9 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, AssistantError, InputError, Settings
+from assistant.answer.guard import is_safeguarding
 from assistant.feedback import FeedbackStore
-from assistant.safety import is_safeguarding
-from assistant.schema import Reply
+from assistant.types import Reply
 
 from . import messages, render, reply_view, services
 

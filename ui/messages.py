@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (the documents' titles use en dashes, as in 2021-24)
+
 """Every word the app shows, in one place.
 
 Readers are young people (often on a phone, some reading English as a second

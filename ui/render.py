@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.config import Contact
-from assistant.schema import Citation
+from assistant.types import Citation
 
 from . import messages
 

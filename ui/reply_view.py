@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from assistant.feedback import FeedbackError, FeedbackStore
-from assistant.schema import Citation, Reply
+from assistant.types import Citation, Reply
 
 from . import feedback, messages, render, services
 

@@ -20,7 +20,7 @@ from assistant import Assistant, Settings, load_settings
 from assistant.admin import index_is_current
 from assistant.feedback import FeedbackStore
 from assistant.index import Progress, in_service
-from assistant.redact import redact
+from assistant.text.redact import redact
 
 from . import messages, render
 
@@ -36,7 +36,7 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner=messages.LOADING)
 def embedder(model: str) -> Any:
     """The embedding model, loaded once per process (a few seconds; never downloaded)."""
-    from assistant.embeddings import LocalEmbeddings
+    from assistant.embed.local import LocalEmbeddings
 
     return LocalEmbeddings(model)
 

@@ -20,7 +20,7 @@ import streamlit as st
 from assistant import Assistant, AssistantError, Settings
 from assistant.admin import MAX_BYTES, MB, add_document
 from assistant.config import PROJECT_ROOT
-from assistant.corpus import SUPPORTED
+from assistant.ingest.corpus import SUPPORTED
 
 from . import messages, render, services
 

@@ -1,0 +1,79 @@
+"""What answering reads besides the question: the loaded build and look-ups derived from it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answer import evidence, listing
+from assistant.answer import gates as specifics
+from assistant.answer.statement import Statement
+from assistant.config import Settings
+from assistant.index import StoredIndex
+from assistant.retrieve.search import Retriever
+from assistant.rules import Rules
+from assistant.text.glossary import Glossary
+from assistant.text.tokens import Tokens
+from assistant.types import Passage
+
+
+@dataclass
+class AnswerContext:
+    """One build as answering sees it. Made once per loaded index (``Assistant`` does)."""
+
+    settings: Settings
+    retriever: Retriever
+    glossary: Glossary
+    unit_pos: dict[tuple[int, int], list[int]] = field(init=False, repr=False)
+    vocabulary: frozenset[str] = field(init=False, repr=False)
+    # The documents' words, weighted by how telling they are ("care" says little here, "forum"
+    # a lot): what judging whether evidence is on the question's topic needs.
+    lexicon: specifics.Lexicon = field(init=False, repr=False)
+    headings: listing.Headings = field(init=False, repr=False)
+    superseded: frozenset[str] = field(init=False, repr=False)
+    tokens: Tokens = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index = self.index
+        self.tokens = Tokens.for_council(self.settings.council_name)
+        terms = self.tokens.terms
+        owners = index.unit_owners.reshape(-1, 2)
+        self.unit_pos = {}
+        for i, (c, u) in enumerate(owners):
+            self.unit_pos.setdefault((int(c), int(u)), []).append(i)
+        self.vocabulary = self.rules.domain_words | self.tokens.place_words
+        self.lexicon = specifics.Lexicon(
+            index.texts,
+            terms,
+            specifics.term_weights([index.texts[c.document_id][c.start : c.end] for c in index.chunks], terms),
+            self.glossary.expansions,
+            {doc_id: meta.published for doc_id, meta in index.documents.items()},
+        )
+        self.headings = listing.find_headings(index.chunks, index.texts)
+        self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")
+
+    @property
+    def rules(self) -> Rules:
+        return self.retriever.rules
+
+    @property
+    def index(self) -> StoredIndex:
+        return self.retriever.index
+
+    @property
+    def chunk_pos(self) -> dict[str, int]:
+        return self.retriever.chunk_pos
+
+    def statements(self, passages: list[Passage], qvec: np.ndarray, question_terms: set[str]) -> list[Statement]:
+        """The passages' sentences, lists and rows, scored against the question (see evidence.py)."""
+        return evidence.statements(self.index, self.chunk_pos, self.unit_pos, passages, qvec, question_terms,
+                                   self.headings)
+
+    def chunk_text(self, chunk_id: str) -> str:
+        """A chunk's full text, or "" for an id this build does not have."""
+        pos = self.chunk_pos.get(chunk_id)
+        if pos is None:
+            return ""
+        chunk = self.index.chunks[pos]
+        return self.index.texts[chunk.document_id][chunk.start : chunk.end]

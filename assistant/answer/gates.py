@@ -1,0 +1,368 @@
+"""Questions that ask for one specific fact: an amount, a contact, a date or time, a figure.
+
+A care leaver who asks "how much is the clothing allowance?" or "what is the
+Leaving Care team's number?" needs that exact fact or an honest "not known":
+an answer that talks around it, or gives the MASH's number instead, can cost them
+money or a wasted call. So the answerer asks two questions here: does the
+question ask for such a fact, and does a chosen statement give it *about the
+question's topic*? Topic is judged on the statement's whole source line (a
+bullet, a paragraph's line, a table row), because these documents state a fact
+in a short sentence next to the one that names its subject ("This is Lewisham's
+MASH. You can also email …").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from assistant.types import Span
+
+# Share of the question's topic (by word weight) that a fact's line must mention.
+TOPIC_MIN = 0.5
+_LINE_REACH = 400
+
+_MONEY_ASK = re.compile(
+    r"\b(how much|amount|how many pounds|cost|costs|fee|pay(ment)?s?|paid|allowance|grant|per week|a week|weekly|"
+    r"monthly|a month)\b|£",
+    re.IGNORECASE,
+)
+# "number" is a phone number only beside a way of reaching someone ("the team's
+# number", "number to call"), not in "a number for educational outcomes";
+# "address" is a noun only after an article or "email", not in "address the areas".
+_CONTACT_ASK = re.compile(
+    r"\b(phone|telephone|mobile|contact details|e-?mail|helpline|text line|opening (hours|times))\b"
+    r"|\b(who|what number|which number|where) (do|can|should|could) (i|we|you|u) (call|ring|text)\b"
+    r"|\b(the|their|your|my|its|an?|e-?mail|postal|home|office|web) address\b"
+    r"|\b(phone|contact|their|his|her|my|your|team'?s|service'?s|adviser'?s|advisers|pa'?s) numbers?\b"
+    r"|\bnumbers? (to|i can) (call|ring|text)\b|\b(name|email|address) and (phone |mobile )?numbers?\b"
+    r"|\bnumbers? (for|of) (my|your|the|their) [\w' ]{0,30}\b(team|service|adviser|pa|worker|office|line)\b",
+    re.IGNORECASE,
+)
+# "When" as a question ("when does it open?"), not as a conjunction ("what can I get when I go to uni?").
+_WHEN_ASK = re.compile(
+    r"^\W*when\b|\bwhen (is|are|was|were|does|do|did|will|can|should|would)\b"
+    r"(?!.*\b(i|you|we|they|he|she)\b.*\?$)|\bwhat date\b",
+    re.IGNORECASE,
+)
+_CLOCK_ASK = re.compile(
+    r"\b(what time|what day|which day|what days|which days|what hours|which hours)\b"
+    r"|\b(when|what time) (is|are|does|do)\b.*\bopen\b",
+    re.IGNORECASE,
+)
+_OFTEN_ASK = re.compile(r"\bhow often\b|\bhow many times\b", re.IGNORECASE)
+_LONG_ASK = re.compile(r"\bhow long\b", re.IGNORECASE)
+_PERCENT_ASK = re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b|\bhow many per ?cent\b", re.I)
+
+# An amount is in pounds: "50% off" says what a card saves, not what it costs.
+_MONEY = re.compile(r"£\s?\d")
+_PHONE = re.compile(r"\b0\d{2,4}[ \d]{6,12}\d\b|\b\d{3} \d{3}\b|\b(999|111|101)\b|[\w.]+@[\w.]+|\b\d{5}\b")
+_DAYS = (
+    r"mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekdays?|weekends?|"
+    r"mornings?|afternoons?|evenings?"
+)
+_MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+_CLOCK = re.compile(rf"\b\d{{1,2}}([:.]\d{{2}})?\s?(am|pm)\b|\b({_DAYS}|24/7|24 hours)\b", re.IGNORECASE)
+_OFTEN = re.compile(
+    r"\b(daily|weekly|fortnightly|monthly|quarterly|annually|yearly|every|twice|once|"
+    r"(\w+) times (a|per|each) (year|month|week|day))\b",
+    re.IGNORECASE,
+)
+_LONG = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s(years?|months?|weeks?|days?|hours?)\b"
+    r"|\b(until|up to|till|lasts?)\b",
+    re.IGNORECASE,
+)
+_WHEN = re.compile(
+    rf"\b({_MONTHS}|{_DAYS}|spring|summer|autumn|winter|until|from the age|aged?|at \d{{2}})\b"
+    r"|\b(19|20)\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"\d\s?%")
+_YEAR = re.compile(r"\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "contact": _PHONE, "amount": _MONEY, "percent": _PERCENT,
+    "clock": _CLOCK, "frequency": _OFTEN, "duration": _LONG, "time": _WHEN,
+}
+# Words that say which kind of fact is wanted, not what it is about: "the phone
+# number of the Leaving Care team" is about the Leaving Care team.
+_KIND_WORDS = re.compile(
+    r"\b(phone\w*|telephone|mobile|numbers?|ring\w*|call\w*|contact|details|e-?mail|address|helpline|opening|open|"
+    r"hours|office|where|times?|how|much|long|often|exactly|weekly|week|monthly|month|yearly|year|per|cost|costs|"
+    r"fee|amount|money|cash|date|day|when|percentage|percent|proportion|share|rate|target|"
+    # Words that point at a document rather than a topic ("the aim in the previous strategy").
+    r"aims?|ambitions?|aspirations?|previous|old|new|current|now|strateg(y|ies)|documents?|says?|said)\b",
+    re.IGNORECASE,
+)
+
+
+def without_kind_words(question: str) -> str:
+    """The question without the words that name the kind of fact or point at a document."""
+    return _KIND_WORDS.sub(" ", question)
+
+
+class Fact(Protocol):
+    """A statement as the answerer scores it (``statement.Statement``)."""
+
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def pieces(self) -> tuple[Span, ...]: ...
+    @property
+    def score(self) -> float: ...
+
+
+Terms = Callable[[str], set[str]]
+F = TypeVar("F", bound=Fact)
+
+
+def ask_kind(question: str) -> str | None:
+    """The kind of specific fact the question asks for, if any."""
+    if _CONTACT_ASK.search(question):
+        return "contact"
+    if _PERCENT_ASK.search(question):
+        return "percent"
+    if _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|how many pounds|cost|fee)\b|£", question, re.I):
+        return "percent" if re.search(r"\b(percent|%|target|rate)\b", question, re.I) else "amount"
+    for kind, asked in (
+        ("clock", _CLOCK_ASK), ("frequency", _OFTEN_ASK), ("duration", _LONG_ASK), ("time", _WHEN_ASK),
+    ):
+        if asked.search(question):
+            return kind
+    return None
+
+
+def term_weights(passages: Sequence[str], terms: Terms) -> dict[str, float]:
+    """Inverse passage frequency of every word of the corpus (BM25's idf)."""
+    counts: dict[str, int] = {}
+    for passage in passages:
+        for term in terms(passage):
+            counts[term] = counts.get(term, 0) + 1
+    n = len(passages)
+    return {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in counts.items()}
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """What judging a statement's topic needs: the documents' texts, word weights and synonyms."""
+
+    texts: dict[str, str]
+    terms: Terms
+    weights: dict[str, float]
+    synonyms: Callable[[str], list[str]] = lambda word: []
+    # Each document's year of publication (it cannot report what happened after it).
+    published: dict[str, int] = field(default_factory=dict)
+
+    def topic(self, question: str) -> dict[str, set[str]]:
+        """The question's content words (each with its synonyms), without the words naming the kind of fact.
+
+        A word the documents never use, nor any synonym of it (a typo, a name), cannot be matched
+        by any line, so it says nothing about which line is on topic; nor do years ("in 2020/21"),
+        which a table states once in its heading, not on each line.
+        """
+        topic: dict[str, set[str]] = {}
+        question = _YEAR.sub(" ", question)
+        for word in re.findall(r"[\w'’£%-]+", _KIND_WORDS.sub(" ", question)):
+            for term in self.terms(word):
+                forms = ({term} | self.terms(" ".join(self.synonyms(word)))) & self.weights.keys()
+                if len(term) > 1 and forms:
+                    topic[term] = forms
+        return topic
+
+    def on_topic(self, topic: dict[str, set[str]], line: str) -> bool:
+        if not topic:
+            return True
+        present = self.terms(line)
+        total = found = 0.0
+        for term, forms in topic.items():
+            # A word counts with its own weight; a synonym found in its place counts no more
+            # than the synonym's own weight ("support" for "allowance" says little).
+            weight = self.weights.get(term) or max(self.weights[f] for f in forms)
+            total += weight
+            found += min(weight, max((self.weights[f] for f in forms & present), default=0.0))
+        return found / total >= TOPIC_MIN
+
+
+def _line(text: str, span: Span) -> str:
+    start = text.rfind("\n", max(0, span[0] - _LINE_REACH), span[0]) + 1 or max(0, span[0] - _LINE_REACH)
+    end = text.find("\n", span[1], span[1] + _LINE_REACH)
+    return text[start : end if end >= 0 else span[1] + _LINE_REACH]
+
+
+def _said(fact: Fact, texts: dict[str, str]) -> str:
+    """Everything a statement's source lines say, and the statement itself (with a row's headers)."""
+    text = texts[fact.document_id]
+    return " ".join(_line(text, span) for span in fact.pieces) + " " + fact.text
+
+
+def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -> bool:
+    """Does one of the statement's pieces state the fact, on a line about the question's topic?
+
+    A statement on one line (a sentence, a table row) counts as part of that line: a table
+    row's statement carries its column headers ("Current position (2020/21 EoY): 73%").
+    """
+    pattern = PATTERNS[kind]
+    text = lexicon.texts[fact.document_id]
+    own = fact.text if _one_line(fact, lexicon.texts) else ""
+    return any(
+        pattern.search(text[span[0] : span[1]])
+        and lexicon.on_topic(topic, f"{_line(text, span)} {own}")
+        for span in fact.pieces
+    )
+
+
+def missing_kind(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str | None:
+    """The kind of fact the question asks for that no chosen statement gives, else None."""
+    kind = ask_kind(question)
+    if kind is None:
+        return None
+    topic = lexicon.topic(question)
+    return None if any(gives(kind, fact, topic, lexicon) for fact in chosen) else kind
+
+
+def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], lexicon: Lexicon) -> list[F]:
+    """If the chosen statements lack the fact asked for, bring in a close candidate that gives it.
+
+    Close means scored near the lead, or on the same line as a chosen or leading statement
+    ("To get the photocard, first tell your borough. … Then you apply online and pay £20.").
+    """
+    if not chosen:
+        return chosen
+    topic = lexicon.topic(question)
+    floor = chosen[0].score - 0.3
+    anchors = [*chosen, *candidates[:5]]
+    for cand in candidates[:30]:
+        if not _one_line(cand, lexicon.texts):
+            continue  # the fact is brought in as the one statement that gives it, not as a whole list
+        close = cand.score >= floor or any(_same_line(cand, c, lexicon.texts) for c in anchors)
+        if close and cand not in chosen and gives(kind, cand, topic, lexicon):
+            return [*chosen[:3], cand]
+    return chosen
+
+
+def _one_line(fact: Fact, texts: dict[str, str]) -> bool:
+    return "\n" not in texts[fact.document_id][fact.pieces[0][0] : fact.pieces[-1][1]]
+
+
+def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:
+    """Are two statements on one line of their document (one bullet, one paragraph line)?"""
+    if a.document_id != b.document_id:
+        return False
+    first, second = sorted((a.pieces[0], b.pieces[0]))
+    return "\n" not in texts[a.document_id][first[0] : second[0]]
+
+
+# Questions about one thing a young person might be given or have paid for, or one role:
+# "is there a clothing allowance", "do care leavers get a free railcard", "does
+# Lewisham pay for my passport", "is dental treatment free". The thing asked about
+# must be in the evidence; a passage about something else nearby is no answer.
+_THING_ASKS = (
+    re.compile(
+        r"\b(?:is there|are there|do (?:i|you|u|we|they|care leavers|young people) (?:get|have)"
+        r"|can (?:i|u|we) (?:get|have)"
+        r"|(?:does|do|will|would|can|could) (?:the council|they|my council|\w+(?: council)?) "
+        r"(?:pay for|pay|give me|give|buy me|buy|fund|cover|provide))\s+(?P<thing>.+)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(?:is|are) (?P<thing>.+?) free\b", re.IGNORECASE),
+    re.compile(r"^\W*(?:which|what) (?P<thing>[a-z]+s) (?:can|could|do|does|are|will|should)\b", re.IGNORECASE),
+    re.compile(r"\bhow much (?:money )?(?:is|are|do|does|will|would|can|could) (?P<thing>.+)", re.IGNORECASE),
+)
+# "Who is the headteacher of the virtual school?": the role asked about must itself be in the
+# evidence; a passage about the virtual school that names no headteacher is no answer.
+_ROLE_ASK = re.compile(r"^\W*who(?:'?s| is| are| was| were)\s+(?P<thing>(?:the|my|our|your|\w+['’]s)\b.+)", re.I)
+_THING_END = re.compile(
+    r"\b(for|4|when|if|because|so|and how|and what|to help|while|as a|at|in|from|a week|per week|a month|a year|"
+    r"i|you|u|we|that|which|who|to|or (is|are|do|does|will|can|not))\b"
+    r"|[?.,!]",
+    re.IGNORECASE,
+)
+_THING_FILLER = re.compile(
+    r"\b(a|an|any|some|the|my|me|our|your|free|cheap|cheaper|discount|discounted|extra|special|help|support|"
+    r"money|pounds?|quid|care|leavers?|council|still|also|really|actually|anything|something|stuff|"
+    r"things?|kind|sort|like|same|other|more|gonna|going to|be|enough|it|i|you|u|get|gets|cost|costs|pay|paid|"
+    r"give|given|worth|bit|lot|lots)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_thing(question: str) -> str | None:
+    """The thing a yes/no entitlement question asks about ("a clothing allowance"), if any."""
+    for pattern in (*_THING_ASKS, _ROLE_ASK):
+        match = pattern.search(question)
+        if match:
+            thing = _THING_END.split(match.group("thing"), maxsplit=1)[0].strip()
+            if _THING_FILLER.sub(" ", thing).strip():
+                return thing
+    return None
+
+
+def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str | None:
+    """The thing asked about, if the chosen statements do not mention it; else None.
+
+    Every word of the thing must be one the documents use (or a synonym of one),
+    and its words, by weight, must mostly appear in the chosen statements' lines.
+    """
+    thing = asked_thing(question)
+    if thing is None:
+        return None
+    named = _THING_FILLER.sub(" ", thing)
+    words = {t for t in lexicon.terms(_KIND_WORDS.sub(" ", _YEAR.sub(" ", named))) if len(t) > 1 and not t[0].isdigit()}
+    if not words:
+        return None
+    topic = lexicon.topic(named)
+    if words - topic.keys():
+        return thing  # a word the documents never use
+    said = [_said(fact, lexicon.texts) for fact in chosen]
+    if _ROLE_ASK.search(question):
+        role = lexicon.terms(named.split()[0]) if named.split() else set()
+        if not any(role & lexicon.terms(text) for text in said):
+            return thing
+    if any(lexicon.on_topic(topic, text) for text in said):
+        return None
+    return thing
+
+
+_TARGET_ASK = re.compile(r"\b(target|aim|aims|ambition|aspir\w*|goal|plan\w*|will|going to|by (19|20)\d{2})\b", re.I)
+
+
+_OPEN_ENDED = re.compile(
+    r"\b(after|from|since|onwards?|or later)\s+(\d{1,2}\s+[a-z]+\s+)?(19|20)\d{2}|(19|20)\d{2}\S*\s+(onwards|or later)",
+    re.IGNORECASE,
+)
+
+
+def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str | None:
+    """A year the question asks about that the leading evidence does not speak for, else None.
+
+    "What percentage of care leavers were in EET in 2028?" cannot be answered by a
+    2025 document's baseline and ambition, however close its row is; nor "is council
+    tax still free in 2026/27?" by a decision "for 2019/20", nor "what was the figure for
+    2023/24?" by a row dated April 2025. Questions about targets
+    are exempt: a strategy's ambition is a statement about the years it covers.
+    """
+    # "2025-28" names a document's period, and "£2000" is no year.
+    asked = re.finditer(r"(?<![£\d])\b(20[1-3]\d)\b(?!\s?[-–]\s?\d{2})", question)
+    years = [int(m.group(1)) for m in asked]
+    if not years or not chosen or _TARGET_ASK.search(question):
+        return None
+    year = max(years)
+    lead = chosen[0]
+    said = _said(lead, lexicon.texts)
+    if re.search(rf"\b{year}\b|\b20\d{{2}}\s?[-–/]\s?{year % 100:02d}\b", said):
+        return None
+    # "the Children and Social Work Act 2017" names a law, not the date of a fact.
+    dated = re.sub(r"\b(Act|Regulations|Rules|Order|Guidance)\s+(19|20)\d{2}\b", " ", said)
+    stated = [int(y) for y in re.findall(r"\b((?:19|20)\d{2})\b", dated)]
+    # Evidence dated to other years ("For 2019/20", "April-2025") speaks for those years only,
+    # unless it runs on ("on or after 1 August 2023").
+    dated_otherwise = bool(stated) and not _OPEN_ENDED.search(said)
+    if not dated_otherwise and year <= lexicon.published.get(lead.document_id, year):
+        return None
+    return f"what applies in {year}"

@@ -1,0 +1,52 @@
+"""Pure: spotting immediate risk, off-topic requests and instruction-override attempts.
+
+The cues are data (``rules/data/rules.toml``, extended by a council's ``rules.toml``); this
+module only cleans the message and asks the rules.
+
+Safeguarding is decided before anything else, and errs on the side of showing
+help: a message that says the writer (or someone with them) is at risk now gets
+urgent contacts first. Questions *about* hard topics ("What does the strategy
+say about exploitation?") carry no first-person risk and are answered normally.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.rules import Rules, default_rules
+from assistant.text.glossary import Glossary, normalise
+
+
+def is_safeguarding(message: str, rules: Rules | None = None) -> bool:
+    """True when the message says someone is at risk now (self-harm, abuse, exploitation, missing, homeless)."""
+    return (rules or default_rules()).safeguarding.search(_clean(message))
+
+
+def looks_off_topic(message: str, rules: Rules | None = None) -> bool:
+    """True for requests with a clear non-care subject (politics, homework, coding, prices...)."""
+    return (rules or default_rules()).off_topic.search(message)
+
+
+def is_injection(message: str, rules: Rules | None = None) -> bool:
+    """True when the message tries to override instructions or extract the prompt."""
+    return (rules or default_rules()).instructions.search(message)
+
+
+def mentions_domain(message: str, glossary: Glossary, vocabulary: frozenset[str]) -> bool:
+    """True when the message uses a word of the care domain (so it is never off-topic)."""
+    words = set(normalise(message).split())
+    if words & vocabulary:
+        return True
+    lowered = f" {normalise(message)} "
+    if any(f" {k} " in lowered for k in glossary.synonyms):
+        return True
+    return any(tok in glossary.acronyms for tok in re.findall(r"\b[A-Z]{2,}\b", message))
+
+
+def _clean(message: str) -> str:
+    """Lower case, straight apostrophes, "sooooo" -> "soo", "u" -> "you", "im" -> "i'm"."""
+    text = message.lower().replace("’", "'")
+    text = re.sub(r"(.)\1{2,}", r"\1\1", text)  # "sooooo" -> "soo"
+    text = re.sub(r"\bu\b", "you", text)
+    text = re.sub(r"\bim\b", "i'm", text)
+    return " ".join(text.split())

@@ -1,0 +1,272 @@
+"""A turn as a plan: named steps, in order, each of which may settle the turn.
+
+``plan_turn`` runs ``STEPS`` over a :class:`Turn` and returns a frozen :class:`Plan`: what
+kind of reply to write, the standalone question, the retrieval with its query vector, the
+chosen evidence, and, for a decline, the step that declined and why. It writes no text:
+a writer (``assistant.writers``) turns the plan into a reply, whole or streamed, so
+``ask`` and ``ask_stream`` run the same plan.
+
+A step is a function ``(Turn) -> Plan | None``: a Plan ends the turn, None passes it on.
+Each records its verdict in ``Turn.trace``, which the plan keeps (``Plan.steps``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from assistant.answer import compare, evidence, listing
+from assistant.answer import gates as specifics
+from assistant.answer import guard as safety
+from assistant.answer.context import AnswerContext
+from assistant.answer.followups import check_audience, clean_question, resolve, user_turns
+from assistant.answer.statement import Statement
+from assistant.retrieve import fusion as retrieval
+from assistant.retrieve.search import QueryVectors
+from assistant.types import Passage
+
+Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
+PlanKind = Literal["answer", "compare", "safeguarding", "decline", "off_topic"]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What search found for the standalone question, and the vector evidence was scored with."""
+
+    query: str
+    passages: tuple[Passage, ...]
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a writer needs to reply to one message, decided; no text yet."""
+
+    status: Status
+    kind: PlanKind
+    question: str  # the message, cleaned
+    standalone: str  # the question made standalone ("" where the reply does not show one)
+    audience: str
+    evidence: tuple[Statement, ...] = ()
+    retrieval: Retrieval | None = None
+    headings: tuple[str, ...] = ()  # "compare": one per side
+    declined_by: str | None = None  # the step that declined or redirected the message
+    missing: str | None = None  # "decline": the kind of fact asked for and not given ("amount")
+    thing: str | None = None  # "decline": the named thing the documents do not give
+    steps: tuple[tuple[str, str], ...] = ()  # (step, verdict) for every step that ran
+
+
+@dataclass
+class Turn:
+    """One message as the steps see it, filled in as they run."""
+
+    ctx: AnswerContext
+    question: str
+    audience: str
+    earlier: list[str]
+    vectors: QueryVectors
+    standalone: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    vector: np.ndarray | None = None
+    candidates: list[Statement] = field(default_factory=list)
+    chosen: list[Statement] = field(default_factory=list)
+    trace: list[tuple[str, str]] = field(default_factory=list)
+
+    def plan(self, status: Status, kind: PlanKind, **fields: object) -> Plan:
+        retrieval = (
+            Retrieval(self.standalone, tuple(self.passages), self.vector)
+            if self.passages and self.vector is not None else None
+        )
+        values: dict[str, object] = {
+            "standalone": self.standalone, "evidence": tuple(self.chosen), "retrieval": retrieval, **fields
+        }
+        return Plan(status, kind, self.question, audience=self.audience, steps=tuple(self.trace),
+                    **values)  # type: ignore[arg-type]
+
+
+Step = Callable[[Turn], "Plan | None"]
+
+
+# -- the steps, in order ---------------------------------------------------------------------
+
+
+def safeguarding(turn: Turn) -> Plan | None:
+    """Someone at risk now: urgent contacts first, and one cited pointer if the documents clearly help."""
+    if not safety.is_safeguarding(turn.question, turn.ctx.rules):
+        return None
+    ctx, text = turn.ctx, turn.question
+    pointer: tuple[Statement, ...] = ()
+    passages = ctx.retriever.search(text, k=3, vectors=turn.vectors)
+    if passages and passages[0].similarity >= ctx.settings.min_similarity + 0.1:
+        cands = ctx.statements(passages[:2], turn.vectors(text), ctx.tokens.terms(text))
+        pointer = tuple(cands[:1])
+    turn.trace.append(("safeguarding", "risk now"))
+    return turn.plan("safeguarding", "safeguarding", standalone=text, evidence=pointer, retrieval=None,
+                     declined_by="safeguarding")
+
+
+def instructions(turn: Turn) -> Plan | None:
+    """An attempt to override the assistant's instructions is redirected, never answered."""
+    if not safety.is_injection(turn.question, turn.ctx.rules):
+        return None
+    turn.trace.append(("instructions", "override attempt"))
+    return turn.plan("off_topic", "off_topic", standalone="", declined_by="instructions")
+
+
+def follow_up(turn: Turn) -> Plan | None:
+    """Make a follow-up standalone with the earlier question's topic."""
+    turn.standalone = resolve(turn.question, turn.earlier, turn.ctx.tokens)
+    turn.trace.append(("follow_up", "resolved" if turn.standalone != turn.question else "standalone"))
+    return None
+
+
+def what_changed(turn: Turn) -> Plan | None:
+    """"What changed": the current document's statement beside the one it replaced."""
+    if not (compare.asks_what_changed(turn.question) and turn.ctx.superseded):
+        return None
+    found = compare.sides(turn.ctx, compare.change_topic(turn.standalone), turn.vectors)
+    if found is None:
+        turn.trace.append(("what_changed", "a side has no passage: answered normally"))
+        return None
+    sides, headings = found
+    turn.trace.append(("what_changed", "side by side"))
+    return turn.plan("answered", "compare", evidence=tuple(sides), headings=tuple(headings), retrieval=None)
+
+
+def retrieve(turn: Turn) -> Plan | None:
+    """Hybrid search for the standalone question."""
+    turn.passages = turn.ctx.retriever.search(turn.standalone, k=turn.ctx.settings.retrieval_k,
+                                              vectors=turn.vectors)
+    turn.trace.append(("retrieve", f"{len(turn.passages)} passages"))
+    return None
+
+
+def off_topic(turn: Turn) -> Plan | None:
+    """Out of the domain and unlike any passage: redirected."""
+    s, best = turn.ctx.settings, max((p.similarity for p in turn.passages), default=0.0)
+    in_domain = safety.mentions_domain(turn.standalone, turn.ctx.glossary, turn.ctx.vocabulary)
+    if (not in_domain and best < s.off_topic_similarity) or (
+        safety.looks_off_topic(turn.question, turn.ctx.rules) and best < s.min_similarity + 0.15
+    ):
+        turn.trace.append(("off_topic", f"best similarity {best:.2f}"))
+        return turn.plan("off_topic", "off_topic", declined_by="off_topic")
+    return None
+
+
+def gather_evidence(turn: Turn) -> Plan | None:
+    """Score the passages' statements and choose the lead and its close seconds."""
+    ctx, standalone = turn.ctx, turn.standalone
+    qterms = ctx.tokens.terms(f"{standalone} {' '.join(ctx.glossary.expansions(standalone))}")
+    turn.vector = turn.vectors(standalone)
+    candidates = listing.prefer_lists(ctx.statements(turn.passages, turn.vector, qterms), standalone)
+    if retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
+        candidates = evidence.prefer_current(candidates, set(ctx.superseded))
+    turn.candidates = candidates
+    turn.chosen = select(candidates)
+    turn.trace.append(("evidence", f"{len(turn.chosen)} of {len(candidates)} statements chosen"))
+    return None
+
+
+def relevance(turn: Turn) -> Plan | None:
+    """Nothing close enough to the question: declined."""
+    best = max((p.similarity for p in turn.passages), default=0.0)
+    lead_overlap = turn.chosen[0].overlap if turn.chosen else 0.0
+    if not turn.chosen or (best < turn.ctx.settings.min_similarity and lead_overlap < 0.5):
+        turn.trace.append(("relevance", f"best similarity {best:.2f}, lead overlap {lead_overlap:.2f}"))
+        return turn.plan("not_found", "decline", declined_by="relevance")
+    return None
+
+
+def specific_fact(turn: Turn) -> Plan | None:
+    """A question for an amount, contact, date… is declined unless a chosen statement gives it."""
+    lexicon = turn.ctx.lexicon
+    missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon)
+    if missing:
+        turn.chosen = specifics.rescue(missing, turn.standalone, turn.chosen, turn.candidates, lexicon)
+        missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon)
+    if missing:
+        turn.trace.append(("specific_fact", f"no statement gives the {missing}"))
+        return turn.plan("not_found", "decline", declined_by="specific_fact", missing=missing)
+    return None
+
+
+def named_thing(turn: Turn) -> Plan | None:
+    """A named thing or year the chosen statements never mention is declined by name."""
+    lexicon = turn.ctx.lexicon
+    thing = specifics.missing_thing(turn.standalone, turn.chosen, lexicon) or specifics.unstated_year(
+        turn.standalone, turn.chosen, lexicon
+    )
+    if thing:
+        turn.trace.append(("named_thing", f"“{thing}” is not stated"))
+        return turn.plan("not_found", "decline", declined_by="named_thing", thing=thing)
+    return None
+
+
+def read_on(turn: Turn) -> Plan | None:
+    """Let a one-sentence lead carry on to the sentence that completes it; the turn is answered."""
+    turn.chosen = evidence.extend_lead(turn.chosen, turn.ctx.index, turn.ctx.chunk_pos)
+    turn.trace.append(("read_on", "answered"))
+    return turn.plan("answered", "answer")
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("safeguarding", safeguarding),
+    ("instructions", instructions),
+    ("follow_up", follow_up),
+    ("what_changed", what_changed),
+    ("retrieve", retrieve),
+    ("off_topic", off_topic),
+    ("evidence", gather_evidence),
+    ("relevance", relevance),
+    ("specific_fact", specific_fact),
+    ("named_thing", named_thing),
+    ("read_on", read_on),
+)
+
+
+def plan_turn(
+    ctx: AnswerContext,
+    question: object,
+    history: list[dict[str, str]] | None = None,
+    audience: str = "care_leaver",
+    *,
+    steps: Sequence[tuple[str, Step]] = STEPS,
+) -> Plan:
+    """Check the message, then run the steps until one settles the turn."""
+    s = ctx.settings
+    audience = check_audience(audience)
+    text = clean_question(question, s.max_question_chars)
+    turn = Turn(ctx, text, audience, user_turns(history or [], s.max_history_turns),
+                QueryVectors(ctx.retriever.embedder))
+    for _name, step in steps:
+        plan = step(turn)
+        if plan is not None:
+            return plan
+    raise AssertionError("the last step always settles the turn")  # pragma: no cover
+
+
+def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
+    """The lead statement and close seconds, without repeats."""
+    if not candidates:
+        return []
+    lead = candidates[0]
+    chosen = [lead]
+    for cand in candidates[1:]:
+        if len(chosen) >= limit:
+            break
+        if cand.score < lead.score - 0.15 or cand.overlap < 0.2 or cand.outline:
+            continue
+        if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
+            continue
+        chosen.append(cand)
+    return chosen
+
+
+def _within(inner: Statement, outer: Statement) -> bool:
+    """Is every piece of ``inner`` inside a piece of ``outer`` (a sentence of a quoted list item)?"""
+    return inner.chunk_id == outer.chunk_id and all(
+        any(s <= start and end <= e for s, e in outer.pieces) for start, end in inner.pieces
+    )

@@ -1,0 +1,47 @@
+"""Sentence embeddings, behind one ``Embedder`` seam.
+
+``EMBEDDERS`` maps a runtime name to a factory taking the ``embedding_model`` setting;
+``make_embedder(settings)`` builds the configured one. Adding a runtime (ONNX, a remote
+service) means one module implementing ``Embedder`` and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from assistant.config import Settings
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What indexing and search need of a model: normalised vectors and a token count."""
+
+    name: str
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def _local(model: str) -> Embedder:
+    # Imported when first made: the runtime brings LangChain and torch, which a command
+    # that never embeds (``assistant --help``, ``documents``) should not pay for.
+    from assistant.embed.local import LocalEmbeddings
+
+    return LocalEmbeddings(model)
+
+
+EMBEDDERS: dict[str, Callable[[str], Embedder]] = {
+    "local": _local,
+}
+
+
+def make_embedder(settings: Settings, runtime: str = "local") -> Embedder:
+    """The embedder for ``settings.embedding_model`` (the bundled model by default)."""
+    return EMBEDDERS[runtime](settings.embedding_model)
+
+
+__all__ = ["EMBEDDERS", "Embedder", "make_embedder"]

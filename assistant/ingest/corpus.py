@@ -1,0 +1,196 @@
+"""corpus/manifest.toml + document files -> cleaned ``Document`` objects.
+
+Adding a document is dropping a file (PDF, HTML, Markdown or text) into the
+corpus folder and adding its entry to the manifest. Every problem is reported
+with the file and the field, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import CorpusError
+from assistant.ingest.parsing import parse
+from assistant.text.html import html_to_text
+from assistant.types import Document, DocumentMeta
+
+MANIFEST = "manifest.toml"
+SUPPORTED = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt"}
+# Files in the corpus folder that are not documents.
+NOT_DOCUMENTS = {MANIFEST, "glossary.toml"}
+_REQUIRED = ("id", "title", "publisher", "published", "period", "status", "kind", "source_url", "file")
+_STATUSES = ("current", "superseded")
+_KINDS = ("strategy", "local-offer", "guidance")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def read_manifest(corpus_dir: Path) -> list[DocumentMeta]:
+    """Read and validate the manifest, cross-checked against the files present."""
+    path = corpus_dir / MANIFEST
+    if not path.exists():
+        raise CorpusError(
+            f"{path} is missing. Create it with one [[documents]] entry per file (see README, "
+            "'Adding documents').",
+            file=str(path),
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path} is not valid TOML: {exc}", file=str(path)) from exc
+    entries = data.get("documents")
+    if not isinstance(entries, list) or not entries:
+        raise CorpusError(f"{path} has no [[documents]] entries. Add one per document.", file=str(path))
+    metas = [_validate_entry(corpus_dir, i, entry) for i, entry in enumerate(entries, 1)]
+    _cross_check(corpus_dir, metas)
+    return metas
+
+
+def _validate_entry(corpus_dir: Path, number: int, entry: Any) -> DocumentMeta:
+    where = f"manifest.toml entry {number}"
+    if not isinstance(entry, dict):
+        raise CorpusError(f"{where} is not a table of fields.", file=MANIFEST)
+    if isinstance(entry.get("id"), str):
+        where = f"manifest.toml entry '{entry['id']}'"
+    missing = [name for name in _REQUIRED if name not in entry]
+    if missing:
+        raise CorpusError(f"{where} is missing the field(s) {', '.join(missing)}.", file=MANIFEST)
+    known = {f.name for f in fields(DocumentMeta)}
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise CorpusError(
+            f"{where} has unknown field(s) {', '.join(unknown)}; valid fields: {', '.join(sorted(known))}.",
+            file=MANIFEST,
+        )
+
+    def bad(field: str, why: str) -> CorpusError:
+        return CorpusError(f"{where}: field '{field}' {why} (got {entry.get(field)!r}).", file=MANIFEST)
+
+    for name in ("id", "title", "publisher", "period", "source_url", "file"):
+        if not isinstance(entry[name], str) or not entry[name].strip():
+            raise bad(name, "must be a non-empty string")
+    if not _ID.match(entry["id"]):
+        raise bad("id", "must be lower-case letters, digits and hyphens")
+    if not isinstance(entry["published"], int) or not 1900 <= entry["published"] <= 2100:
+        raise bad("published", "must be a year such as 2025")
+    if entry["status"] not in _STATUSES:
+        raise bad("status", f"must be one of {', '.join(_STATUSES)}")
+    if entry["kind"] not in _KINDS:
+        raise bad("kind", f"must be one of {', '.join(_KINDS)}")
+    if not re.match(r"^https?://", entry["source_url"]):
+        raise bad("source_url", "must be a web address starting with http:// or https://")
+    superseded_by = entry.get("superseded_by")
+    if entry["status"] == "superseded" and not superseded_by:
+        raise bad("superseded_by", "is required when status is 'superseded': name the replacing document's id")
+    if superseded_by is not None and not isinstance(superseded_by, str):
+        raise bad("superseded_by", "must be a document id")
+    suffix = Path(entry["file"]).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise bad("file", f"must end in one of {', '.join(sorted(SUPPORTED))}")
+    if not (corpus_dir / entry["file"]).is_file():
+        raise CorpusError(
+            f"{where} lists file '{entry['file']}', but {corpus_dir / entry['file']} is missing. "
+            "Add the file or remove the entry.",
+            file=entry["file"],
+        )
+    return DocumentMeta(**{name: entry.get(name) for name in known})  # type: ignore[arg-type]
+
+
+def _cross_check(corpus_dir: Path, metas: list[DocumentMeta]) -> None:
+    ids = [m.id for m in metas]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise CorpusError(f"manifest.toml lists the id(s) {', '.join(duplicates)} more than once.", file=MANIFEST)
+    for meta in metas:
+        if meta.superseded_by and meta.superseded_by not in ids:
+            raise CorpusError(
+                f"manifest.toml entry '{meta.id}': field 'superseded_by' names '{meta.superseded_by}', "
+                "which is not a document id in the manifest.",
+                file=MANIFEST,
+            )
+    listed = {m.file for m in metas}
+    for path in sorted(corpus_dir.iterdir()):
+        if (
+            path.is_file()
+            and path.suffix.lower() in SUPPORTED
+            and path.name not in NOT_DOCUMENTS
+            and not path.name.startswith(("_", ".", "README"))
+            and path.name not in listed
+        ):
+            raise CorpusError(
+                f"{path} has no entry in manifest.toml. Add an entry with file = '{path.name}', "
+                "or move the file out of the corpus folder.",
+                file=path.name,
+            )
+
+
+def load_document(corpus_dir: Path, meta: DocumentMeta) -> Document:
+    """Read, clean and structure one document; raise CorpusError naming the file if unusable."""
+    path = corpus_dir / meta.file
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".pdf":
+            segments = _pdf_pages(path)
+            text, blocks = parse(segments)
+        else:
+            raw = _read_text(path)
+            if suffix in {".html", ".htm"}:
+                text, blocks = parse([(None, html_to_text(raw))], markdown=True)
+            else:
+                text, blocks = parse([(None, raw)], markdown=suffix in {".md", ".markdown"})
+    except CorpusError:
+        raise
+    except Exception as exc:  # a parser library failing on a bad file
+        raise CorpusError(
+            f"{meta.file} could not be read: {exc}. Check the file is not damaged.", file=meta.file
+        ) from exc
+    if not any(b.kind != "heading" for b in blocks):
+        raise CorpusError(
+            f"{meta.file} yielded no text. If it is a scanned PDF, export a text version first.",
+            file=meta.file,
+        )
+    return Document(meta=meta, text=text, blocks=blocks)
+
+
+def load_corpus(corpus_dir: Path) -> list[Document]:
+    """Load every document in the manifest (fails on the first bad one)."""
+    return [load_document(corpus_dir, meta) for meta in read_manifest(corpus_dir)]
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path.name} could not be read: {exc.strerror}.", file=path.name) from exc
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise CorpusError(f"{path.name} is not UTF-8 or Windows-1252 text. Save it as UTF-8.", file=path.name)
+
+
+def _pdf_pages(path: Path) -> list[tuple[int | None, str]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise CorpusError(
+                f"{path.name} is encrypted (password-protected). Save an unprotected copy and add that.",
+                file=path.name,
+            )
+        pages = [(number, page.extract_text() or "") for number, page in enumerate(reader.pages, 1)]
+    except CorpusError:
+        raise
+    except (PdfReadError, ValueError, OSError, KeyError) as exc:
+        raise CorpusError(
+            f"{path.name} is not a readable PDF ({exc}). Re-export it and try again.", file=path.name
+        ) from exc
+    if not pages:
+        raise CorpusError(f"{path.name} has no pages.", file=path.name)
+    return pages

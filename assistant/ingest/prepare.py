@@ -1,0 +1,195 @@
+"""Read, chunk and embed the corpus: the work every kind of index build shares.
+
+``prepare`` turns the corpus folder into chunks, the texts the retrievers read and
+their vectors, writing nothing; ``passage_batches`` lays them out as the Chroma
+records both the local folder and a Chroma server store (see ``index`` and
+``remote_index``). So the two stores hold the same vectors for the same corpus.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import CorpusError, IndexBuildError
+from assistant.ingest.chunking import ChunkingOptions, chunk_document, embedding_text, sentence_spans
+from assistant.ingest.corpus import load_document, read_manifest
+from assistant.text.glossary import Glossary, load_glossary
+from assistant.types import Chunk, Document
+
+# Chroma refuses a batch of more than about 5,000 records (5,461 here): vectors are written
+# 2,000 at a time, so a corpus of any size can be stored.
+WRITE_BATCH = 2000
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class Prepared:
+    """The corpus read, chunked and embedded: what every kind of build writes."""
+
+    fingerprint: str
+    model: str
+    documents: list[Document]
+    skipped: list[str]
+    texts: dict[str, str]
+    chunks: list[Chunk]
+    bodies: list[str]  # what the retrievers read for each chunk (acronyms spelled out)
+    vectors: list[list[float]]
+    sentences: list[str]
+    owners: list[tuple[int, int]]  # (chunk index, unit index) of each sentence
+    sentence_vectors: list[list[float]]
+
+    def corpus_record(self) -> dict[str, Any]:
+        """Document metas, texts and chunks, as stored beside the vectors."""
+        return {
+            "documents": [asdict(d.meta) for d in self.documents],
+            "texts": self.texts,
+            "chunks": [asdict(c) for c in self.chunks],
+        }
+
+    def meta_record(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "model": self.model,
+            "documents": len(self.documents),
+            "chunks": len(self.chunks),
+            "skipped": self.skipped,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+
+def prepare(
+    settings: Settings,
+    embedder: Any,
+    print_fp: str,
+    *,
+    skip_bad: bool = False,
+    progress: Progress = no_progress,
+) -> Prepared:
+    """Read, chunk and embed the corpus whose fingerprint is ``print_fp``; write nothing."""
+    metas = read_manifest(settings.corpus_path)
+    documents: list[Document] = []
+    skipped: list[str] = []
+    for number, meta in enumerate(metas, 1):
+        progress("Reading documents", number - 1, len(metas))
+        try:
+            documents.append(load_document(settings.corpus_path, meta))
+        except CorpusError as exc:
+            if not skip_bad:
+                raise
+            skipped.append(f"{meta.file}: {exc}")
+    progress("Reading documents", len(metas), len(metas))
+    if not documents:
+        raise IndexBuildError(
+            "No document could be read, so no index was built. Fix the files listed above."
+        )
+
+    options = ChunkingOptions(max_tokens=settings.chunk_max_tokens)
+    chunks: list[Chunk] = []
+    for doc in documents:
+        chunks.extend(chunk_document(doc, embedder.count_tokens, options))
+    texts = {doc.meta.id: doc.text for doc in documents}
+    glossary = load_glossary(settings.corpus_path)
+    # Acronyms are spelled out in what the retrievers read ("CLA (children looked
+    # after)"), so a question in plain words finds a passage written in acronyms.
+    bodies = [spell_out(embedding_text(c, texts[c.document_id]), glossary) for c in chunks]
+
+    vectors = _embed(embedder, bodies, 32, "Embedding passages", progress)
+    sentences, owners = unit_texts(chunks, texts)
+    sentences = [spell_out(sentence, glossary) for sentence in sentences]
+    sentence_vectors = _embed(embedder, sentences, 64, "Embedding sentences", progress)
+    return Prepared(
+        print_fp, settings.embedding_model, documents, skipped, texts, chunks, bodies, vectors,
+        sentences, owners, sentence_vectors,
+    )
+
+
+def _embed(embedder: Any, texts: list[str], batch: int, stage: str, progress: Progress) -> list[list[float]]:
+    """Embed ``texts`` ``batch`` at a time, reporting progress as ``stage``."""
+    vectors: list[list[float]] = []
+    for i in range(0, len(texts), batch):
+        progress(stage, i, len(texts))
+        vectors.extend(embedder.embed_documents(texts[i : i + batch]))
+    progress(stage, len(texts), len(texts))
+    return vectors
+
+
+def passage_batches(prepared: Prepared) -> list[dict[str, Any]]:
+    """The ``collection.add`` calls that store a build's vectors, in order.
+
+    Chunk vectors first, then sentence-level vectors that point at their chunk: a
+    question that matches one sentence of a long passage still finds the passage.
+    """
+    chunks, owners = prepared.chunks, prepared.owners
+    batches: list[dict[str, Any]] = []
+    for i in range(0, len(chunks), WRITE_BATCH):
+        part = chunks[i : i + WRITE_BATCH]
+        batches.append({
+            "ids": [c.id for c in part],
+            "embeddings": prepared.vectors[i : i + WRITE_BATCH],
+            "documents": prepared.bodies[i : i + WRITE_BATCH],
+            "metadatas": [{"document_id": c.document_id, "chunk_id": c.id} for c in part],
+        })
+    for i in range(0, len(prepared.sentences), WRITE_BATCH):
+        part = range(i, min(i + WRITE_BATCH, len(prepared.sentences)))
+        owner = [chunks[owners[j][0]] for j in part]
+        batches.append({
+            "ids": [unit_id(chunk.id, j) for chunk, j in zip(owner, part, strict=True)],
+            "embeddings": [prepared.sentence_vectors[j] for j in part],
+            "documents": [prepared.sentences[j] for j in part],
+            "metadatas": [{"document_id": c.document_id, "chunk_id": c.id} for c in owner],
+        })
+    return batches
+
+
+def unit_id(chunk_id: str, number: int) -> str:
+    """The record id of sentence ``number`` (its position among all sentences), owned by a chunk."""
+    return f"{chunk_id}#{number}"
+
+
+def spell_out(text: str, glossary: Glossary) -> str:
+    """Add each acronym's meaning after it, once per text."""
+    seen: set[str] = set()
+
+    def expand(match: re.Match[str]) -> str:
+        token = match.group(0)
+        meaning = glossary.acronyms.get(token)
+        if not meaning or token in seen:
+            return token
+        seen.add(token)
+        return f"{token} ({meaning})"
+
+    return re.sub(r"\b[A-Z][A-Za-z]*[A-Z]\b", expand, text)
+
+
+def unit_texts(
+    chunks: list[Chunk], texts: dict[str, str]
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """The sentences to embed one by one, with their (chunk index, unit index) owners.
+
+    Prose sentences, and the sentences inside table cells: a row such as the EET
+    measure mixes a strand slogan with the measure itself, and its own sentence
+    is what a question matches.
+    """
+    sentences: list[str] = []
+    owners: list[tuple[int, int]] = []
+    for ci, chunk in enumerate(chunks):
+        text = texts[chunk.document_id]
+        for ui, (start, end) in enumerate(chunk.units):
+            table = chunk.kind == "table_row"
+            spans = sentence_spans(text, start, end) if table else [(start, end)]
+            for s, e in spans:
+                sentence = " ".join(text[s:e].split())
+                if table and len(sentence) < 25:
+                    continue
+                sentences.append(sentence)
+                owners.append((ci, ui))
+    return sentences, owners

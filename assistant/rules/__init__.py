@@ -1,0 +1,133 @@
+"""Behaviour as data: the phrase cues and word lists that decide what a message means.
+
+The defaults ship as package data (``rules/data/rules.toml``). A council's corpus folder may
+hold a ``rules.toml`` of the same shape: its cues and words are added to the defaults. Both
+are validated and compiled once into a frozen :class:`Rules`; a pattern that does not compile,
+or an entry of the wrong shape, is a :class:`~assistant.errors.ConfigError` naming the file
+and the entry. Each cue's ``examples`` (and each set's ``not_examples``) are checked by
+``tests/test_rules.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+
+RULES_FILE = "rules.toml"
+CUE_SETS = ("safeguarding", "instructions", "off_topic", "past", "present")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One pattern, with the messages it must match."""
+
+    pattern: str
+    examples: tuple[str, ...] = ()
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class CueSet:
+    """Cues that mean one thing; a message means it when any cue matches."""
+
+    name: str
+    cues: tuple[Cue, ...]
+    not_examples: tuple[str, ...] = ()
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.name, tuple(c.pattern for c in self.cues))
+
+    def search(self, text: str) -> bool:
+        return bool(self.cues) and bool(self.regex.search(text))
+
+
+@lru_cache(maxsize=64)
+def _compiled(name: str, patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every cue set and word list, compiled."""
+
+    safeguarding: CueSet
+    instructions: CueSet
+    off_topic: CueSet
+    past: CueSet
+    present: CueSet
+    domain_words: frozenset[str]
+    sources: tuple[str, ...] = ()  # the files read, defaults first
+
+
+def load_rules(council_folder: Path | None = None) -> Rules:
+    """The default rules, extended by ``council_folder/rules.toml`` when there is one."""
+    default = resources.files("assistant.rules").joinpath("data", RULES_FILE)
+    layers = [(f"the package's {RULES_FILE}", tomllib.loads(default.read_text(encoding="utf-8")))]
+    if council_folder is not None and (council_folder / RULES_FILE).is_file():
+        path = council_folder / RULES_FILE
+        try:
+            layers.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path} could not be read as TOML ({exc}). Fix the file or remove it.") from exc
+    sets: dict[str, CueSet] = {}
+    for name in CUE_SETS:
+        cues: list[Cue] = []
+        not_examples: list[str] = []
+        for where, data in layers:
+            section = _table(data.get(name, {}), where, name)
+            not_examples += _texts(section.get("not_examples", []), where, f"{name}.not_examples")
+            for number, raw in enumerate(section.get("cue", []), 1):
+                cues.append(_cue(raw, where, f"{name}.cue {number}"))
+        sets[name] = CueSet(name, tuple(cues), tuple(not_examples))
+    words: set[str] = set()
+    for where, data in layers:
+        text = _table(data.get("domain", {}), where, "domain").get("words", "")
+        if not isinstance(text, str):
+            raise ConfigError(f"In {where}, domain.words must be text: words separated by spaces.")
+        words |= set(text.lower().split())
+    return Rules(**sets, domain_words=frozenset(words), sources=tuple(w for w, _ in layers))
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> Rules:
+    """The shipped rules alone (what a caller without a council folder gets)."""
+    return load_rules(None)
+
+
+def _table(value: Any, where: str, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"In {where}, [{name}] must be a table.")
+    return value
+
+
+def _texts(value: Any, where: str, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"In {where}, {name} must be a list of messages in quotes.")
+    return value
+
+
+def _cue(raw: Any, where: str, name: str) -> Cue:
+    if not isinstance(raw, dict) or not isinstance(raw.get("pattern"), str) or not raw["pattern"].strip():
+        raise ConfigError(f"In {where}, {name} needs a pattern: pattern = '''…'''.")
+    try:
+        re.compile(raw["pattern"], re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(
+            f"In {where}, {name} has a pattern that is not a valid regular expression ({exc}): "
+            f"{raw['pattern']!r}."
+        ) from exc
+    examples = _texts(raw.get("examples", []), where, f"{name} examples")
+    if not examples:
+        raise ConfigError(f"In {where}, {name} needs examples: messages its pattern must match.")
+    return Cue(raw["pattern"], tuple(examples), str(raw.get("group", "")))
+
+
+__all__ = ["RULES_FILE", "Cue", "CueSet", "Rules", "default_rules", "load_rules"]

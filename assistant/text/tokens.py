@@ -1,0 +1,55 @@
+"""The one tokeniser of answering: stemmed content words, without stop words.
+
+The council's own name is a stop word too: every passage of its documents says "Lewisham"
+(or "Camden"), so the name says nothing about which passage is on a question's topic.
+``Tokens.for_council("Lewisham Council")`` adds it; the generic ``TOKENS`` has none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import Stemmer
+
+STEMMER = Stemmer.Stemmer("english")
+STOP_WORDS = frozenset(
+    """a an the and or of to in on for at by with from is are was were be been being do does did can could
+    will would should shall may might must i me my im i'm you your u we our us they them their it its this that
+    these those what whats what's which who whom whose when where why how there here if then than so as about
+    into out up down over under again any all some no not only own same too very just also get got give tell
+    please pls plz know say says said want wanna need much many more most other such am has have had
+    council""".split()
+)
+# Words of a council's name that name no place ("London Borough of Lewisham").
+_NAME_WORDS = frozenset("council borough london city county metropolitan district royal the of and".split())
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Stop words and stemming, with the council's place name among the stop words."""
+
+    stop_words: frozenset[str] = STOP_WORDS
+    place_words: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_council(cls, council_name: str) -> Tokens:
+        place = frozenset(w for w in words(council_name) if w not in _NAME_WORDS)
+        return cls(STOP_WORDS | place, place)
+
+    def terms(self, text: str) -> set[str]:
+        """Stemmed content words (for overlap between a question and a statement)."""
+        kept = [w for w in re.findall(r"[a-z0-9£%]+", text.lower().replace("’", "'")) if w not in self.stop_words]
+        return set(STEMMER.stemWords(kept))
+
+    def is_stop(self, word: str) -> bool:
+        return word.lower() in self.stop_words
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text`` (letters and digits)."""
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+TOKENS = Tokens()
+terms = TOKENS.terms

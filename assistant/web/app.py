@@ -1,0 +1,241 @@
+"""The web API behind the council's chat widget: JSON and streamed answers, contacts, feedback.
+
+Run it with ``assistant serve``; build it in tests with ``create_app(settings, bot)``.
+
+Why it looks the way it does:
+
+* One ``Assistant`` per process, loaded once (the model takes seconds) and shared:
+  answering only reads the index, so concurrent requests need no lock (checked by
+  asking 16 threads at once and comparing with serial answers).
+* The people using it may be young, upset and on a phone: every error is one
+  sentence they (or the widget) can show, in one shape
+  ``{"ok": false, "error": "...", "status": code}``, and never a stack trace or a
+  server path.
+* The widget sits on the council's own pages, so answers are rendered to HTML here,
+  once, with raw HTML disabled: neither a document nor a user can inject markup.
+* The HTTP edge (security headers, CORS, body size, last-resort errors) is a few
+  small ASGI middlewares in ``api_edge.py``, each with one job; bodies are in
+  ``api_models.py``, answer rendering in ``api_render.py``, the error table in
+  ``api_errors.py``, streamed events in ``api_stream.py``, and the widget's files,
+  demo page and docs in ``api_pages.py``. This module wires them and holds the API routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from assistant.config import Contact, Settings, load_settings
+from assistant.errors import AssistantError
+from assistant.feedback import FeedbackStore
+from assistant.web.edge import (
+    BodyLimit,
+    CatchAll,
+    Cors,
+    RateLimiter,
+    SecurityHeaders,
+    check_chat_request,
+    rate_limit,
+)
+from assistant.web.errors import add_error_handlers
+from assistant.web.models import (
+    ERRORS,
+    ChatRequest,
+    ChatResponse,
+    ContactsResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    HealthResponse,
+    chat_request_model,
+)
+from assistant.web.pages import add_page_routes
+from assistant.web.render import render_html, reply_body
+from assistant.web.stream import SSE_EVENT, sse_events
+
+log = logging.getLogger(__name__)
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
+    """Build the app. A given ``bot`` (tests) is used as is; otherwise one is loaded at start-up."""
+    settings = settings or (bot.settings if bot is not None else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        if app.state.bot is None:
+            from assistant.service import Assistant
+
+            app.state.bot = await run_in_threadpool(Assistant.load, settings)
+            log.info("Assistant loaded in %.1f s", app.state.bot.load_seconds)
+        yield
+
+    app = FastAPI(
+        title=f"{settings.council_name} care leavers assistant API",
+        version="1",
+        description="Grounded, cited answers about support for children in care and care leavers.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.bot = bot
+    app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.feedback = None
+    app.state.feedback_lock = threading.Lock()
+
+    add_error_handlers(app)
+    _add_api_routes(app, settings)
+    add_page_routes(app)
+
+    # Last added runs first: headers on everything, then CORS, then the safety net.
+    body_limit = 32_000 + 8 * (settings.max_question_chars + settings.max_history_chars)
+    app.add_middleware(BodyLimit, max_bytes=body_limit)
+    app.add_middleware(CatchAll)
+    app.add_middleware(Cors, origins=settings.cors_origins)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _bot(request: Request) -> Any:
+    bot = request.app.state.bot
+    if bot is None:
+        raise AssistantError("The assistant is still starting.")
+    return bot
+
+
+def _feedback_store(request: Request, settings: Settings) -> FeedbackStore:
+    """The store of ``feedback_url`` (or the SQLite ``feedback_db``), built on first use.
+
+    It connects only when used: while the database is down each feedback request
+    fails fast (503) and the next one tries again, and chat never waits for it.
+    """
+    with request.app.state.feedback_lock:
+        if request.app.state.feedback is None:
+            request.app.state.feedback = FeedbackStore.from_settings(settings)
+        return request.app.state.feedback
+
+
+def _contacts(contacts: list[Contact]) -> list[dict[str, str]]:
+    return [c.model_dump() for c in contacts]
+
+
+def _with_body(endpoint: Callable[..., Any], model: type[BaseModel]) -> Callable[..., Any]:
+    """Give an endpoint's ``body`` parameter a model built at run time (see chat_request_model)."""
+    endpoint.__annotations__["body"] = model
+    return endpoint
+
+
+def _add_api_routes(app: FastAPI, settings: Settings) -> None:
+    limited = [Depends(rate_limit)]
+    chat_model = chat_request_model(settings)
+
+    def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
+        """Answer one message with cited sources (whole answer at once)."""
+        history = check_chat_request(body, settings)
+        reply = _bot(request).ask(body.message, history=history, audience=body.audience)
+        return reply_body(reply)
+
+    app.add_api_route(
+        "/api/chat",
+        _with_body(chat, chat_model),
+        methods=["POST"],
+        response_model=ChatResponse,
+        dependencies=limited,
+        responses=ERRORS,
+        tags=["chat"],
+    )
+
+    async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
+        """Answer one message as Server-Sent Events, so the widget can show it as it comes."""
+        history = check_chat_request(body, settings)
+        pieces = _bot(request).ask_stream(body.message, history=history, audience=body.audience)
+        # The first step validates and answers: a bad message is a 422 here, before any event.
+        first = await run_in_threadpool(next, pieces, None)
+        return StreamingResponse(
+            sse_events(first, pieces),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    app.add_api_route(
+        "/api/chat/stream",
+        _with_body(chat_stream, chat_model),
+        methods=["POST"],
+        dependencies=limited,
+        tags=["chat"],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Server-Sent Events: `token` events, then one `done` event "
+                "(or an `error` event).",
+                "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            },
+            **ERRORS,
+        },
+    )
+
+    @app.get("/api/contacts", response_model=ContactsResponse, tags=["help"])
+    def contacts() -> dict[str, Any]:
+        """Where to get help now (the widget's "Need help now?"), and the input limits."""
+        return {
+            "council_name": settings.council_name,
+            "urgent": _contacts(settings.urgent_contacts),
+            "council": _contacts(settings.council_contacts),
+            "limits": {
+                "max_question_chars": settings.max_question_chars,
+                "max_history_turns": settings.max_history_turns,
+                "max_history_chars": settings.max_history_chars,
+            },
+        }
+
+    @app.post(
+        "/api/feedback",
+        response_model=FeedbackResponse,
+        dependencies=limited,
+        responses=ERRORS,
+        tags=["feedback"],
+    )
+    def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+        """Store a rating of one answer (redacted of personal data)."""
+        store = _feedback_store(request, settings)
+        item = store.add(
+            question=body.question,
+            answer=body.answer,
+            rating=body.rating,
+            comment=body.comment,
+            audience=body.audience,
+            status=body.status,
+        )
+        return {"ok": True, "id": item}
+
+    @app.get(
+        "/health", response_model=HealthResponse, responses={503: ERRORS[503]}, tags=["service"]
+    )
+    def health(request: Request) -> dict[str, Any]:
+        """Is the assistant loaded, over which index, and in which worker process?
+
+        With several workers (or hosts) behind a proxy, each answers for itself: the
+        fingerprints must all be the same, or some worker serves another index.
+        """
+        bot = _bot(request)
+        return {
+            "ok": True,
+            "documents": len(bot.index.documents),
+            "chunks": len(bot.index.chunks),
+            "fingerprint": bot.index.fingerprint,
+            "pid": os.getpid(),
+        }
+
+
+__all__ = ["ChatRequest", "RateLimiter", "create_app", "render_html"]

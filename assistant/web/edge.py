@@ -1,0 +1,282 @@
+"""The HTTP edge of the web API: input limits, the rate limit, and small ASGI middlewares
+(security headers, CORS, body size, last-resort errors), each with one job."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Literal
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.errors import InputError, RateLimited
+from assistant.web.models import HTTP_MESSAGES, ChatRequest, error_response
+
+log = logging.getLogger(__name__)
+
+WIDGET_DIR = PROJECT_ROOT / "ui" / "widget"
+GENERIC_500 = "Something went wrong on our side. Please try again in a minute."
+# Origins a developer uses on their own machine are always allowed (any port).
+LOCAL_ORIGIN = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$")
+
+# Content-Security-Policy for everything but /docs: only our own scripts, styles and
+# connections; inline styles are allowed for the demo page, never inline scripts.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
+
+
+
+# -- input limits, rate limit -------------------------------------------------------------
+
+
+def check_chat_request(body: ChatRequest, settings: Settings) -> list[dict[str, str]]:
+    """Reject what the assistant should never see (too long, too much history).
+
+    Returns the history as the plain dicts ``Assistant.ask`` takes.
+    """
+    limit = settings.max_question_chars
+    if len(body.message) > limit:
+        raise InputError(
+            f"The message is {len(body.message)} characters long; the limit is {limit}. "
+            "Please shorten it."
+        )
+    if not body.message.strip():
+        raise InputError(
+            "The message is empty. Type a question, for example: 'What help can I get with rent?'"
+        )
+    if len(body.history) > settings.max_history_turns:
+        raise InputError(
+            f"The history has {len(body.history)} messages; "
+            f"the limit is {settings.max_history_turns}. "
+            "Send only the most recent ones."
+        )
+    total = sum(len(t.content) for t in body.history)
+    if total > settings.max_history_chars:
+        raise InputError(
+            f"The history is {total} characters long; the limit is {settings.max_history_chars}. "
+            "Send fewer or shorter earlier messages."
+        )
+    return [t.model_dump() for t in body.history]
+
+
+class RateLimiter:
+    """A sliding-window limit per client key, shared by the server's threads.
+
+    In memory and per process: enough to stop one browser or script from hogging
+    the assistant; a deployment with several processes divides the budget unevenly,
+    which errs on the side of the users.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.max_clients = max_clients
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> float:
+        """Count one request; return 0 if allowed, else the seconds until one would be."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return hits[0] + self.window - now
+            hits.append(now)
+            if len(self._hits) > self.max_clients:
+                self._forget_idle(now)
+            return 0.0
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+            del self._hits[key]
+
+
+def client_key(request: Request) -> str:
+    """The client's IP (behind a proxy, uvicorn's FORWARDED_ALLOW_IPS makes it the user's)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limit(request: Request) -> None:
+    wait = request.app.state.limiter.check(client_key(request))
+    if wait:
+        raise RateLimited(wait)
+
+
+
+# -- the HTTP edge: small ASGI middlewares -------------------------------------------------
+
+
+class SecurityHeaders:
+    """Adds the security headers (and a default CSP) to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("content-security-policy", CSP)
+                if is_api:
+                    # Answers may be about someone's own life: never cache them.
+                    headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class Cors:
+    """CORS for the council's sites and localhost, with refusals in the API's error shape.
+
+    Same-origin requests (the demo page) are always allowed. A browser request with
+    any other origin may read GET responses only if allowed; a POST from a refused
+    origin is answered 403 without reaching the assistant or the rate limit.
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.origins = {o.rstrip("/") for o in origins}
+
+    def allowed(self, origin: str, host: str) -> bool:
+        if origin in self.origins or "*" in self.origins or LOCAL_ORIGIN.match(origin):
+            return True
+        return bool(host) and urlsplit(origin).netloc == host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else Headers()
+        origin = headers.get("origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        ok = self.allowed(origin, headers.get("host", ""))
+        refused = error_response(
+            403,
+            "This website is not allowed to use the assistant. "
+            "The council's web team can add it to cors_origins.",
+        )
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            response = (
+                refused
+                if not ok
+                else Response(
+                    status_code=204,
+                    headers={
+                        "Access-Control-Allow-Methods": "GET, POST",
+                        "Access-Control-Allow-Headers": "Content-Type",
+                        "Access-Control-Max-Age": "600",
+                    },
+                )
+            )
+            await self._send_with_cors(response, scope, receive, send, origin if ok else None)
+            return
+        if not ok and scope["method"] not in ("GET", "HEAD"):
+            await refused(scope, receive, send)
+            return
+        await self._send_with_cors(self.app, scope, receive, send, origin if ok else None)
+
+    @staticmethod
+    async def _send_with_cors(
+        app: ASGIApp, scope: Scope, receive: Receive, send: Send, origin: str | None
+    ) -> None:
+        async def send_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.add_vary_header("Origin")
+                if origin:
+                    headers["Access-Control-Allow-Origin"] = origin
+                    headers["Access-Control-Expose-Headers"] = "Retry-After"
+            await send(message)
+
+        await app(scope, receive, send_cors)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` (413) before they are parsed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, HTTP_MESSAGES[413])(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise StarletteHTTPException(413)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class CatchAll:
+    """The safety net: an unexpected error is logged in full and answered 500, generically."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("Unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await error_response(500, GENERIC_500)(scope, receive, send)
+
+

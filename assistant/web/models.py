@@ -1,0 +1,179 @@
+"""Request and response bodies of the web API (pydantic models, so the OpenAPI schema is exact)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
+
+from assistant.config import Settings
+
+Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
+
+
+# -- request and response bodies -------------------------------------------------------
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation, as the widget keeps it."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """A message to the assistant. ``chat_request_model`` adds the council's limits."""
+
+    message: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="The question, as typed.",
+        examples=["What help can I get with rent?"],
+    )
+    history: list[Turn] = Field(default_factory=list, description="Earlier messages, oldest first.")
+    audience: Literal["care_leaver", "staff"] = "care_leaver"
+
+
+def chat_request_model(settings: Settings) -> type[ChatRequest]:
+    """The request body with this council's limits in its schema, so /docs and API clients see them.
+
+    The total length of the history cannot be said in JSON Schema; it is checked in
+    ``check_chat_request`` (and written in the description).
+    """
+    return create_model(
+        "ChatRequest",
+        __base__=ChatRequest,
+        message=(
+            str,
+            Field(
+                min_length=1,
+                max_length=settings.max_question_chars,
+                pattern=r"\S",
+                description="The question, as typed.",
+                examples=["What help can I get with rent?"],
+            ),
+        ),
+        history=(
+            list[Turn],
+            Field(
+                default_factory=list,
+                max_length=settings.max_history_turns,
+                description="Earlier messages, oldest first: at most "
+                f"{settings.max_history_turns} messages "
+                f"and {settings.max_history_chars} characters in all.",
+            ),
+        ),
+    )
+
+
+class CitationOut(BaseModel):
+    number: int
+    document_id: str
+    document_title: str
+    section: str
+    page: int | None
+    quote: str
+    source_url: str
+    superseded: bool
+    chunk_id: str = ""
+
+
+class ChatResponse(BaseModel):
+    """``Reply.to_dict()`` plus ``html``: the answer rendered to safe HTML with citation links."""
+
+    status: Status
+    text: str
+    html: str
+    citations: list[CitationOut]
+    question: str = ""
+    standalone_question: str = ""
+    backend: str = ""
+
+
+class FeedbackRequest(BaseModel):
+    """A thumbs up (1) or down (0) on one answer. Stored redacted: no names, numbers or emails."""
+
+    question: str = Field(min_length=1, max_length=4000)
+    answer: str = Field(min_length=1, max_length=20000)
+    rating: StrictInt = Field(ge=0, le=1, description="1 = helpful, 0 = not helpful.")
+    comment: str = Field("", max_length=2000)
+    audience: Literal["care_leaver", "staff"] = "care_leaver"
+    status: Status = "answered"
+
+
+class FeedbackResponse(BaseModel):
+    ok: bool
+    id: int
+
+
+class ContactOut(BaseModel):
+    name: str
+    detail: str
+    when: str = ""
+
+
+class Limits(BaseModel):
+    """What the widget must respect so its requests are accepted."""
+
+    max_question_chars: int
+    max_history_turns: int
+    max_history_chars: int
+
+
+class ContactsResponse(BaseModel):
+    council_name: str
+    urgent: list[ContactOut]
+    council: list[ContactOut]
+    limits: Limits
+
+
+class HealthResponse(BaseModel):
+    """The worker that answered: its index and its process."""
+
+    ok: bool
+    documents: int
+    chunks: int
+    fingerprint: str = Field(
+        description="Hash of the corpus, chunking rules and model the index was built from: "
+        "the same on every worker that serves the same index."
+    )
+    pid: int = Field(description="The worker process that answered (each worker has its own).")
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    ok: Literal[False] = False
+    error: str
+    status: int
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": message, "status": status}
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        413: "The request body is too large.",
+        422: "The request is not valid (the message says why).",
+        429: "Too many requests from this client; see Retry-After.",
+        503: "The service (or the feedback store) is not available.",
+    }.items()
+}
+
+
+# Messages for errors raised by the framework itself (no route, wrong method, too large).
+HTTP_MESSAGES = {
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The request is too large. Send a shorter message or less history.",
+}

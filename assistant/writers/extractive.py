@@ -1,0 +1,228 @@
+"""The default answerer: extractive, deterministic, grounded and cited.
+
+It composes a short answer from the statements ``evidence`` picked out of the
+top passages: a lead statement, then bullets, each followed by its ``[n]``.
+Statements are the documents' own words (numbers are never computed or
+paraphrased); only the framing around them is ours. Declining, off-topic and
+safeguarding replies are written here too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from assistant.answer.context import AnswerContext
+from assistant.answer.plan import Plan
+from assistant.answer.statement import Statement, quote
+from assistant.config import Contact, Settings
+from assistant.index import StoredIndex
+from assistant.text.glossary import Glossary
+from assistant.types import Citation, DocumentMeta, Reply
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: str
+    citations: list[Citation]
+
+
+def compose(
+    chosen: Sequence[Statement],
+    index: StoredIndex,
+    audience: str,
+    glossary: Glossary,
+    settings: Settings,
+    *,
+    headings: Sequence[str] = (),
+) -> Composed:
+    """Write the answer: lead statement, bullets, each with its citation number."""
+    citations: list[Citation] = []
+    numbers: dict[str, int] = {}
+    lines: list[str] = []
+    explained: set[str] = set()
+    introduced: set[str] = set()
+    for i, statement in enumerate(chosen):
+        meta = index.documents[statement.document_id]
+        if statement.chunk_id not in numbers:
+            numbers[statement.chunk_id] = len(citations) + 1
+            chunk = next(c for c in index.chunks if c.id == statement.chunk_id)
+            citations.append(
+                Citation(
+                    number=numbers[statement.chunk_id],
+                    document_id=meta.id,
+                    document_title=meta.title,
+                    section=chunk.section,
+                    page=chunk.page,
+                    quote=quote(index.texts[meta.id], statement.pieces),
+                    source_url=meta.source_url,
+                    superseded=meta.status == "superseded",
+                    chunk_id=chunk.id,
+                )
+            )
+        body = statement.text.rstrip()
+        bare_list = body.startswith("  - ")
+        if bare_list:
+            # A bare list: its items become the answer's own bullets, not bullets in a bullet.
+            body = body[4:].replace("\n  - ", "\n- ")
+        # A full stop unless the documents' own words end the sentence (an explained acronym does not).
+        stop = "" if body[-1] in ".!?)" else "."
+        if audience == "care_leaver":
+            body = explain_acronyms(body, glossary, explained)
+        # Say once per answer that a document was superseded, not on every bullet.
+        if meta.id not in introduced:
+            body = f"{provenance(meta, index.documents)}{body}"
+            introduced.add(meta.id)
+        body += stop
+        label = headings[i] if i < len(headings) else ""
+        line = f"{label}{body} [{numbers[statement.chunk_id]}]"
+        lines.append(line if i == 0 and not headings and not bare_list else f"- {line}")
+    intro = ""
+    if audience == "care_leaver":
+        outro = f"If you are not sure what this means for you, ask {settings.advice_contact}."
+    else:
+        outro = ""
+        intro = "" if not headings else "Side by side, from the council's documents:"
+    if headings and audience == "care_leaver":
+        intro = "Here is what each strategy says:"
+    parts = [intro] if intro else []
+    if lines:
+        parts.append(lines[0] if not headings else "\n".join(lines))
+        if not headings and len(lines) > 1:
+            parts.append("\n".join(lines[1:]))
+    if outro:
+        parts.append(outro)
+    return Composed("\n\n".join(parts), citations)
+
+
+def provenance(meta: DocumentMeta, documents: dict[str, DocumentMeta]) -> str:
+    """Say so when a statement comes from a superseded document."""
+    if meta.status != "superseded":
+        return ""
+    newer = documents.get(meta.superseded_by or "")
+    since = f", since replaced by the {newer.title}" if newer else ", since replaced"
+    return f"In the {meta.title}{since}: "
+
+
+def explain_acronyms(text: str, glossary: Glossary, explained: set[str]) -> str:
+    """Expand each acronym on its first use in the answer: "EET (education, employment or training)"."""
+    for acronym in glossary.acronyms_in(text):
+        if acronym in explained:
+            continue
+        if f"({acronym})" in text:  # the document spells it out itself: "Signs of Safety (SoS)"
+            explained.add(acronym)
+            continue
+        meaning = glossary.acronyms[acronym]
+        if meaning.lower() in text.lower():
+            explained.add(acronym)
+            continue
+        pattern = re.compile(rf"\b{re.escape(acronym)}(s?)\b(?!\s*\()")
+        text, count = pattern.subn(lambda m, meaning=meaning: f"{m.group(0)} ({meaning})", text, count=1)
+        if count:
+            explained.add(acronym)
+    return text
+
+
+def contacts_block(contacts: Sequence[Contact]) -> str:
+    return "\n".join(f"- **{c.name}**: {c.detail}" + (f" — {c.when}" if c.when else "") for c in contacts)
+
+
+def not_found_text(audience: str, settings: Settings, kind: str | None = None, thing: str | None = None) -> str:
+    what = {
+        "amount": "the exact amount you asked about",
+        "contact": "the contact details you asked about",
+        "time": "the date or time you asked about",
+        "clock": "the time you asked about",
+        "frequency": "how often it happens",
+        "duration": "how long it lasts",
+        "percent": "the figure you asked about",
+    }.get(kind or "", f"“{thing}”" if thing else "this")
+    if audience == "care_leaver":
+        lead = (
+            f"Sorry, the council documents I can search do not cover {what}, so I won't guess. "
+            f"Please ask {settings.advice_contact} — they can tell you what applies to you."
+        )
+    else:
+        lead = (
+            f"The documents in this assistant do not cover {what}. To avoid giving a wrong answer, "
+            f"none is given: check with the Leaving Care service or the relevant policy owner."
+        )
+    extra = contacts_block(settings.council_contacts)
+    return lead + (f"\n\nOther ways to get help:\n{extra}" if extra else "")
+
+
+def off_topic_text(audience: str, settings: Settings) -> str:
+    if audience == "care_leaver":
+        return (
+            f"I can only help with support for children in care and care leavers from {settings.council_name}: "
+            "things like money, housing, education, health and your rights. What would you like to know?"
+        )
+    return (
+        f"This assistant answers questions about {settings.council_name}'s corporate parenting documents and "
+        "Care Leavers' Local Offer only. Please ask about duties, the Pledge, targets or entitlements."
+    )
+
+
+def safeguarding_text(settings: Settings, audience: str) -> str:
+    urgent = contacts_block(settings.urgent_contacts)
+    council = contacts_block(settings.council_contacts)
+    lead = (
+        "It sounds like you might not be safe right now. You matter, and you don't have to deal with this alone."
+        if audience == "care_leaver"
+        else "This message suggests someone may be at immediate risk. Act on it now."
+    )
+    text = f"**If you are in danger right now, call 999.**\n\n{lead}\n\n**Get help now:**\n{urgent}"
+    if council:
+        text += f"\n\n**{settings.council_name}:**\n{council}"
+    text += f"\n\nYou can also talk to {settings.advice_contact} as soon as you can."
+    return text
+
+
+def make_reply(status: str, text: str, citations: list[Citation] | None = None, **extra: str) -> Reply:
+    return Reply(status=status, text=text, citations=citations or [], **extra)  # type: ignore[arg-type]
+
+
+# -- the writer ------------------------------------------------------------------------------
+
+# The heading of a "what changed" side already names the superseded document.
+_PROVENANCE = re.compile(r"In the [^:]+, since replaced by the [^:]+: ")
+
+
+class ExtractiveWriter:
+    """Write a plan in the documents' own words: deterministic, grounded, cited; no model."""
+
+    name = "extractive"
+
+    def write(self, plan: Plan, ctx: AnswerContext) -> Reply:
+        s, audience = ctx.settings, plan.audience
+        if plan.kind == "safeguarding":
+            body, citations = safeguarding_text(s, audience), []
+            if plan.evidence:
+                composed = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s)
+                citations = composed.citations
+                lead = composed.text.split("\n\n")[0]
+                body += f"\n\n**From the council's documents:** {lead}"
+            return Reply("safeguarding", body, citations, question=plan.question,
+                         standalone_question=plan.standalone)
+        if plan.kind == "off_topic":
+            return make_reply("off_topic", off_topic_text(audience, s), question=plan.question,
+                              standalone_question=plan.standalone)
+        if plan.kind == "decline":
+            return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing),
+                              question=plan.question, standalone_question=plan.standalone)
+        composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings)
+        text = _PROVENANCE.sub("", composed.text) if plan.kind == "compare" else composed.text
+        return Reply("answered", text, composed.citations, question=plan.question,
+                     standalone_question=plan.standalone)
+
+    def stream(self, plan: Plan, ctx: AnswerContext) -> Iterator[str | Reply]:
+        """The written reply's words with their trailing space, then the Reply."""
+        reply = self.write(plan, ctx)
+        yield from pieces(reply.text)
+        yield reply
+
+
+def pieces(text: str) -> list[str]:
+    """Words with their trailing space, as a stream sends them."""
+    return re.findall(r"\S+\s*|\s+", text)
