@@ -1,10 +1,14 @@
 """Settings: the one place that reads environment variables and the council profile.
 
-A council adapts the assistant with one settings file (``council.toml`` at the
-repository root, or the file named by ``ASSISTANT_PROFILE``) and one folder of
+A council adapts the assistant with one settings file (``council.toml`` in the
+working directory, or the file named by ``ASSISTANT_PROFILE``) and one folder of
 documents. Environment variables (``ASSISTANT_<FIELD>``) override the file, so a
 deployment can change a value without editing it. ``Settings`` is built once at
 the edge (CLI, UI, API) and passed down.
+
+Relative paths (``corpus_dir``, ``index_dir``, ``feedback_db``) are resolved against the
+working directory when the settings are made, never against where the package is installed:
+the package works the same from a checkout and from an installed wheel.
 """
 
 from __future__ import annotations
@@ -19,8 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from assistant.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROFILE = PROJECT_ROOT / "council.toml"
+DEFAULT_PROFILE = Path("council.toml")  # in the working directory
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
 Audience = Literal["care_leaver", "staff"]
@@ -39,7 +42,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
 
-    # Where things are. Relative paths are resolved against the repository root.
+    # Where things are. Relative paths are resolved against the working directory.
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".index")
     feedback_db: Path = Path(".data/feedback.sqlite3")
@@ -138,9 +141,18 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _ProfileSource(settings_cls))
 
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        """Resolve relative paths once, against the working directory the settings were made in."""
+        for name in ("corpus_dir", "index_dir", "feedback_db"):
+            value = getattr(self, name)
+            if not value.is_absolute():
+                object.__setattr__(self, name, Path.cwd() / value)
+        return self
+
     def path(self, value: Path) -> Path:
-        """Resolve a configured path against the repository root."""
-        return value if value.is_absolute() else PROJECT_ROOT / value
+        """Resolve a configured path against the working directory."""
+        return value if value.is_absolute() else Path.cwd() / value
 
     @property
     def corpus_path(self) -> Path:

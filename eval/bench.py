@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,17 @@ t3 = time.perf_counter()
 print(json.dumps({{"import_s": t1 - t0, "load_s": t2 - t1, "ask_s": t3 - t2, "status": reply.status}}), flush=True)
 """
 
+
+
+def uncached_ms(bot: Any, calls: list[Callable[[], Any]]) -> list[float]:
+    """Milliseconds each call took with the query-embedding cache emptied first (a fresh question)."""
+    times = []
+    for call in calls:
+        bot.embedder._cached_query.cache_clear()
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
 
 def _ms(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 1), "p95": round(percentile(values, 95), 1)}
@@ -126,17 +138,8 @@ def run(concurrency: list[int], requests: int, cold_runs: int) -> dict[str, Any]
         questions = [c.question for c in cases]
         for q in questions[:20]:  # warm-up
             bot.search(q)
-        search_ms, ask_ms = [], []
-        for q in questions:
-            bot.embedder._cached_query.cache_clear()
-            t = time.perf_counter()
-            bot.search(q)
-            search_ms.append((time.perf_counter() - t) * 1000)
-        for case in cases:
-            bot.embedder._cached_query.cache_clear()
-            t = time.perf_counter()
-            bot.ask(case.question, audience=case.audience)
-            ask_ms.append((time.perf_counter() - t) * 1000)
+        search_ms = uncached_ms(bot, [lambda q=q: bot.search(q) for q in questions])
+        ask_ms = uncached_ms(bot, [lambda c=c: bot.ask(c.question, audience=c.audience) for c in cases])
         print("Throughput ...", flush=True)
         loads = [throughput(bot, cases, workers, requests) for workers in concurrency]
         print("Cold start ...", flush=True)

@@ -31,6 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .bench import uncached_ms
 from .metrics import percentile
 
 HERE = Path(__file__).resolve().parent
@@ -168,7 +169,6 @@ def worker(size: int, seed: int, latency_questions: int, quality: bool) -> dict[
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant import Assistant, load_settings
-    from assistant.config import PROJECT_ROOT
     from assistant.embed.local import LocalEmbeddings
 
     from .harness import evaluate_assistant, summarise
@@ -177,7 +177,7 @@ def worker(size: int, seed: int, latency_questions: int, quality: bool) -> dict[
     with tempfile.TemporaryDirectory(prefix=f"scale-{size}x-") as tmp:
         corpus = Path(tmp) / "corpus"
         started = time.perf_counter()
-        made = make_corpus(PROJECT_ROOT / "corpus", corpus, size, seed)
+        made = make_corpus(HERE.parent / "corpus", corpus, size, seed)
         generate_s = time.perf_counter() - started
         settings = load_settings(corpus_dir=corpus, index_dir=Path(tmp) / "index")
         embedder = LocalEmbeddings(settings.embedding_model)
@@ -202,17 +202,8 @@ def worker(size: int, seed: int, latency_questions: int, quality: bool) -> dict[
         timed = cases[::step][:latency_questions]
         for case in timed[:10]:  # warm-up
             bot.search(case.question)
-        search_ms, ask_ms = [], []
-        for case in timed:
-            bot.embedder._cached_query.cache_clear()
-            t = time.perf_counter()
-            bot.search(case.question)
-            search_ms.append((time.perf_counter() - t) * 1000)
-        for case in timed:
-            bot.embedder._cached_query.cache_clear()
-            t = time.perf_counter()
-            bot.ask(case.question, audience=case.audience)
-            ask_ms.append((time.perf_counter() - t) * 1000)
+        search_ms = uncached_ms(bot, [lambda c=c: bot.search(c.question) for c in timed])
+        ask_ms = uncached_ms(bot, [lambda c=c: bot.ask(c.question, audience=c.audience) for c in timed])
         result: dict[str, Any] = {
             "size": size,
             "documents": report.documents,

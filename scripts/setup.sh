@@ -13,16 +13,21 @@ if [ -z "$PY" ]; then
   done
 fi
 [ -n "$PY" ] || { echo "Python 3.11 is needed (set PYTHON=/path/to/python3.11)." >&2; exit 1; }
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  echo "[1/3] Creating the virtual environment .venv..."
+  "$PY" -m venv .venv
+fi
 stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)${extra:+-$extra}"
+# pip's own lines, one a package, without its notices about local package folders.
+progress() { grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed|ERROR)' | cut -c1-110 || true; }
 if [ ! -f "$stamp" ]; then
-  echo "Installing into .venv (first run takes a few minutes)..."
+  started=$(date +%s)
+  echo "[2/3] Installing PyTorch (CPU build, from the local wheel)..."
   # Exactly this torch: its CPU wheel is on disk; any other spec pulls CUDA builds.
-  .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
-  if [ "$extra" = "test" ]; then
-    .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
-  else
-    .venv/bin/pip install --quiet --disable-pip-version-check -e .
-  fi
+  .venv/bin/pip install --disable-pip-version-check --progress-bar off torch==2.13.0 2>&1 | progress
+  echo "[3/3] Installing the assistant and its dependencies${extra:+ (with the test tools)} (first run: a few minutes)..."
+  .venv/bin/pip install --disable-pip-version-check --progress-bar off -e ".${extra:+[$extra]}" 2>&1 | progress
+  .venv/bin/python -c "import assistant" || { echo "The installation did not complete; run this command again." >&2; exit 1; }
   touch "$stamp"
+  echo "Installed in $(( $(date +%s) - started )) s."
 fi

@@ -13,8 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from assistant import Assistant, load_settings
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import Settings
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout the tests run in
 CORPUS = PROJECT_ROOT / "corpus"
 
 

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PROJECT_ROOT
 from langchain_core.embeddings import Embeddings
 
 from assistant import Assistant
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import Settings
 from assistant.errors import ConfigError, IndexBuildError
 from assistant.index import fingerprint
 from assistant.index.chroma_server import PREFIX, connect, served

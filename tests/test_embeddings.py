@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PROJECT_ROOT
 
-from assistant.config import PROJECT_ROOT
 from assistant.embed.local import (
     LocalEmbeddings,
     SentenceTransformerEncoder,

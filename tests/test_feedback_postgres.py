@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from conftest import PROJECT_ROOT
 from fastapi.testclient import TestClient
 from postgres import PASSWORD, ClusterUnavailable, PostgresCluster
 
 from assistant import Assistant
-from assistant.config import PROJECT_ROOT
 from assistant.feedback import FeedbackStore
 from assistant.web.app import create_app
 

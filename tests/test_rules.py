@@ -20,6 +20,7 @@ MEANS = {
     "off_topic": lambda text, rules: looks_off_topic(text, rules),
     "past": lambda text, rules: asks_about_past(text, rules=rules),
     "present": lambda text, rules: asks_about_present(text, rules=rules),
+    **{name: lambda text, rules, name=name: getattr(rules, name).search(text) for name in CUE_SETS if name.startswith("ask_")},
 }
 CASES = [
     (name, number, cue, example)
@@ -78,3 +79,34 @@ def test_a_bad_council_rules_file_says_which_entry_is_wrong(tmp_path, text, mess
     with pytest.raises(ConfigError, match=re.escape(message)) as caught:
         load_rules(tmp_path)
     assert str(tmp_path / "rules.toml") in str(caught.value)
+
+
+def test_every_message_is_data_and_a_council_can_reword_it(tmp_path, settings):
+    from assistant.writers.extractive import not_found_text, off_topic_text
+
+    assert "won't guess" in not_found_text("care_leaver", settings, "amount", messages=RULES.messages)
+    (tmp_path / "rules.toml").write_text(
+        '[messages]\noff_topic_care_leaver = "I only know about {council_name} support for care leavers."\n'
+        '[messages.not_covered]\namount = "how much it is"\n',
+        encoding="utf-8",
+    )
+    messages = load_rules(tmp_path).messages
+    assert off_topic_text("care_leaver", settings, messages) == (
+        f"I only know about {settings.council_name} support for care leavers."
+    )
+    assert "do not cover how much it is" in not_found_text("care_leaver", settings, "amount", messages=messages)
+    assert messages.texts["off_topic_staff"] == RULES.messages.texts["off_topic_staff"]  # the rest stay
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[messages]\nsorry = "Sorry!"\n', "messages.sorry is not a message the assistant says"),
+        ('[messages]\noff_topic_staff = "Ask {person}."\n', "messages.off_topic_staff uses a placeholder"),
+        ('[messages.not_covered]\nshoe_size = "your shoe size"\n', "messages.not_covered.shoe_size is not a kind"),
+    ],
+)
+def test_a_bad_message_says_what_is_wrong(tmp_path, text, message):
+    (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_rules(tmp_path)

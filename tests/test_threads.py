@@ -11,8 +11,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROJECT_ROOT
 
-from assistant.config import PROJECT_ROOT, load_settings
+from assistant.config import load_settings
 from assistant.embed.local import torch_threads
 from assistant.errors import ConfigError
 from assistant.web.serve import settings_env, threads_for

@@ -19,7 +19,6 @@ import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings
 from assistant.admin import MAX_BYTES, MB, add_document
-from assistant.config import PROJECT_ROOT
 from assistant.ingest.corpus import SUPPORTED
 
 from . import messages, render, services
@@ -27,7 +26,7 @@ from . import messages, render, services
 SIGNED_IN = "staff_signed_in"  # session key: a digest of the password the session signed in with
 NOTICE = "staff_notice"  # session key: a success message to show after the page reloads
 UPLOAD_ROUND = "staff_upload_round"  # session key: bumped to give a fresh, empty upload form
-REPORTS = PROJECT_ROOT / "eval" / "reports"
+REPORTS = Path(__file__).resolve().parent.parent / "eval" / "reports"  # the checkout's reports
 
 
 def page() -> None:

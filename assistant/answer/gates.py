@@ -19,43 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from assistant.rules import Rules, default_rules
 from assistant.types import Span
 
 # Share of the question's topic (by word weight) that a fact's line must mention.
 TOPIC_MIN = 0.5
 _LINE_REACH = 400
-
-_MONEY_ASK = re.compile(
-    r"\b(how much|amount|how many pounds|cost|costs|fee|pay(ment)?s?|paid|allowance|grant|per week|a week|weekly|"
-    r"monthly|a month)\b|£",
-    re.IGNORECASE,
-)
-# "number" is a phone number only beside a way of reaching someone ("the team's
-# number", "number to call"), not in "a number for educational outcomes";
-# "address" is a noun only after an article or "email", not in "address the areas".
-_CONTACT_ASK = re.compile(
-    r"\b(phone|telephone|mobile|contact details|e-?mail|helpline|text line|opening (hours|times))\b"
-    r"|\b(who|what number|which number|where) (do|can|should|could) (i|we|you|u) (call|ring|text)\b"
-    r"|\b(the|their|your|my|its|an?|e-?mail|postal|home|office|web) address\b"
-    r"|\b(phone|contact|their|his|her|my|your|team'?s|service'?s|adviser'?s|advisers|pa'?s) numbers?\b"
-    r"|\bnumbers? (to|i can) (call|ring|text)\b|\b(name|email|address) and (phone |mobile )?numbers?\b"
-    r"|\bnumbers? (for|of) (my|your|the|their) [\w' ]{0,30}\b(team|service|adviser|pa|worker|office|line)\b",
-    re.IGNORECASE,
-)
-# "When" as a question ("when does it open?"), not as a conjunction ("what can I get when I go to uni?").
-_WHEN_ASK = re.compile(
-    r"^\W*when\b|\bwhen (is|are|was|were|does|do|did|will|can|should|would)\b"
-    r"(?!.*\b(i|you|we|they|he|she)\b.*\?$)|\bwhat date\b",
-    re.IGNORECASE,
-)
-_CLOCK_ASK = re.compile(
-    r"\b(what time|what day|which day|what days|which days|what hours|which hours)\b"
-    r"|\b(when|what time) (is|are|does|do)\b.*\bopen\b",
-    re.IGNORECASE,
-)
-_OFTEN_ASK = re.compile(r"\bhow often\b|\bhow many times\b", re.IGNORECASE)
-_LONG_ASK = re.compile(r"\bhow long\b", re.IGNORECASE)
-_PERCENT_ASK = re.compile(r"\b(what|which) (percentage|percent|proportion|share)\b|\bhow many per ?cent\b", re.I)
 
 # An amount is in pounds: "50% off" says what a card saves, not what it costs.
 _MONEY = re.compile(r"£\s?\d")
@@ -122,16 +91,18 @@ Terms = Callable[[str], set[str]]
 F = TypeVar("F", bound=Fact)
 
 
-def ask_kind(question: str) -> str | None:
-    """The kind of specific fact the question asks for, if any."""
-    if _CONTACT_ASK.search(question):
+def ask_kind(question: str, rules: Rules | None = None) -> str | None:
+    """The kind of specific fact the question asks for, if any (the cues are rules: [ask_*])."""
+    rules = rules or default_rules()
+    if rules.ask_contact.search(question):
         return "contact"
-    if _PERCENT_ASK.search(question):
+    if rules.ask_percent.search(question):
         return "percent"
-    if _MONEY_ASK.search(question) and re.search(r"\b(how much|amount|how many pounds|cost|fee)\b|£", question, re.I):
-        return "percent" if re.search(r"\b(percent|%|target|rate)\b", question, re.I) else "amount"
+    if rules.ask_money.search(question) and rules.ask_how_much.search(question):
+        return "percent" if rules.ask_rate.search(question) else "amount"
     for kind, asked in (
-        ("clock", _CLOCK_ASK), ("frequency", _OFTEN_ASK), ("duration", _LONG_ASK), ("time", _WHEN_ASK),
+        ("clock", rules.ask_clock), ("frequency", rules.ask_frequency), ("duration", rules.ask_duration),
+        ("time", rules.ask_time),
     ):
         if asked.search(question):
             return kind
@@ -217,9 +188,11 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
     )
 
 
-def missing_kind(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str | None:
+def missing_kind(
+    question: str, chosen: Sequence[Fact], lexicon: Lexicon, rules: Rules | None = None
+) -> str | None:
     """The kind of fact the question asks for that no chosen statement gives, else None."""
-    kind = ask_kind(question)
+    kind = ask_kind(question, rules)
     if kind is None:
         return None
     topic = lexicon.topic(question)

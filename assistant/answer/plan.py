@@ -38,7 +38,7 @@ class Retrieval:
 
     query: str
     passages: tuple[Passage, ...]
-    vector: np.ndarray
+    vector: np.ndarray = field(compare=False)  # the same question gives the same vector
 
 
 @dataclass(frozen=True)
@@ -183,10 +183,11 @@ def relevance(turn: Turn) -> Plan | None:
 def specific_fact(turn: Turn) -> Plan | None:
     """A question for an amount, contact, date… is declined unless a chosen statement gives it."""
     lexicon = turn.ctx.lexicon
-    missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon)
+    rules = turn.ctx.rules
+    missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon, rules)
     if missing:
         turn.chosen = specifics.rescue(missing, turn.standalone, turn.chosen, turn.candidates, lexicon)
-        missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon)
+        missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon, rules)
     if missing:
         turn.trace.append(("specific_fact", f"no statement gives the {missing}"))
         return turn.plan("not_found", "decline", declined_by="specific_fact", missing=missing)

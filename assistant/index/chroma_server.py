@@ -260,20 +260,8 @@ def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
             f"The index {name} on the Chroma server at {url} could not be read ({exc}). "
             "Run 'assistant ingest --rebuild'."
         ) from exc
-    return StoredIndex(
-        folder=None,
-        fingerprint=str(meta["fingerprint"]),
-        documents=documents,
-        texts=texts,
-        chunks=chunks,
-        store=store,
-        bm25=bm25,
-        chunk_vectors=chunk_vectors,
-        unit_vectors=unit_vectors,
-        unit_owners=owners,
-        name=name,
-        location=f"{url} (collection {PREFIX + name})",
-    )
+    return StoredIndex(None, str(meta["fingerprint"]), documents, texts, chunks, store, bm25, chunk_vectors,
+                       unit_vectors, owners, name=name, location=f"{url} (collection {PREFIX + name})")
 
 
 def _records(collection: Any, ids: list[str], field: str) -> dict[str, Any]:

@@ -153,17 +153,5 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
         raise IndexBuildError(
             f"The index in {folder} could not be read ({exc}). Run 'assistant ingest --rebuild'."
         ) from exc
-    return StoredIndex(
-        folder=folder,
-        fingerprint=meta["fingerprint"],
-        documents=documents,
-        texts=texts,
-        chunks=chunks,
-        store=store,
-        bm25=bm25,
-        chunk_vectors=chunk_vectors,
-        unit_vectors=unit_vectors,
-        unit_owners=unit_owners,
-        name=folder.name,
-        location=str(folder),
-    )
+    return StoredIndex(folder, meta["fingerprint"], documents, texts, chunks, store, bm25, chunk_vectors,
+                       unit_vectors, unit_owners, name=folder.name, location=str(folder))

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import CorpusError
+from assistant.ingest.loaders import LOADERS
 from assistant.ingest.parsing import parse
-from assistant.text.html import html_to_text
 from assistant.types import Document, DocumentMeta
 
 MANIFEST = "manifest.toml"
-SUPPORTED = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt"}
+SUPPORTED = LOADERS.keys()  # the file types a corpus may hold, by suffix (a live view of LOADERS)
 # Files in the corpus folder that are not documents.
 NOT_DOCUMENTS = {MANIFEST, "glossary.toml"}
 _REQUIRED = ("id", "title", "publisher", "published", "period", "status", "kind", "source_url", "file")
@@ -130,17 +130,14 @@ def _cross_check(corpus_dir: Path, metas: list[DocumentMeta]) -> None:
 def load_document(corpus_dir: Path, meta: DocumentMeta) -> Document:
     """Read, clean and structure one document; raise CorpusError naming the file if unusable."""
     path = corpus_dir / meta.file
-    suffix = path.suffix.lower()
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise CorpusError(
+            f"{meta.file} is not a supported type; use one of {', '.join(sorted(SUPPORTED))}.", file=meta.file
+        )
     try:
-        if suffix == ".pdf":
-            segments = _pdf_pages(path)
-            text, blocks = parse(segments)
-        else:
-            raw = _read_text(path)
-            if suffix in {".html", ".htm"}:
-                text, blocks = parse([(None, html_to_text(raw))], markdown=True)
-            else:
-                text, blocks = parse([(None, raw)], markdown=suffix in {".md", ".markdown"})
+        loaded = loader(path)
+        text, blocks = parse(loaded.segments, markdown=loaded.markdown)
     except CorpusError:
         raise
     except Exception as exc:  # a parser library failing on a bad file
@@ -158,39 +155,3 @@ def load_document(corpus_dir: Path, meta: DocumentMeta) -> Document:
 def load_corpus(corpus_dir: Path) -> list[Document]:
     """Load every document in the manifest (fails on the first bad one)."""
     return [load_document(corpus_dir, meta) for meta in read_manifest(corpus_dir)]
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"{path.name} could not be read: {exc.strerror}.", file=path.name) from exc
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise CorpusError(f"{path.name} is not UTF-8 or Windows-1252 text. Save it as UTF-8.", file=path.name)
-
-
-def _pdf_pages(path: Path) -> list[tuple[int | None, str]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise CorpusError(
-                f"{path.name} is encrypted (password-protected). Save an unprotected copy and add that.",
-                file=path.name,
-            )
-        pages = [(number, page.extract_text() or "") for number, page in enumerate(reader.pages, 1)]
-    except CorpusError:
-        raise
-    except (PdfReadError, ValueError, OSError, KeyError) as exc:
-        raise CorpusError(
-            f"{path.name} is not a readable PDF ({exc}). Re-export it and try again.", file=path.name
-        ) from exc
-    if not pages:
-        raise CorpusError(f"{path.name} has no pages.", file=path.name)
-    return pages

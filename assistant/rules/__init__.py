@@ -21,7 +21,11 @@ from typing import Any
 from assistant.errors import ConfigError
 
 RULES_FILE = "rules.toml"
-CUE_SETS = ("safeguarding", "instructions", "off_topic", "past", "present")
+CUE_SETS = (
+    "safeguarding", "instructions", "off_topic", "past", "present",
+    "ask_contact", "ask_percent", "ask_money", "ask_how_much", "ask_rate",
+    "ask_clock", "ask_frequency", "ask_duration", "ask_time",
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,29 @@ class Rules:
     off_topic: CueSet
     past: CueSet
     present: CueSet
+    ask_contact: CueSet
+    ask_percent: CueSet
+    ask_money: CueSet
+    ask_how_much: CueSet
+    ask_rate: CueSet
+    ask_clock: CueSet
+    ask_frequency: CueSet
+    ask_duration: CueSet
+    ask_time: CueSet
     domain_words: frozenset[str]
+    messages: Messages
     sources: tuple[str, ...] = ()  # the files read, defaults first
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Every sentence the assistant says when it does not answer from the documents."""
+
+    texts: dict[str, str]
+    not_covered: dict[str, str]
+
+    def say(self, name: str, **values: str) -> str:
+        return self.texts[name].format(**values)
 
 
 def load_rules(council_folder: Path | None = None) -> Rules:
@@ -93,7 +118,46 @@ def load_rules(council_folder: Path | None = None) -> Rules:
         if not isinstance(text, str):
             raise ConfigError(f"In {where}, domain.words must be text: words separated by spaces.")
         words |= set(text.lower().split())
-    return Rules(**sets, domain_words=frozenset(words), sources=tuple(w for w, _ in layers))
+    return Rules(**sets, domain_words=frozenset(words), messages=_messages(layers),
+                 sources=tuple(w for w, _ in layers))
+
+
+# The values a message template may use, with a sample for checking it.
+_TEMPLATE_VALUES = {"council_name": "Camden Council", "advice_contact": "your PA", "what": "this"}
+
+
+def _messages(layers: list[tuple[str, dict[str, Any]]]) -> Messages:
+    """The default messages, each replaced by a council's own where it gives one."""
+    texts: dict[str, str] = {}
+    covered: dict[str, str] = {}
+    for number, (where, data) in enumerate(layers):
+        section = _table(data.get("messages", {}), where, "messages")
+        for name, value in section.items():
+            if name == "not_covered":
+                for kind, phrase in _table(value, where, "messages.not_covered").items():
+                    if number and kind not in covered:
+                        raise ConfigError(f"In {where}, messages.not_covered.{kind} is not a kind of fact; "
+                                          f"use one of {', '.join(sorted(covered))}.")
+                    covered[kind] = _message(phrase, where, f"messages.not_covered.{kind}")
+                continue
+            if number and name not in texts:
+                raise ConfigError(f"In {where}, messages.{name} is not a message the assistant says; "
+                                  f"use one of {', '.join(sorted(texts))}.")
+            texts[name] = _message(value, where, f"messages.{name}")
+    return Messages(texts, covered)
+
+
+def _message(value: Any, where: str, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"In {where}, {name} must be text in quotes.")
+    try:
+        value.format(**_TEMPLATE_VALUES)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"In {where}, {name} uses a placeholder that does not exist ({exc}); "
+            f"it may use {', '.join('{' + k + '}' for k in _TEMPLATE_VALUES)}."
+        ) from exc
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -130,4 +194,4 @@ def _cue(raw: Any, where: str, name: str) -> Cue:
     return Cue(raw["pattern"], tuple(examples), str(raw.get("group", "")))
 
 
-__all__ = ["RULES_FILE", "Cue", "CueSet", "Rules", "default_rules", "load_rules"]
+__all__ = ["RULES_FILE", "Cue", "CueSet", "Messages", "Rules", "default_rules", "load_rules"]

@@ -209,14 +209,7 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
     def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
         """Store a rating of one answer (redacted of personal data)."""
         store = _feedback_store(request, settings)
-        item = store.add(
-            question=body.question,
-            answer=body.answer,
-            rating=body.rating,
-            comment=body.comment,
-            audience=body.audience,
-            status=body.status,
-        )
+        item = store.add(**body.model_dump())  # the request's fields are the store's
         return {"ok": True, "id": item}
 
     @app.get(

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -18,13 +19,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import Settings
 from assistant.errors import InputError, RateLimited
 from assistant.web.models import HTTP_MESSAGES, ChatRequest, error_response
 
 log = logging.getLogger(__name__)
 
-WIDGET_DIR = PROJECT_ROOT / "ui" / "widget"
+WIDGET_DIR = Path(__file__).resolve().parent / "widget"  # package data: the widget and its demo page
 GENERIC_500 = "Something went wrong on our side. Please try again in a minute."
 # Origins a developer uses on their own machine are always allowed (any port).
 LOCAL_ORIGIN = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$")
@@ -135,8 +136,8 @@ async def rate_limit(request: Request) -> None:
 # -- the HTTP edge: small ASGI middlewares -------------------------------------------------
 
 
-class SecurityHeaders:
-    """Adds the security headers (and a default CSP) to every HTTP response."""
+class HTTPOnly:
+    """An ASGI middleware that acts on HTTP requests and passes anything else (lifespan) through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -145,6 +146,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(HTTPOnly):
+    """Adds the security headers (and a default CSP) to every HTTP response."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_api = scope["path"].startswith("/api/")
 
         async def send_with_headers(message: Message) -> None:
@@ -226,17 +237,14 @@ class Cors:
         await app(scope, receive, send_cors)
 
 
-class BodyLimit:
+class BodyLimit(HTTPOnly):
     """Refuses request bodies over ``max_bytes`` (413) before they are parsed."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await error_response(413, HTTP_MESSAGES[413])(scope, receive, send)
@@ -254,16 +262,10 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
-class CatchAll:
+class CatchAll(HTTPOnly):
     """The safety net: an unexpected error is logged in full and answered 500, generically."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

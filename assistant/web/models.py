@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
 from assistant.config import Settings
+from assistant.types import Citation
 
 Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
 
@@ -68,25 +69,13 @@ def chat_request_model(settings: Settings) -> type[ChatRequest]:
     )
 
 
-class CitationOut(BaseModel):
-    number: int
-    document_id: str
-    document_title: str
-    section: str
-    page: int | None
-    quote: str
-    source_url: str
-    superseded: bool
-    chunk_id: str = ""
-
-
 class ChatResponse(BaseModel):
     """``Reply.to_dict()`` plus ``html``: the answer rendered to safe HTML with citation links."""
 
     status: Status
     text: str
     html: str
-    citations: list[CitationOut]
+    citations: list[Citation]  # the frozen value itself (assistant.types)
     question: str = ""
     standalone_question: str = ""
     backend: str = ""

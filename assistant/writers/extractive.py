@@ -18,6 +18,7 @@ from assistant.answer.plan import Plan
 from assistant.answer.statement import Statement, quote
 from assistant.config import Contact, Settings
 from assistant.index import StoredIndex
+from assistant.rules import Messages, default_rules
 from assistant.text.glossary import Glossary
 from assistant.types import Citation, DocumentMeta, Reply
 
@@ -128,54 +129,33 @@ def contacts_block(contacts: Sequence[Contact]) -> str:
     return "\n".join(f"- **{c.name}**: {c.detail}" + (f" — {c.when}" if c.when else "") for c in contacts)
 
 
-def not_found_text(audience: str, settings: Settings, kind: str | None = None, thing: str | None = None) -> str:
-    what = {
-        "amount": "the exact amount you asked about",
-        "contact": "the contact details you asked about",
-        "time": "the date or time you asked about",
-        "clock": "the time you asked about",
-        "frequency": "how often it happens",
-        "duration": "how long it lasts",
-        "percent": "the figure you asked about",
-    }.get(kind or "", f"“{thing}”" if thing else "this")
-    if audience == "care_leaver":
-        lead = (
-            f"Sorry, the council documents I can search do not cover {what}, so I won't guess. "
-            f"Please ask {settings.advice_contact} — they can tell you what applies to you."
-        )
-    else:
-        lead = (
-            f"The documents in this assistant do not cover {what}. To avoid giving a wrong answer, "
-            f"none is given: check with the Leaving Care service or the relevant policy owner."
-        )
+def not_found_text(
+    audience: str, settings: Settings, kind: str | None = None, thing: str | None = None,
+    messages: Messages | None = None,
+) -> str:
+    messages = messages or default_rules().messages
+    what = messages.not_covered.get(kind or "") or (f"“{thing}”" if thing else messages.not_covered["any"])
+    values = {"what": what, "advice_contact": settings.advice_contact, "council_name": settings.council_name}
+    lead = messages.say("not_found_care_leaver" if audience == "care_leaver" else "not_found_staff", **values)
     extra = contacts_block(settings.council_contacts)
-    return lead + (f"\n\nOther ways to get help:\n{extra}" if extra else "")
+    return lead + (f"\n\n{messages.say('not_found_other_help')}\n{extra}" if extra else "")
 
 
-def off_topic_text(audience: str, settings: Settings) -> str:
-    if audience == "care_leaver":
-        return (
-            f"I can only help with support for children in care and care leavers from {settings.council_name}: "
-            "things like money, housing, education, health and your rights. What would you like to know?"
-        )
-    return (
-        f"This assistant answers questions about {settings.council_name}'s corporate parenting documents and "
-        "Care Leavers' Local Offer only. Please ask about duties, the Pledge, targets or entitlements."
-    )
+def off_topic_text(audience: str, settings: Settings, messages: Messages | None = None) -> str:
+    messages = messages or default_rules().messages
+    name = "off_topic_care_leaver" if audience == "care_leaver" else "off_topic_staff"
+    return messages.say(name, council_name=settings.council_name)
 
 
-def safeguarding_text(settings: Settings, audience: str) -> str:
+def safeguarding_text(settings: Settings, audience: str, messages: Messages | None = None) -> str:
+    messages = messages or default_rules().messages
     urgent = contacts_block(settings.urgent_contacts)
     council = contacts_block(settings.council_contacts)
-    lead = (
-        "It sounds like you might not be safe right now. You matter, and you don't have to deal with this alone."
-        if audience == "care_leaver"
-        else "This message suggests someone may be at immediate risk. Act on it now."
-    )
-    text = f"**If you are in danger right now, call 999.**\n\n{lead}\n\n**Get help now:**\n{urgent}"
+    lead = messages.say("safeguarding_care_leaver" if audience == "care_leaver" else "safeguarding_staff")
+    text = f"{messages.say('safeguarding_danger')}\n\n{lead}\n\n{messages.say('safeguarding_get_help')}\n{urgent}"
     if council:
         text += f"\n\n**{settings.council_name}:**\n{council}"
-    text += f"\n\nYou can also talk to {settings.advice_contact} as soon as you can."
+    text += "\n\n" + messages.say("safeguarding_adviser", advice_contact=settings.advice_contact)
     return text
 
 
@@ -195,21 +175,21 @@ class ExtractiveWriter:
     name = "extractive"
 
     def write(self, plan: Plan, ctx: AnswerContext) -> Reply:
-        s, audience = ctx.settings, plan.audience
+        s, audience, messages = ctx.settings, plan.audience, ctx.rules.messages
         if plan.kind == "safeguarding":
-            body, citations = safeguarding_text(s, audience), []
+            body, citations = safeguarding_text(s, audience, messages), []
             if plan.evidence:
                 composed = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s)
                 citations = composed.citations
                 lead = composed.text.split("\n\n")[0]
-                body += f"\n\n**From the council's documents:** {lead}"
+                body += f"\n\n{messages.say('safeguarding_documents')} {lead}"
             return Reply("safeguarding", body, citations, question=plan.question,
                          standalone_question=plan.standalone)
         if plan.kind == "off_topic":
-            return make_reply("off_topic", off_topic_text(audience, s), question=plan.question,
+            return make_reply("off_topic", off_topic_text(audience, s, messages), question=plan.question,
                               standalone_question=plan.standalone)
         if plan.kind == "decline":
-            return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing),
+            return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing, messages),
                               question=plan.question, standalone_question=plan.standalone)
         composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings)
         text = _PROVENANCE.sub("", composed.text) if plan.kind == "compare" else composed.text
