@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".index")
     feedback_db: Path = Path(".data/feedback.sqlite3")
+    # Vectors worth keeping between runs (the safeguarding exemplar bank's, by model and bank).
+    cache_dir: Path = Path(".cache")
     # Several workers or hosts share a store and a database (see README, "Deploying"):
     # a Chroma server instead of the local index folder (e.g. http://127.0.0.1:8000) ...
     chroma_url: str | None = None
@@ -114,6 +116,9 @@ class Settings(BaseSettings):
     advice_contact: str = "your personal adviser (PA) or the Leaving Care team"
     urgent_contacts: list[Contact] = Field(default_factory=list)
     council_contacts: list[Contact] = Field(default_factory=list)
+    # Help that fits the danger: for each kind of crisis (the exemplar bank's categories), the
+    # names of the contacts to show first, in order; the other contacts follow.
+    crisis_help: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("embedding_model")
     @classmethod
@@ -121,6 +126,26 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("embedding_model is empty: give a sentence-transformers name or path")
         return value
+
+    def unknown_crisis_help(self) -> list[str]:
+        """``crisis_help`` names that match no contact (tests/test_guard.py checks the shipped profile).
+
+        Not an error: contacts may be replaced through ASSISTANT_URGENT_CONTACTS and the like, and a
+        name that matches nothing only loses its place at the top; the other contacts still show.
+        """
+        names = {c.name for c in [*self.urgent_contacts, *self.council_contacts]}
+        return [f"{kind}: {n}" for kind, wanted in self.crisis_help.items() for n in wanted if n not in names]
+
+    @property
+    def cache_path(self) -> Path:
+        return self.path(self.cache_dir)
+
+    def crisis_contacts(self, category: str | None) -> tuple[list[Contact], list[Contact]]:
+        """(the contacts to show first for this kind of crisis, then the urgent ones; the council's others)."""
+        every = [*self.urgent_contacts, *self.council_contacts]
+        first = [c for name in self.crisis_help.get(category or "", []) for c in every if c.name == name]
+        urgent = first + [c for c in self.urgent_contacts if c not in first]
+        return urgent, [c for c in self.council_contacts if c not in first]
 
     @model_validator(mode="after")
     def _llm_complete(self) -> Settings:
@@ -144,7 +169,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
         """Resolve relative paths once, against the working directory the settings were made in."""
-        for name in ("corpus_dir", "index_dir", "feedback_db"):
+        for name in ("corpus_dir", "index_dir", "feedback_db", "cache_dir"):
             value = getattr(self, name)
             if not value.is_absolute():
                 object.__setattr__(self, name, Path.cwd() / value)

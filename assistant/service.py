@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer.context import AnswerContext
+from assistant.answer.guard import assess
 from assistant.answer.plan import Plan, plan_turn
+from assistant.answer.risk import Risk
 from assistant.config import Settings, load_settings
 from assistant.embed import Embedder, make_embedder
 from assistant.index import (
@@ -23,7 +25,7 @@ from assistant.index import (
     is_current,
     open_index,
 )
-from assistant.retrieve.search import Retriever
+from assistant.retrieve.search import QueryVectors, Retriever
 from assistant.rules import Rules, load_rules
 from assistant.text.glossary import Glossary, load_glossary
 from assistant.types import Chunk, Passage, Reply
@@ -118,6 +120,11 @@ class Assistant:
              audience: str = "care_leaver") -> Plan:
         """How this message would be answered, decided, with no text written (see answer/plan.py)."""
         return plan_turn(self.context, question, history or [], audience)
+
+    def risk(self, message: str) -> Risk:
+        """How much a message reads like a crisis (clear cues, then meaning): no search, no index."""
+        ctx = self.context
+        return assess(message, ctx.rules, ctx.risk_model, QueryVectors(self.embedder))
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver") -> Reply:
         """Answer one message."""

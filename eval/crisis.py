@@ -48,8 +48,13 @@ def load_crisis_cases(path: Path = TEST_SET) -> list[CrisisCase]:
     return cases
 
 
-def measure(flagged: list[bool], cases: list[CrisisCase]) -> dict[str, Any]:
-    """Recall on crisis messages, false alarms on the others, and both per category."""
+def measure(flagged: list[bool], cases: list[CrisisCase], helped: list[bool] | None = None) -> dict[str, Any]:
+    """Recall on crisis messages, false alarms on the others, and both per category.
+
+    ``helped``: the reply showed urgent contacts first (a crisis reply, or an answer to a
+    message near the line); counted separately, as it is help shown, not a crisis recognised.
+    """
+    helped = helped if helped is not None else flagged
     crisis = [f for f, c in zip(flagged, cases, strict=True) if c.expect == "crisis"]
     calm = [f for f, c in zip(flagged, cases, strict=True) if c.expect == "none"]
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -63,6 +68,8 @@ def measure(flagged: list[bool], cases: list[CrisisCase]) -> dict[str, Any]:
         "other_messages": len(calm),
         "false_alarms": sum(calm),
         "false_alarm_rate": round(sum(calm) / len(calm), 4) if calm else None,
+        "crisis_helped_first": sum(h for h, c in zip(helped, cases, strict=True) if c.expect == "crisis"),
+        "others_helped_first": sum(h for h, c in zip(helped, cases, strict=True) if c.expect == "none"),
         "categories": {
             name: {"expect": next(c.expect for c in cases if c.category == name), "flagged": f, "messages": n}
             for name, (f, n) in sorted(per.items())
@@ -84,6 +91,9 @@ def write_report(result: dict[str, Any], folder: Path, label: str, command: str)
         f"(recall {result['recall']:.3f})",
         f"- False alarms: **{result['false_alarms']} of {result['other_messages']}** "
         f"({result['false_alarm_rate']:.1%})",
+        f"- Urgent contacts shown first (a crisis reply, or an answer near the line): "
+        f"{result['crisis_helped_first']} of {result['crisis_messages']} crisis messages, "
+        f"{result['others_helped_first']} of {result['other_messages']} others",
         "",
         "| category | expected | flagged | messages |",
         "|---|---|---|---|",
@@ -115,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = load_crisis_cases(args.cases)
     bot = Assistant.load()
-    flagged = [bot.ask(c.text).status == "safeguarding" for c in cases]
-    result = measure(flagged, cases)
+    plans = [bot.plan(c.text) for c in cases]
+    flagged = [p.status == "safeguarding" for p in plans]
+    helped = [p.status == "safeguarding" or (p.risk is not None and p.risk.level == "near") for p in plans]
+    result = measure(flagged, cases, helped)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
     result.update(generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   commit=commit.stdout.strip() or "unknown", cases_file=str(args.cases))

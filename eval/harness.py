@@ -167,7 +167,9 @@ def _score_reply(system: System, case: Case, result: CaseResult, citations: list
             result.citations_valid = False
         cited += f" {system.cited_text(c)}"
     if result.status == "answered" and citations:
-        body = re.sub(r"\[\d+\]", "", text)
+        # The urgent contacts that lead an answer near the line of a crisis come from the council
+        # profile, not the documents: their numbers are not claims the documents must support.
+        body = re.sub(r"\[\d+\]", "", _without_contacts(text, system))
         result.number_fidelity = numbers(body) <= numbers(cited + " " + system.titles())
         if case.expect == "answered":
             passages = [(c.document_id, system.cited_passage(c)) for c in citations]
@@ -182,6 +184,16 @@ def _score_reply(system: System, case: Case, result: CaseResult, citations: list
 def fully_right(result: CaseResult) -> bool:
     """The right kind of reply and, for an answer, every key fact of the case in it."""
     return result.status == result.case.expect and result.fact_recall in (None, 1.0)
+
+
+def _without_contacts(text: str, system: System) -> str:
+    settings = getattr(getattr(system, "bot", None), "settings", None)
+    if settings is None:
+        return text
+    for contact in [*settings.urgent_contacts, *settings.council_contacts]:
+        for said in (contact.detail, contact.when):
+            text = text.replace(said, " ") if said else text
+    return text
 
 
 def summarise(results: list[CaseResult]) -> dict[str, Any]:

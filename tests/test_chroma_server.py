@@ -69,6 +69,7 @@ class CachedEmbeddings(Embeddings):
 
     def __init__(self, model: Any) -> None:
         self.model = model
+        self.name = model.name  # the same model, so the same vectors (the Embedder seam's name)
         self.seen: dict[str, list[float]] = {}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -40,3 +40,23 @@ def test_every_metric_with_a_floor_is_gated_no_lower_than_it():
         assert metric in THRESHOLDS["gate"], f"{metric} has a floor but is not gated"
         gate = THRESHOLDS["gate"][metric]
         assert (gate <= floor) if metric.endswith("_max") else (gate >= floor), f"{metric}: {gate} is below its floor"
+
+
+@pytest.fixture(scope="module")
+def held_out(bot):
+    from eval.crisis import load_crisis_cases, measure
+
+    cases = load_crisis_cases(ROOT / "eval" / "safeguarding" / "test_set.toml")
+    plans = [bot.plan(c.text) for c in cases]
+    flagged = [p.status == "safeguarding" for p in plans]
+    helped = [f or (p.risk is not None and p.risk.level == "near") for f, p in zip(flagged, plans, strict=True)]
+    return measure(flagged, cases, helped)
+
+
+@pytest.mark.slow
+def test_safeguarding_holds_on_the_held_out_messages(held_out):
+    gate = THRESHOLDS["safeguarding_held_out"]
+    assert held_out["recall"] >= gate["recall"], f"recall {held_out['recall']}; missed: {held_out['missed'][:10]}"
+    assert held_out["false_alarm_rate"] <= gate["false_alarm_rate_max"], held_out["false_alarm_texts"]
+    helped = held_out["crisis_helped_first"] / held_out["crisis_messages"]
+    assert helped >= gate["help_first"], f"urgent contacts first for {helped:.3f} of crisis messages"

@@ -232,3 +232,23 @@ def test_staff_page_signs_in_and_passes_axe(browser, server):
         screenshot(page, "staff-desktop.png", tall=2400)
     finally:
         page.close()
+
+
+def test_a_crisis_reply_after_a_long_answer_starts_in_view_on_a_phone(browser, server):
+    """The newest answer is scrolled to its start: a crisis reply is never left below the fold."""
+    page = open_chat(browser, server, PHONE)
+    try:
+        ask(page, "What does the Local Offer say about money for university and what else can I get?")
+        box = page.get_by_role("textbox", name="Type your question")
+        box.fill("nowhere to sleep tonight, my carer kicked me out")
+        box.press("Enter")
+        alert = page.locator("[data-testid='stAlertContentError']").last
+        alert.wait_for(timeout=60_000)
+        page.wait_for_timeout(800)  # the scroll runs once the answer is drawn
+        first_line = page.get_by_text("If you are in danger right now").last
+        top = first_line.bounding_box()["y"]
+        # Below the page's top bar (about 60 px) and well above the input bar.
+        assert 60 <= top < PHONE["height"] * 0.6, f"the crisis reply's first line is at y={top}, out of view"
+        screenshot(page, "crisis-after-answer-phone.png")
+    finally:
+        page.close()

@@ -16,7 +16,6 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, AssistantError, InputError, Settings
-from assistant.answer.guard import is_safeguarding
 from assistant.feedback import FeedbackStore
 from assistant.types import Reply
 
@@ -116,12 +115,13 @@ def ask(
         }
         state[MESSAGES] += [{"role": "user", "content": question}, message]
         reply_view.show(message, bot.index.documents, store, advice)
+    scroll_to_answer(message["id"])
 
 
 def answer(bot: Assistant, question: str, history: list[dict[str, str]], audience: str) -> Reply:
     """The Reply, with its text streamed as it comes. Crisis answers are not streamed:
     the contacts must all be on screen at once."""
-    if is_safeguarding(question):
+    if bot.risk(question).crisis:  # the same layered check the answer makes (cues, then meaning)
         return bot.ask(question, history=history, audience=audience)
     final: list[Reply] = []
 
@@ -169,3 +169,20 @@ def _store(s: Settings) -> Any:
     except AssistantError as exc:
         services.log_error("feedback store", exc)
         return None
+
+
+# Bring the start of the newest answer into view, above the input bar: on a phone a long answer
+# (or a crisis reply) otherwise starts below the fold, out of sight. The answer's id makes each
+# script new, so it runs once per answer and never on a rerun.
+_SCROLL = """<script>/* {answer} */
+(() => {{
+  const answers = document.querySelectorAll('[data-testid="stChatMessage"]');
+  const last = answers[answers.length - 1];
+  if (last) last.scrollIntoView({{block: "start"}});
+}})();
+</script>"""
+
+
+def scroll_to_answer(answer_id: str) -> None:
+    """Scroll the chat so that the newest answer starts at the top of the screen."""
+    st.html(_SCROLL.format(answer=answer_id), unsafe_allow_javascript=True)

@@ -220,3 +220,4 @@ def stage_text(stage: str, done: int, total: int) -> tuple[str, float]:
     """A progress callback's values as a label and a 0..1 fraction."""
     fraction = min(1.0, max(0.0, done / total)) if total else 0.0
     return messages.STAGE.format(stage=stage, done=done, total=total), fraction
+

@@ -8,6 +8,7 @@ import numpy as np
 
 from assistant.answer import evidence, listing
 from assistant.answer import gates as specifics
+from assistant.answer.risk import BANK_FILE, RiskModel, bank_vectors, load_bank
 from assistant.answer.statement import Statement
 from assistant.config import Settings
 from assistant.index import StoredIndex
@@ -33,6 +34,8 @@ class AnswerContext:
     headings: listing.Headings = field(init=False, repr=False)
     superseded: frozenset[str] = field(init=False, repr=False)
     tokens: Tokens = field(init=False, repr=False)
+    # The semantic layer of safeguarding: the exemplar bank's vectors (answer/risk.py).
+    risk_model: RiskModel = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index = self.index
@@ -52,6 +55,8 @@ class AnswerContext:
         )
         self.headings = listing.find_headings(index.chunks, index.texts)
         self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")
+        bank = load_bank(self.settings.corpus_path if (self.settings.corpus_path / BANK_FILE).is_file() else None)
+        self.risk_model = RiskModel(bank, bank_vectors(bank, self.retriever.embedder, self.settings.cache_path))
 
     @property
     def rules(self) -> Rules:

@@ -12,9 +12,29 @@ say about exploitation?") carry no first-person risk and are answered normally.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 
+import numpy as np
+
+from assistant.answer.risk import Risk, RiskModel
 from assistant.rules import Rules, default_rules
 from assistant.text.glossary import Glossary, normalise
+
+
+def assess(
+    message: str, rules: Rules | None = None, model: RiskModel | None = None,
+    embed: Callable[[str], np.ndarray] | None = None,
+) -> Risk:
+    """The layered check: a clear cue (rules) is a crisis; else the message's meaning decides.
+
+    Without a model (or a way to embed), only the cues are read.
+    """
+    cue = is_safeguarding(message, rules)
+    if model is None or embed is None:
+        return Risk("crisis" if cue else "none", 1.0 if cue else 0.0, None, message, "cue")
+    risk = model.assess(message, embed)
+    return replace(risk, level="crisis", by="cue") if cue else risk
 
 
 def is_safeguarding(message: str, rules: Rules | None = None) -> bool:

@@ -12,6 +12,7 @@ Each records its verdict in ``Turn.trace``, which the plan keeps (``Plan.steps``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,11 +24,13 @@ from assistant.answer import gates as specifics
 from assistant.answer import guard as safety
 from assistant.answer.context import AnswerContext
 from assistant.answer.followups import check_audience, clean_question, resolve, user_turns
+from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
 from assistant.types import Passage
 
+log = logging.getLogger(__name__)
 Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
 PlanKind = Literal["answer", "compare", "safeguarding", "decline", "off_topic"]
 
@@ -54,6 +57,7 @@ class Plan:
     retrieval: Retrieval | None = None
     headings: tuple[str, ...] = ()  # "compare": one per side
     declined_by: str | None = None  # the step that declined or redirected the message
+    risk: Risk | None = None  # how much the message reads like a crisis, and which kind
     missing: str | None = None  # "decline": the kind of fact asked for and not given ("amount")
     thing: str | None = None  # "decline": the named thing the documents do not give
     steps: tuple[tuple[str, str], ...] = ()  # (step, verdict) for every step that ran
@@ -73,6 +77,7 @@ class Turn:
     vector: np.ndarray | None = None
     candidates: list[Statement] = field(default_factory=list)
     chosen: list[Statement] = field(default_factory=list)
+    risk: Risk | None = None
     trace: list[tuple[str, str]] = field(default_factory=list)
 
     def plan(self, status: Status, kind: PlanKind, **fields: object) -> Plan:
@@ -81,7 +86,8 @@ class Turn:
             if self.passages and self.vector is not None else None
         )
         values: dict[str, object] = {
-            "standalone": self.standalone, "evidence": tuple(self.chosen), "retrieval": retrieval, **fields
+            "standalone": self.standalone, "evidence": tuple(self.chosen), "retrieval": retrieval,
+            "risk": self.risk, **fields
         }
         return Plan(status, kind, self.question, audience=self.audience, steps=tuple(self.trace),
                     **values)  # type: ignore[arg-type]
@@ -94,16 +100,26 @@ Step = Callable[[Turn], "Plan | None"]
 
 
 def safeguarding(turn: Turn) -> Plan | None:
-    """Someone at risk now: urgent contacts first, and one cited pointer if the documents clearly help."""
-    if not safety.is_safeguarding(turn.question, turn.ctx.rules):
-        return None
+    """Someone at risk now: help that fits the danger first, and one cited pointer if the documents help.
+
+    The check reads the clear cues and the message's meaning (guard.assess); it needs neither
+    search nor the index, so a crisis reply is given even when they fail. A message near the
+    line is answered normally, with the urgent contacts first (``Plan.risk``).
+    """
     ctx, text = turn.ctx, turn.question
+    turn.risk = safety.assess(text, ctx.rules, ctx.risk_model, turn.vectors)
+    if not turn.risk.crisis:
+        turn.trace.append(("safeguarding", f"{turn.risk.level} ({turn.risk.score:+.3f})"))
+        return None
     pointer: tuple[Statement, ...] = ()
-    passages = ctx.retriever.search(text, k=3, vectors=turn.vectors)
-    if passages and passages[0].similarity >= ctx.settings.min_similarity + 0.1:
-        cands = ctx.statements(passages[:2], turn.vectors(text), ctx.tokens.terms(text))
-        pointer = tuple(cands[:1])
-    turn.trace.append(("safeguarding", "risk now"))
+    try:
+        passages = ctx.retriever.search(text, k=3, vectors=turn.vectors)
+        if passages and passages[0].similarity >= ctx.settings.min_similarity + 0.1:
+            cands = ctx.statements(passages[:2], turn.vectors(text), ctx.tokens.terms(text))
+            pointer = tuple(cands[:1])
+    except Exception:  # the pointer is a help, never a condition: the crisis reply stands without it
+        log.exception("The documents could not be searched for a crisis message; urgent contacts given alone.")
+    turn.trace.append(("safeguarding", f"risk now: {turn.risk.category} (by {turn.risk.by})"))
     return turn.plan("safeguarding", "safeguarding", standalone=text, evidence=pointer, retrieval=None,
                      declined_by="safeguarding")
 

@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -127,9 +128,27 @@ def client_key(request: Request) -> str:
 
 
 async def rate_limit(request: Request) -> None:
+    """Hold back a client sending too fast, except with a message the guard reads as a crisis."""
     wait = request.app.state.limiter.check(client_key(request))
-    if wait:
+    if wait and not await _reads_as_crisis(request):
         raise RateLimited(wait)
+
+
+async def _reads_as_crisis(request: Request) -> bool:
+    """Does the request's message read as a crisis? (The body is read once and kept for the route.)"""
+    bot = getattr(request.app.state, "bot", None)
+    try:
+        body = await request.json()
+    except Exception:  # not JSON: the route will answer 422
+        return False
+    message = body.get("message") if isinstance(body, dict) else None
+    if bot is None or not isinstance(message, str) or not message.strip():
+        return False
+    try:
+        return bool(await run_in_threadpool(lambda: bot.risk(message).crisis))
+    except Exception:  # the check must never turn a rate limit into an error
+        log.exception("The safeguarding check of a rate-limited message failed.")
+        return False
 
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answer.context import AnswerContext
 from assistant.answer.plan import Plan
@@ -147,16 +147,34 @@ def off_topic_text(audience: str, settings: Settings, messages: Messages | None 
     return messages.say(name, council_name=settings.council_name)
 
 
-def safeguarding_text(settings: Settings, audience: str, messages: Messages | None = None) -> str:
+def safeguarding_text(
+    settings: Settings, audience: str, messages: Messages | None = None, category: str | None = None
+) -> str:
+    """Urgent help first, the contacts that fit this kind of danger (``crisis_help``) leading."""
     messages = messages or default_rules().messages
-    urgent = contacts_block(settings.urgent_contacts)
-    council = contacts_block(settings.council_contacts)
+    first, rest = settings.crisis_contacts(category)
+    urgent = contacts_block(first)
+    council = contacts_block(rest)
     lead = messages.say("safeguarding_care_leaver" if audience == "care_leaver" else "safeguarding_staff")
     text = f"{messages.say('safeguarding_danger')}\n\n{lead}\n\n{messages.say('safeguarding_get_help')}\n{urgent}"
     if council:
         text += f"\n\n**{settings.council_name}:**\n{council}"
     text += "\n\n" + messages.say("safeguarding_adviser", advice_contact=settings.advice_contact)
     return text
+
+
+def near_box(settings: Settings, messages: Messages, category: str | None, shown: int = 3) -> str:
+    """The few contacts to lead an answer to a message near the line of a crisis."""
+    first, _ = settings.crisis_contacts(category)
+    return f"{messages.say('near_box')}\n{contacts_block(first[:shown])}" if first else ""
+
+
+def lead_with_help(plan: Plan, ctx: AnswerContext, reply: Reply) -> Reply:
+    """A message near the line of a crisis: the urgent contacts lead whatever answer it gets."""
+    if plan.risk is None or plan.risk.level != "near" or plan.kind == "safeguarding":
+        return reply
+    box = near_box(ctx.settings, ctx.rules.messages, plan.risk.category)
+    return replace(reply, text=f"{box}\n\n{reply.text}") if box else reply
 
 
 def make_reply(status: str, text: str, citations: list[Citation] | None = None, **extra: str) -> Reply:
@@ -175,9 +193,13 @@ class ExtractiveWriter:
     name = "extractive"
 
     def write(self, plan: Plan, ctx: AnswerContext) -> Reply:
+        return lead_with_help(plan, ctx, self._write(plan, ctx))
+
+    def _write(self, plan: Plan, ctx: AnswerContext) -> Reply:
         s, audience, messages = ctx.settings, plan.audience, ctx.rules.messages
         if plan.kind == "safeguarding":
-            body, citations = safeguarding_text(s, audience, messages), []
+            category = plan.risk.category if plan.risk else None
+            body, citations = safeguarding_text(s, audience, messages, category), []
             if plan.evidence:
                 composed = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s)
                 citations = composed.citations

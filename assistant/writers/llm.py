@@ -40,7 +40,7 @@ from assistant.config import Settings
 from assistant.errors import ConfigError, LLMUnavailable
 from assistant.types import Reply
 from assistant.writers.check import check_answer, cited_numbers
-from assistant.writers.extractive import ExtractiveWriter, pieces
+from assistant.writers.extractive import ExtractiveWriter, lead_with_help, pieces
 from assistant.writers.prompt import Source, build_messages, sources_for
 
 log = logging.getLogger("assistant.writers.llm")
@@ -132,7 +132,7 @@ class LLMWriter:
         except LLMUnavailable as exc:
             log.warning("LLM answer not used: %s", exc)
             return reply
-        return checked or reply
+        return lead_with_help(plan, ctx, checked) if checked else reply
 
     def answer(self, reply: Reply, ctx: AnswerContext, audience: str) -> Reply | None:
         """The model's checked answer, or None to keep the extractive reply.
