@@ -79,7 +79,7 @@ class AssistantSystem:
         return self.bot.search(query, k=k)
 
     def retrieval_query(self, case: Case) -> str:
-        return resolve(case.question, list(case.history), self.bot.context.tokens)
+        return resolve(case.question, list(case.history), self.bot.context.tokens, self.bot.context.rules)
 
     def quote_source(self, citation: Any) -> str:
         return self.bot.index.texts[citation.document_id]

@@ -20,7 +20,9 @@ MEANS = {
     "off_topic": lambda text, rules: looks_off_topic(text, rules),
     "past": lambda text, rules: asks_about_past(text, rules=rules),
     "present": lambda text, rules: asks_about_present(text, rules=rules),
-    **{name: lambda text, rules, name=name: getattr(rules, name).search(text) for name in CUE_SETS if name.startswith("ask_")},
+    **{name: lambda text, rules, name=name: getattr(rules, name).search(text) for name in CUE_SETS
+       if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time")},
+    "which_time": lambda text, rules: rules.which_time.fullmatch(text),
 }
 CASES = [
     (name, number, cue, example)

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import re
-
 from assistant.answer import evidence, listing
 from assistant.answer.context import AnswerContext
 from assistant.answer.statement import Statement
 from assistant.retrieve.search import QueryVectors
-
-_CHANGE = re.compile(
-    r"\b(chang\w*|differen\w*|compar\w*|vs\.?|versus|what'?s new|whats new|new in|updated?|now and before|"
-    r"then and now|still the same|same as before)\b",
-    re.IGNORECASE,
-)
-_TIME_WORDS = re.compile(r"\b(now|then|before|previous|old|new|current|strategy|strategies|since)\b", re.I)
+from assistant.rules import Rules, default_rules
 
 
-def asks_what_changed(question: str) -> bool:
-    """Does the message ask how things changed ("what's new", "compared with before")?"""
-    return bool(_CHANGE.search(question))
+def asks_what_changed(question: str, rules: Rules | None = None) -> bool:
+    """Does the message ask how things changed ("what's new", "compared with before")? (rules: [what_changed])"""
+    return (rules or default_rules()).what_changed.search(question)
 
 
-def change_topic(standalone: str) -> str:
+def change_topic(standalone: str, rules: Rules | None = None) -> str:
     """What the comparison is about: the question without its words of change and time."""
-    topic = _TIME_WORDS.sub(" ", _CHANGE.sub(" ", standalone))
+    rules = rules or default_rules()
+    topic = rules.change_time.sub(" ", rules.what_changed.sub(" ", standalone))
     return " ".join(topic.split()) or standalone
 
 

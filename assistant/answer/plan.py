@@ -134,16 +134,16 @@ def instructions(turn: Turn) -> Plan | None:
 
 def follow_up(turn: Turn) -> Plan | None:
     """Make a follow-up standalone with the earlier question's topic."""
-    turn.standalone = resolve(turn.question, turn.earlier, turn.ctx.tokens)
+    turn.standalone = resolve(turn.question, turn.earlier, turn.ctx.tokens, turn.ctx.rules)
     turn.trace.append(("follow_up", "resolved" if turn.standalone != turn.question else "standalone"))
     return None
 
 
 def what_changed(turn: Turn) -> Plan | None:
     """"What changed": the current document's statement beside the one it replaced."""
-    if not (compare.asks_what_changed(turn.question) and turn.ctx.superseded):
+    if not (compare.asks_what_changed(turn.question, turn.ctx.rules) and turn.ctx.superseded):
         return None
-    found = compare.sides(turn.ctx, compare.change_topic(turn.standalone), turn.vectors)
+    found = compare.sides(turn.ctx, compare.change_topic(turn.standalone, turn.ctx.rules), turn.vectors)
     if found is None:
         turn.trace.append(("what_changed", "a side has no passage: answered normally"))
         return None

@@ -25,6 +25,7 @@ CUE_SETS = (
     "safeguarding", "instructions", "off_topic", "past", "present",
     "ask_contact", "ask_percent", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_time",
+    "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "change_time",
 )
 
 
@@ -52,6 +53,12 @@ class CueSet:
     def search(self, text: str) -> bool:
         return bool(self.cues) and bool(self.regex.search(text))
 
+    def fullmatch(self, text: str) -> bool:
+        return bool(self.cues) and bool(self.regex.fullmatch(text))
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.regex.sub(replacement, text) if self.cues else text
+
 
 @lru_cache(maxsize=64)
 def _compiled(name: str, patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -76,8 +83,16 @@ class Rules:
     ask_frequency: CueSet
     ask_duration: CueSet
     ask_time: CueSet
+    follow_start: CueSet
+    refers_back: CueSet
+    new_topic: CueSet
+    which_time: CueSet
+    what_changed: CueSet
+    change_time: CueSet
     domain_words: frozenset[str]
     messages: Messages
+    question_words: frozenset[str]
+    discourse_words: frozenset[str]
     sources: tuple[str, ...] = ()  # the files read, defaults first
 
 
@@ -118,7 +133,14 @@ def load_rules(council_folder: Path | None = None) -> Rules:
         if not isinstance(text, str):
             raise ConfigError(f"In {where}, domain.words must be text: words separated by spaces.")
         words |= set(text.lower().split())
+    lists = {name: set() for name in ("question", "discourse")}
+    for where, data in layers:
+        for name, text in _table(data.get("words", {}), where, "words").items():
+            if name not in lists or not isinstance(text, str):
+                raise ConfigError(f"In {where}, words.{name} must be one of {', '.join(lists)}, as text.")
+            lists[name] |= set(text.lower().split())
     return Rules(**sets, domain_words=frozenset(words), messages=_messages(layers),
+                 question_words=frozenset(lists["question"]), discourse_words=frozenset(lists["discourse"]),
                  sources=tuple(w for w, _ in layers))
 
 
