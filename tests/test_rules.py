@@ -21,7 +21,8 @@ MEANS = {
     "past": lambda text, rules: asks_about_past(text, rules=rules),
     "present": lambda text, rules: asks_about_present(text, rules=rules),
     **{name: lambda text, rules, name=name: getattr(rules, name).search(text) for name in CUE_SETS
-       if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time")},
+       if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time",
+                                               "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words")},
     "which_time": lambda text, rules: rules.which_time.fullmatch(text),
 }
 CASES = [

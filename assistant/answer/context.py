@@ -52,6 +52,7 @@ class AnswerContext:
             specifics.term_weights([index.texts[c.document_id][c.start : c.end] for c in index.chunks], terms),
             self.glossary.expansions,
             {doc_id: meta.published for doc_id, meta in index.documents.items()},
+            self.rules,
         )
         self.headings = listing.find_headings(index.chunks, index.texts)
         self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")

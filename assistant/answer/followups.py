@@ -73,7 +73,7 @@ def is_follow_up(question: str, tokens: Tokens = TOKENS, rules: Rules | None = N
     if rules.follow_start.search(question.strip()):
         # "And what's the phone number for the leaving care team?" names its own subject:
         # the words that only ask for a kind of fact ("phone number") do not count.
-        subject = [w for w in content if w in tokens.terms(specifics.without_kind_words(untimed))]
+        subject = [w for w in content if w in tokens.terms(specifics.without_kind_words(untimed, rules))]
         return len(content) <= 5 and len(subject) <= 2
     if rules.refers_back.search(question) and len(content) <= 3:
         return True

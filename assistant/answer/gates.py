@@ -57,21 +57,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "contact": _PHONE, "amount": _MONEY, "percent": _PERCENT,
     "clock": _CLOCK, "frequency": _OFTEN, "duration": _LONG, "time": _WHEN,
 }
-# Words that say which kind of fact is wanted, not what it is about: "the phone
-# number of the Leaving Care team" is about the Leaving Care team.
-_KIND_WORDS = re.compile(
-    r"\b(phone\w*|telephone|mobile|numbers?|ring\w*|call\w*|contact|details|e-?mail|address|helpline|opening|open|"
-    r"hours|office|where|times?|how|much|long|often|exactly|weekly|week|monthly|month|yearly|year|per|cost|costs|"
-    r"fee|amount|money|cash|date|day|when|percentage|percent|proportion|share|rate|target|"
-    # Words that point at a document rather than a topic ("the aim in the previous strategy").
-    r"aims?|ambitions?|aspirations?|previous|old|new|current|now|strateg(y|ies)|documents?|says?|said)\b",
-    re.IGNORECASE,
-)
-
-
-def without_kind_words(question: str) -> str:
-    """The question without the words that name the kind of fact or point at a document."""
-    return _KIND_WORDS.sub(" ", question)
+def without_kind_words(question: str, rules: Rules | None = None) -> str:
+    """The question without the words that name the kind of fact or point at a document (rules: [kind_words])."""
+    return (rules or default_rules()).kind_words.sub(" ", question)
 
 
 class Fact(Protocol):
@@ -129,6 +117,7 @@ class Lexicon:
     synonyms: Callable[[str], list[str]] = lambda word: []
     # Each document's year of publication (it cannot report what happened after it).
     published: dict[str, int] = field(default_factory=dict)
+    rules: Rules = field(default_factory=default_rules)
 
     def topic(self, question: str) -> dict[str, set[str]]:
         """The question's content words (each with its synonyms), without the words naming the kind of fact.
@@ -139,7 +128,7 @@ class Lexicon:
         """
         topic: dict[str, set[str]] = {}
         question = _YEAR.sub(" ", question)
-        for word in re.findall(r"[\w'’£%-]+", _KIND_WORDS.sub(" ", question)):
+        for word in re.findall(r"[\w'’£%-]+", self.rules.kind_words.sub(" ", question)):
             for term in self.terms(word):
                 forms = ({term} | self.terms(" ".join(self.synonyms(word)))) & self.weights.keys()
                 if len(term) > 1 and forms:
@@ -231,48 +220,17 @@ def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:
     return "\n" not in texts[a.document_id][first[0] : second[0]]
 
 
-# Questions about one thing a young person might be given or have paid for, or one role:
-# "is there a clothing allowance", "do care leavers get a free railcard", "does
-# Lewisham pay for my passport", "is dental treatment free". The thing asked about
-# must be in the evidence; a passage about something else nearby is no answer.
-_THING_ASKS = (
-    re.compile(
-        r"\b(?:is there|are there|do (?:i|you|u|we|they|care leavers|young people) (?:get|have)"
-        r"|can (?:i|u|we) (?:get|have)"
-        r"|(?:does|do|will|would|can|could) (?:the council|they|my council|\w+(?: council)?) "
-        r"(?:pay for|pay|give me|give|buy me|buy|fund|cover|provide))\s+(?P<thing>.+)",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\b(?:is|are) (?P<thing>.+?) free\b", re.IGNORECASE),
-    re.compile(r"^\W*(?:which|what) (?P<thing>[a-z]+s) (?:can|could|do|does|are|will|should)\b", re.IGNORECASE),
-    re.compile(r"\bhow much (?:money )?(?:is|are|do|does|will|would|can|could) (?P<thing>.+)", re.IGNORECASE),
-)
-# "Who is the headteacher of the virtual school?": the role asked about must itself be in the
-# evidence; a passage about the virtual school that names no headteacher is no answer.
-_ROLE_ASK = re.compile(r"^\W*who(?:'?s| is| are| was| were)\s+(?P<thing>(?:the|my|our|your|\w+['’]s)\b.+)", re.I)
-_THING_END = re.compile(
-    r"\b(for|4|when|if|because|so|and how|and what|to help|while|as a|at|in|from|a week|per week|a month|a year|"
-    r"i|you|u|we|that|which|who|to|or (is|are|do|does|will|can|not))\b"
-    r"|[?.,!]",
-    re.IGNORECASE,
-)
-_THING_FILLER = re.compile(
-    r"\b(a|an|any|some|the|my|me|our|your|free|cheap|cheaper|discount|discounted|extra|special|help|support|"
-    r"money|pounds?|quid|care|leavers?|council|still|also|really|actually|anything|something|stuff|"
-    r"things?|kind|sort|like|same|other|more|gonna|going to|be|enough|it|i|you|u|get|gets|cost|costs|pay|paid|"
-    r"give|given|worth|bit|lot|lots)\b",
-    re.IGNORECASE,
-)
+def asked_thing(question: str, rules: Rules | None = None) -> str | None:
+    """The thing a yes/no entitlement question asks about ("a clothing allowance"), if any.
 
-
-def asked_thing(question: str) -> str | None:
-    """The thing a yes/no entitlement question asks about ("a clothing allowance"), if any."""
-    for pattern in (*_THING_ASKS, _ROLE_ASK):
-        match = pattern.search(question)
-        if match:
-            thing = _THING_END.split(match.group("thing"), maxsplit=1)[0].strip()
-            if _THING_FILLER.sub(" ", thing).strip():
-                return thing
+    The cues are rules: [thing_ask] and [role_ask] find it, [thing_end] ends it, and
+    [thing_filler] words ("any free stuff") name no thing of their own.
+    """
+    rules = rules or default_rules()
+    for match in [*rules.thing_ask.matches(question), *rules.role_ask.matches(question)]:
+        thing = rules.thing_end.split(match.group("thing")).strip()
+        if rules.thing_filler.sub(" ", thing).strip():
+            return thing
     return None
 
 
@@ -282,18 +240,20 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     Every word of the thing must be one the documents use (or a synonym of one),
     and its words, by weight, must mostly appear in the chosen statements' lines.
     """
-    thing = asked_thing(question)
+    rules = lexicon.rules
+    thing = asked_thing(question, rules)
     if thing is None:
         return None
-    named = _THING_FILLER.sub(" ", thing)
-    words = {t for t in lexicon.terms(_KIND_WORDS.sub(" ", _YEAR.sub(" ", named))) if len(t) > 1 and not t[0].isdigit()}
+    named = rules.thing_filler.sub(" ", thing)
+    words = {t for t in lexicon.terms(rules.kind_words.sub(" ", _YEAR.sub(" ", named)))
+             if len(t) > 1 and not t[0].isdigit()}
     if not words:
         return None
     topic = lexicon.topic(named)
     if words - topic.keys():
         return thing  # a word the documents never use
     said = [_said(fact, lexicon.texts) for fact in chosen]
-    if _ROLE_ASK.search(question):
+    if rules.role_ask.search(question):
         role = lexicon.terms(named.split()[0]) if named.split() else set()
         if not any(role & lexicon.terms(text) for text in said):
             return thing

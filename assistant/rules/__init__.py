@@ -26,6 +26,7 @@ CUE_SETS = (
     "ask_contact", "ask_percent", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_time",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "change_time",
+    "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
 )
 
 
@@ -51,13 +52,28 @@ class CueSet:
         return _compiled(self.name, tuple(c.pattern for c in self.cues))
 
     def search(self, text: str) -> bool:
+        if self.named_groups:  # one group name in several cues: they cannot be one pattern
+            return bool(self.matches(text))
         return bool(self.cues) and bool(self.regex.search(text))
+
+    @property
+    def named_groups(self) -> bool:
+        return any("(?P<" in c.pattern for c in self.cues)
 
     def fullmatch(self, text: str) -> bool:
         return bool(self.cues) and bool(self.regex.fullmatch(text))
 
     def sub(self, replacement: str, text: str) -> str:
         return self.regex.sub(replacement, text) if self.cues else text
+
+    def split(self, text: str) -> str:
+        """The text up to the first match (all of it if none)."""
+        return self.regex.split(text, maxsplit=1)[0] if self.cues else text
+
+    def matches(self, text: str) -> list[re.Match[str]]:
+        """Each cue's match, in the cues' order (for cues with named groups)."""
+        found = (_compiled(self.name, (c.pattern,)).search(text) for c in self.cues)
+        return [m for m in found if m]
 
 
 @lru_cache(maxsize=64)
@@ -89,6 +105,11 @@ class Rules:
     which_time: CueSet
     what_changed: CueSet
     change_time: CueSet
+    thing_ask: CueSet
+    role_ask: CueSet
+    thing_end: CueSet
+    thing_filler: CueSet
+    kind_words: CueSet
     domain_words: frozenset[str]
     messages: Messages
     question_words: frozenset[str]
