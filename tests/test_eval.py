@@ -242,3 +242,16 @@ def test_synthetic_council_text_is_deterministic():
     assert "Ashford's Strategy 2027-30" in one and "ashford.gov.uk" in one and "(2025)" in one
     assert "Lewisham" not in one
     assert vary(text, "Ashford", random.Random(8), 2) != one  # another seed, other figures
+
+
+def test_redaction_is_measured_per_item_and_per_kept_word():
+    from eval.redaction import measure
+
+    cases = {
+        "personal": [{"text": "call me on 07700 900123, I'm Sam Lee", "items": ["07700 900123", "Sam Lee"],
+                      "kind": "mixed"}],
+        "keep": [{"text": "Staying Put lasts till 21", "keep": ["Staying Put", "21"]}],
+    }
+    result = measure(cases, lambda text: text.replace("07700 900123", "[phone]").replace("21", "[x]"))
+    assert (result["removed"], result["items"], result["kept"], result["keep_total"]) == (1, 2, 1, 2)
+    assert result["survived"] == ["mixed: 'Sam Lee' in \"call me on [phone], I'm Sam Lee\""]
