@@ -349,3 +349,11 @@ def test_unreachable_model_keeps_extractive_answer(
     }[failure]
     # Logged once for ask() and once for ask_stream().
     assert sum(expected in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_message_near_the_line_streams_the_urgent_contacts_first(bot: Assistant) -> None:
+    question = "does it cost to call samaritans, i got no credit on my phone"
+    assert bot.plan(question).risk.level == "near"
+    pieces, final = drain(with_llm(bot, fake(INVENTED)).ask_stream(question))
+    assert pieces[0].startswith("**If you need to talk to someone now:**")
+    assert final.text.startswith("**If you need to talk to someone now:**")  # the checked-out fallback too

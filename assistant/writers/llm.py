@@ -27,6 +27,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -159,6 +160,9 @@ class LLMWriter:
             return
         sources, messages = _prompt(ctx, reply, plan.audience)
         llm = self.chat_model(ctx.settings)
+        lead = lead_with_help(plan, ctx, replace(reply, text="")).text  # the urgent contacts, if near the line
+        if lead:
+            yield lead
         streamed: list[str] = []
         try:
             with _reaching(ctx.settings):
@@ -173,7 +177,7 @@ class LLMWriter:
         else:
             checked = accept("".join(streamed), sources, reply)
         if checked is not None:
-            yield checked
+            yield lead_with_help(plan, ctx, checked)
             return
         if streamed:
             yield REPLACED
