@@ -145,6 +145,24 @@ def test_a_failing_language_model_never_stands_between_a_crisis_and_help(bot):
     assert reply.status == "safeguarding" and reply.backend == "extractive"
 
 
+def test_a_failing_embedding_model_still_gives_the_crisis_reply_by_its_clear_cues(bot):
+    class Failing:
+        name = bot.embedder.name
+
+        def embed_query(self, text):
+            raise RuntimeError("the model could not run")
+
+        def embed_documents(self, texts):
+            return bot.embedder.embed_documents(texts)
+
+        def count_tokens(self, text):
+            return bot.embedder.count_tokens(text)
+
+    twin = Assistant(bot.settings, Failing(), bot.index, bot.glossary)
+    reply = twin.ask("i want to kill myself")
+    assert reply.status == "safeguarding" and "999" in reply.text
+
+
 def test_the_rate_limit_never_holds_back_a_crisis_message(bot):
     settings = bot.settings.model_copy(update={"rate_limit_per_minute": 1})
     with TestClient(create_app(settings, bot=bot)) as client:

@@ -11,6 +11,7 @@ say about exploitation?") carry no first-person risk and are answered normally.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +21,8 @@ import numpy as np
 from assistant.answer.risk import Risk, RiskModel
 from assistant.rules import Rules, default_rules
 from assistant.text.glossary import Glossary, normalise
+
+log = logging.getLogger(__name__)
 
 
 def assess(
@@ -31,9 +34,14 @@ def assess(
     Without a model (or a way to embed), only the cues are read.
     """
     cue = is_safeguarding(message, rules)
+    by_cue = Risk("crisis" if cue else "none", 1.0 if cue else 0.0, None, message, "cue")
     if model is None or embed is None:
-        return Risk("crisis" if cue else "none", 1.0 if cue else 0.0, None, message, "cue")
-    risk = model.assess(message, embed)
+        return by_cue
+    try:
+        risk = model.assess(message, embed)
+    except Exception:  # the model failing must never stand between a crisis and help
+        log.exception("The meaning of a message could not be read; the clear cues alone decide.")
+        return by_cue
     return replace(risk, level="crisis", by="cue") if cue else risk
 
 
