@@ -79,6 +79,14 @@ def measure(flagged: list[bool], cases: list[CrisisCase], helped: list[bool] | N
     }
 
 
+def evaluate_crisis(bot: Any, cases: list[CrisisCase]) -> dict[str, Any]:
+    """Plan each message and measure: recognised as a crisis, and shown urgent contacts first."""
+    plans = [bot.plan(c.text) for c in cases]
+    flagged = [p.status == "safeguarding" for p in plans]
+    helped = [f or (p.risk is not None and p.risk.level == "near") for f, p in zip(flagged, plans, strict=True)]
+    return measure(flagged, cases, helped)
+
+
 def write_report(result: dict[str, Any], folder: Path, label: str, command: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{label}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -125,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = load_crisis_cases(args.cases)
     bot = Assistant.load()
-    plans = [bot.plan(c.text) for c in cases]
-    flagged = [p.status == "safeguarding" for p in plans]
-    helped = [p.status == "safeguarding" or (p.risk is not None and p.risk.level == "near") for p in plans]
-    result = measure(flagged, cases, helped)
+    result = evaluate_crisis(bot, cases)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
     result.update(generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   commit=commit.stdout.strip() or "unknown", cases_file=str(args.cases))

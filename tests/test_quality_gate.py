@@ -44,13 +44,9 @@ def test_every_metric_with_a_floor_is_gated_no_lower_than_it():
 
 @pytest.fixture(scope="module")
 def held_out(bot):
-    from eval.crisis import load_crisis_cases, measure
+    from eval.crisis import evaluate_crisis, load_crisis_cases
 
-    cases = load_crisis_cases(ROOT / "eval" / "safeguarding" / "test_set.toml")
-    plans = [bot.plan(c.text) for c in cases]
-    flagged = [p.status == "safeguarding" for p in plans]
-    helped = [f or (p.risk is not None and p.risk.level == "near") for f, p in zip(flagged, plans, strict=True)]
-    return measure(flagged, cases, helped)
+    return evaluate_crisis(bot, load_crisis_cases(ROOT / "eval" / "safeguarding" / "test_set.toml"))
 
 
 @pytest.mark.slow
