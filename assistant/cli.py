@@ -181,6 +181,45 @@ def chat(ctx: click.Context, audience: str) -> None:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
+@main.command()
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3650),
+              help="The period: the last DAYS days.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report as CSV to this file ('-' for the screen).")
+@click.option("--purge", is_flag=True, help="First delete entries older than the retention period.")
+@click.pass_context
+def gaps(ctx: click.Context, days: int, csv_file: str | None, purge: bool) -> None:
+    """What young people asked that the documents did not answer, grouped by meaning."""
+    from assistant import gaps as gap_report
+
+    settings = ctx.obj["settings"]
+    store = gap_report.GapLog.from_settings(settings)
+    if purge:
+        removed = store.purge()
+        click.echo(f"Deleted {removed} entries older than {settings.retention_days} days.", err=True)
+    groups = gap_report.report(store.entries(days))
+    if csv_file:
+        with click.open_file(csv_file, "w", encoding="utf-8") as out:
+            out.write(gap_report.to_csv(groups))
+        if csv_file != "-":
+            click.echo(f"Wrote {len(groups)} topics to {csv_file}.", err=True)
+        return
+    total = sum(g.count for g in groups)
+    if not groups:
+        click.echo(f"No declined or unhelpful questions in the last {days} days.")
+        return
+    click.echo(f"{total} questions in the last {days} days were declined or rated unhelpful, "
+               f"in {len(groups)} topics (largest first):")
+    for number, g in enumerate(groups, 1):
+        click.echo(f"\n{number}. {g.count} × {g.topic}")
+        for example in g.examples[1:]:
+            click.echo(f"   also: {example}")
+        click.echo(f"   declined {g.declined}, rated unhelpful {g.unhelpful}; "
+                   f"{g.first_day} to {g.last_day}")
+        if g.section:
+            click.echo(f"   nearest in the documents: {g.section}")
+
+
 def _check_workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value < 1:
         raise click.BadParameter(

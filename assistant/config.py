@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(20, ge=1)
     max_history_chars: int = Field(8000, ge=0)
 
+    # The gap report (``assistant gaps`` and the staff page): every declined or unhelpful
+    # question is counted, always. With gap_examples on, its redacted words are kept too, unless
+    # something personal-looking is left after redaction (see assistant/gaps.py). Nothing is kept
+    # longer than retention_days.
+    gap_examples: bool = True
+    retention_days: int = Field(90, ge=1, le=3650)
+
     # The council profile.
     council_name: str = "the council"
     advice_contact: str = "your personal adviser (PA) or the Leaving Care team"

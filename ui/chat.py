@@ -116,6 +116,8 @@ def ask(
         state[MESSAGES] += [{"role": "user", "content": question}, message]
         reply_view.show(message, bot.index.documents, store, advice)
     scroll_to_answer(message["id"])
+    if reply.status == "not_found":  # counted for the staff page's "questions the documents don't answer"
+        services.note_gap(bot, reply.standalone_question or question, "declined", audience)
 
 
 def answer(bot: Assistant, question: str, history: list[dict[str, str]], audience: str) -> Reply:

@@ -169,6 +169,31 @@ EVAL_HEADING = "Latest evaluation"
 EVAL_MISSING = "No evaluation report yet. Run `assistant eval` to make one."
 EVAL_CHART = "Evaluation chart: {name}"
 
+GAPS_HEADING = "Questions the documents don't answer"
+GAPS_HELP = (
+    "Questions the assistant could not answer from the documents, and answers someone marked "
+    "\"not helpful\", grouped by meaning. Each is counted, always. With the setting `gap_examples` on "
+    "(the default), the words are kept too, after names, numbers, addresses and emails are removed; a "
+    "question that still looks personal is counted without its words. Nothing is kept longer than "
+    "{days} days (`retention_days`)."
+)
+GAPS_PERIOD = "Period"
+GAPS_PERIODS = {7: "The last 7 days", 30: "The last 30 days", 90: "The last 90 days"}
+GAPS_NONE = "No declined or unhelpful questions in this period."
+GAPS_SUMMARY = (
+    "{total} questions were declined or rated unhelpful, in {topics} topics. The largest are first."
+)
+GAPS_COLUMNS = {
+    "count": "Times asked",
+    "topic": "Example (redacted)",
+    "also": "Another example",
+    "section": "Nearest part of the documents",
+    "weeks": "Per week (week starting)",
+}
+GAPS_NO_EXAMPLE = "(no words kept)"
+GAPS_DOWNLOAD = "Download as CSV"
+GAPS_FAILED = "The gap report could not be read: {reason}"
+
 FEEDBACK_HEADING = "Recent feedback"
 FEEDBACK_NONE = "No feedback yet."
 FEEDBACK_COLUMNS = {

@@ -111,3 +111,7 @@ def _rated(message: dict[str, Any], store: FeedbackStore) -> None:
     except FeedbackError as exc:
         services.log_error("feedback rating", exc)
         state[FAILED].add(message["id"])
+    if int(value) == 0 and reply.status != "safeguarding":  # a crisis is never logged as a gap
+        bot = services.current_assistant()
+        if bot is not None:
+            services.note_gap(bot, message["question"], "unhelpful", message["audience"])

@@ -16,9 +16,10 @@ from typing import Any
 
 import streamlit as st
 
-from assistant import Assistant, Settings, load_settings
+from assistant import Assistant, Settings, gaps, load_settings
 from assistant.admin import index_is_current
 from assistant.feedback import FeedbackStore
+from assistant.gaps import GapLog, Reason
 from assistant.index import Progress, in_service
 from assistant.text.redact import redact
 
@@ -82,6 +83,15 @@ def assistant(s: Settings) -> Assistant:
     return _load(key, s, model)
 
 
+def current_assistant() -> Assistant | None:
+    """The loaded Assistant (for a widget callback, which is not given one), or None if it can't be had."""
+    try:
+        return assistant(settings())
+    except Exception as exc:
+        log_error("loading the assistant", exc)
+        return None
+
+
 def feedback_store(source: Settings | str) -> FeedbackStore:
     """The feedback store of these settings (``feedback_url``, else the file ``feedback_db``),
     or of a database URL or file path given directly."""
@@ -95,6 +105,24 @@ def _feedback_store(database: str) -> FeedbackStore:
     """One store per database, shared by all visitors. It connects only when used, so a
     database that is down refuses feedback for a while without breaking the chat."""
     return FeedbackStore(database)
+
+
+def gap_log(s: Settings) -> GapLog:
+    """The gap log of these settings (in the feedback database), shared by all visitors."""
+    return _gap_log(s.feedback_database, s.gap_examples, s.retention_days)
+
+
+@st.cache_resource(show_spinner=False)
+def _gap_log(database: str, examples: bool, retention_days: int) -> GapLog:
+    return GapLog(database, examples=examples, retention_days=retention_days)
+
+
+def note_gap(bot: Assistant, question: str, reason: Reason, audience: str) -> None:
+    """Count a declined or unhelpful question for the staff page's gap report; never fails the chat."""
+    try:
+        gaps.note(gap_log(bot.settings), bot, question, reason, audience)
+    except Exception as exc:  # a store that cannot even be built: the answer stands
+        log_error("gap log", exc)
 
 
 def log_error(where: str, exc: BaseException) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant import Assistant, AssistantError, Settings
+from assistant import Assistant, AssistantError, Settings, gaps
 from assistant.admin import MAX_BYTES, MB, add_document
 from assistant.ingest.corpus import SUPPORTED
 
@@ -55,6 +55,7 @@ def page() -> None:
         documents(bot)
     rebuild(s)
     upload(s, bot)
+    unanswered(s)
     evaluation(REPORTS)
     recent_feedback(s)
     st.button(messages.STAFF_SIGN_OUT, on_click=lambda: st.session_state.pop(SIGNED_IN, None))
@@ -203,6 +204,41 @@ def evaluation(reports: Path) -> None:
 
 def chart_figure(chart: Path, alt: str) -> None:
     st.html(render.figure_html(chart.read_bytes(), alt))
+
+
+def unanswered(s: Settings) -> None:
+    """The gap report: what young people asked that the documents did not answer, by meaning."""
+    st.header(messages.GAPS_HEADING)
+    st.markdown(messages.GAPS_HELP.format(days=s.retention_days))
+    days = st.selectbox(messages.GAPS_PERIOD, list(messages.GAPS_PERIODS),
+                        format_func=messages.GAPS_PERIODS.__getitem__, key="gaps-period")
+    try:
+        groups = gaps.report(services.gap_log(s).entries(days))
+    except Exception as exc:
+        services.log_error("gap report", exc)
+        st.error(messages.GAPS_FAILED.format(reason=_reason(exc)))
+        return
+    if not groups:
+        st.markdown(messages.GAPS_NONE)
+        return
+    st.markdown(messages.GAPS_SUMMARY.format(total=sum(g.count for g in groups), topics=len(groups)))
+    columns = messages.GAPS_COLUMNS
+    st.markdown(
+        render.markdown_table(
+            [
+                {
+                    columns["count"]: str(g.count),
+                    columns["topic"]: g.examples[0] if g.examples else messages.GAPS_NO_EXAMPLE,
+                    columns["also"]: g.examples[1] if len(g.examples) > 1 else "",
+                    columns["section"]: g.section,
+                    columns["weeks"]: ", ".join(f"{week}: {n}" for week, n in g.weeks),
+                }
+                for g in groups[:20]
+            ]
+        )
+    )
+    st.download_button(messages.GAPS_DOWNLOAD, gaps.to_csv(groups), file_name=f"unanswered-{days}-days.csv",
+                       mime="text/csv", icon=":material/download:")
 
 
 def recent_feedback(s: Settings) -> None:

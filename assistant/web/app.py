@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,6 +38,8 @@ from starlette.concurrency import run_in_threadpool
 from assistant.config import Contact, Settings, load_settings
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
+from assistant.gaps import GapLog, Reason, note
+from assistant.types import Reply
 from assistant.web.edge import (
     BodyLimit,
     CatchAll,
@@ -93,6 +96,9 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.feedback = None
     app.state.feedback_lock = threading.Lock()
+    app.state.gaps = None
+    # Gap entries are written after the reply is sent, one at a time, off the request's thread.
+    app.state.gap_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gap-log")
 
     add_error_handlers(app)
     _add_api_routes(app, settings)
@@ -126,6 +132,17 @@ def _feedback_store(request: Request, settings: Settings) -> FeedbackStore:
         return request.app.state.feedback
 
 
+def _log_gap(request: Request, settings: Settings, question: str, reason: Reason, audience: str) -> None:
+    """Count a declined or unhelpful question for the gap report, after the reply, never failing it."""
+    state = request.app.state
+    with state.feedback_lock:
+        if state.gaps is None:
+            state.gaps = GapLog.from_settings(settings)
+    bot = state.bot
+    if bot is not None:
+        state.gap_writer.submit(note, state.gaps, bot, question, reason, audience)
+
+
 def _contacts(contacts: list[Contact]) -> list[dict[str, str]]:
     return [c.model_dump() for c in contacts]
 
@@ -144,6 +161,8 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
         """Answer one message with cited sources (whole answer at once)."""
         history = check_chat_request(body, settings)
         reply = _bot(request).ask(body.message, history=history, audience=body.audience)
+        if reply.status == "not_found":
+            _log_gap(request, settings, reply.standalone_question or body.message, "declined", body.audience)
         return reply_body(reply)
 
     app.add_api_route(
@@ -159,7 +178,16 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
     async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
         """Answer one message as Server-Sent Events, so the widget can show it as it comes."""
         history = check_chat_request(body, settings)
-        pieces = _bot(request).ask_stream(body.message, history=history, audience=body.audience)
+        asked = _bot(request).ask_stream(body.message, history=history, audience=body.audience)
+
+        def watched() -> Iterator[Any]:
+            for piece in asked:
+                if isinstance(piece, Reply) and piece.status == "not_found":
+                    question = piece.standalone_question or body.message
+                    _log_gap(request, settings, question, "declined", body.audience)
+                yield piece
+
+        pieces = watched()
         # The first step validates and answers: a bad message is a 422 here, before any event.
         first = await run_in_threadpool(next, pieces, None)
         return StreamingResponse(
@@ -210,6 +238,8 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
         """Store a rating of one answer (redacted of personal data)."""
         store = _feedback_store(request, settings)
         item = store.add(**body.model_dump())  # the request's fields are the store's
+        if body.rating == 0 and body.status != "safeguarding":  # a crisis is never logged as a gap
+            _log_gap(request, settings, body.question, "unhelpful", body.audience)
         return {"ok": True, "id": item}
 
     @app.get(
