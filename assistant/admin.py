@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import CorpusError, IndexBuildError
 from assistant.index import BuildReport, Progress, file_lock, is_current
-from assistant.ingest.corpus import MANIFEST, NOT_DOCUMENTS, SUPPORTED, load_document, read_manifest
+from assistant.ingest.corpus import (
+    MANIFEST,
+    NOT_DOCUMENTS,
+    SUPPORTED,
+    entry_problems,
+    load_document,
+    read_manifest,
+)
 
 # Order of the fields in a written manifest entry (the order of the README example).
 ENTRY_FIELDS = (
@@ -129,6 +137,34 @@ def make_entry(filename: str, fields: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def check_fields(corpus_dir: Path, entry: dict[str, Any], *, replacing: str | None = None) -> None:
+    """Refuse an entry with any bad field, naming every one with its value (``CorpusError.problems``)."""
+    problems = [p for p in entry_problems(entry) if p[0] != "file"]
+    others = [m for m in _manifest_entries(corpus_dir) if m.get("id") != replacing]
+    if entry.get("id") in {m.get("id") for m in others}:
+        problems.append(("id", entry["id"], "is already the id of another document: choose a new one"))
+    superseded_by = entry.get("superseded_by")
+    if isinstance(superseded_by, str) and superseded_by not in {m.get("id") for m in others}:
+        problems.append(("superseded_by", superseded_by, "is not the id of a document in the corpus"))
+    problems.sort(key=lambda p: ENTRY_FIELDS.index(p[0]) if p[0] in ENTRY_FIELDS else len(ENTRY_FIELDS))
+    if problems:
+        said = "; ".join(
+            f"{name} {why}" if value in (None, "") else f"{name} {value!r} {why}" for name, value, why in problems
+        )
+        raise CorpusError(f"Some fields need fixing: {said}.", file=MANIFEST, problems=tuple(problems))
+
+
+def _manifest_entries(corpus_dir: Path) -> list[dict[str, Any]]:
+    path = corpus_dir / MANIFEST
+    if not path.exists():
+        return []
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("documents", [])
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []  # the full check names the manifest's own problem
+    return [e for e in entries if isinstance(e, dict)]
+
+
 def check_upload(corpus_dir: Path, filename: str, data: bytes, entry: dict[str, Any]) -> None:
     """Try the new file and entry in a copy of the corpus; raise CorpusError with the reason."""
     if not data:
@@ -191,6 +227,7 @@ def add_document(
     entry = make_entry(name, fields)
     # One corpus change at a time: two uploads at once must not interleave manifest writes.
     with file_lock(settings.index_path, ".corpus.lock"):
+        check_fields(corpus, entry)
         check_upload(corpus, name, data, entry)
         manifest = corpus / MANIFEST
         before = manifest.read_bytes()
@@ -211,3 +248,158 @@ def _append(manifest: Path, block: str) -> None:
     if text and not text.endswith("\n"):
         text += "\n"
     manifest.write_text(f"{text}\n{block}" if text else block, encoding="utf-8")
+
+
+# -- removing and replacing a document ---------------------------------------------------------
+
+_BLOCK_START = re.compile(r"^\[\[documents\]\]\s*(#.*)?$", re.MULTILINE)
+
+
+def _blocks(text: str) -> tuple[str, list[str]]:
+    """The manifest's text before its first entry, and each ``[[documents]]`` block's text."""
+    starts = [m.start() for m in _BLOCK_START.finditer(text)]
+    if not starts:
+        return text, []
+    ends = [*starts[1:], len(text)]
+    return text[: starts[0]], [text[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _without_block(text: str, doc_id: str, replacement: str | None = None) -> str:
+    """The manifest text with the entry ``doc_id`` removed (or replaced by ``replacement``)."""
+    head, blocks = _blocks(text)
+    out = []
+    for block in blocks:
+        try:
+            entry = tomllib.loads(block)["documents"][0]
+        except (tomllib.TOMLDecodeError, KeyError, IndexError):
+            entry = {}
+        if entry.get("id") == doc_id:
+            if replacement is not None:
+                out.append(replacement + ("\n" if block.endswith("\n\n") else ""))
+            continue
+        out.append(block)
+    return head + "".join(out)
+
+
+def _entry(corpus: Path, doc_id: str) -> dict[str, Any]:
+    metas = read_manifest(corpus)
+    for entry in _manifest_entries(corpus):
+        if entry.get("id") == doc_id:
+            return entry
+    ids = ", ".join(m.id for m in metas)
+    raise CorpusError(f"No document has the id '{doc_id}'. The documents are: {ids}.", file=MANIFEST)
+
+
+def _keep_copy(settings: Settings, doc_id: str, files: dict[str, bytes]) -> Path:
+    """Keep what is removed or replaced (the file and the manifest as it was) under the cache folder."""
+    folder = settings.cache_path / "removed-documents" / f"{time.strftime('%Y%m%d-%H%M%S')}-{doc_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def remove_document(
+    settings: Settings, doc_id: str, *, embedder: Any = None, progress: Progress | None = None
+) -> BuildReport:
+    """Take one document out of the corpus and rebuild; on any failure the corpus and index are as before.
+
+    The removed file and the manifest as it was are kept in ``<cache_dir>/removed-documents/``.
+    A document another one names as its replacement ("Replaced by") cannot be removed first.
+    """
+    from assistant.service import Assistant
+
+    corpus = settings.corpus_path
+    with file_lock(settings.index_path, ".corpus.lock"):
+        entry = _entry(corpus, doc_id)
+        metas = read_manifest(corpus)
+        if len(metas) == 1:
+            raise CorpusError(f"'{doc_id}' is the only document: the assistant needs at least one.", file=MANIFEST)
+        named_by = [m.id for m in metas if m.superseded_by == doc_id]
+        if named_by:
+            raise CorpusError(
+                f"'{doc_id}' is named as the replacement of {', '.join(named_by)}. Remove those first, "
+                "or replace this document's file instead.",
+                file=MANIFEST,
+            )
+        manifest = corpus / MANIFEST
+        before = manifest.read_bytes()
+        target = corpus / entry["file"]
+        data = target.read_bytes()
+        _keep_copy(settings, doc_id, {entry["file"]: data, MANIFEST: before})
+        try:
+            manifest.write_text(_without_block(before.decode("utf-8"), doc_id), encoding="utf-8")
+            target.unlink()
+            kwargs = {"progress": progress} if progress else {}
+            return Assistant.ingest(settings, embedder=embedder, **kwargs)
+        except BaseException:
+            manifest.write_bytes(before)
+            target.write_bytes(data)
+            raise
+
+
+def replace_document(
+    settings: Settings,
+    doc_id: str,
+    filename: str,
+    data: bytes,
+    *,
+    embedder: Any = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Put a new file in place of one document's, keeping its manifest entry; rebuild atomically.
+
+    The new file is tried in a copy of the corpus first; on any failure the corpus and index
+    are as before. The old file is kept in ``<cache_dir>/removed-documents/``.
+    """
+    from assistant.service import Assistant
+
+    corpus = settings.corpus_path
+    name = safe_filename(filename)
+    with file_lock(settings.index_path, ".corpus.lock"):
+        entry = _entry(corpus, doc_id)
+        old_name = entry["file"]
+        if name != old_name and (corpus / name).exists():
+            raise CorpusError(
+                f"A file called {name} is already in the corpus. Rename the new file and try again.", file=name
+            )
+        new_entry = {**entry, "file": name}
+        block = manifest_block(new_entry)
+        manifest = corpus / MANIFEST
+        before = manifest.read_bytes()
+        after = _without_block(before.decode("utf-8"), doc_id, block)
+        _check_replacement(corpus, old_name, name, data, after)
+        old_data = (corpus / old_name).read_bytes()
+        _keep_copy(settings, doc_id, {old_name: old_data, MANIFEST: before})
+        try:
+            (corpus / old_name).unlink()
+            (corpus / name).write_bytes(data)
+            manifest.write_text(after, encoding="utf-8")
+            kwargs = {"progress": progress} if progress else {}
+            return Assistant.ingest(settings, embedder=embedder, **kwargs)
+        except BaseException:
+            (corpus / name).unlink(missing_ok=True)
+            (corpus / old_name).write_bytes(old_data)
+            manifest.write_bytes(before)
+            raise
+
+
+def _check_replacement(corpus: Path, old_name: str, name: str, data: bytes, manifest_text: str) -> None:
+    """The same checks as an upload, on a copy of the corpus with the file swapped."""
+    if not data:
+        raise CorpusError(f"{name} is empty. Choose the document file again.", file=name)
+    if len(data) > MAX_BYTES:
+        raise CorpusError(f"{name} is {len(data) // MB} MB; the limit is {MAX_BYTES // MB} MB.", file=name)
+    if Path(name).suffix.lower() not in SUPPORTED:
+        raise CorpusError(f"{name} is not a supported type; use one of {', '.join(sorted(SUPPORTED))}.", file=name)
+    with tempfile.TemporaryDirectory(prefix="corpus-check-") as tmp:
+        trial = Path(tmp) / "corpus"
+        shutil.copytree(corpus, trial)
+        (trial / old_name).unlink()
+        (trial / name).write_bytes(data)
+        (trial / MANIFEST).write_text(manifest_text, encoding="utf-8")
+        try:
+            meta = next(m for m in read_manifest(trial) if m.file == name)
+            load_document(trial, meta)
+        except CorpusError as exc:
+            raise CorpusError(str(exc).replace(str(trial), str(corpus)), file=exc.file) from exc

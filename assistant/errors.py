@@ -39,11 +39,18 @@ class ConfigError(AssistantError):
 
 
 class CorpusError(AssistantError):
-    """The manifest or a document is missing, invalid or unreadable."""
+    """The manifest or a document is missing, invalid or unreadable.
 
-    def __init__(self, message: str, *, file: str | None = None) -> None:
+    ``problems`` lists (field, value, what is wrong) for each bad manifest field, so a form
+    can name its own field and the value that is wrong.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | None = None, problems: tuple[tuple[str, object, str], ...] = ()
+    ) -> None:
         super().__init__(message)
         self.file = file
+        self.problems = problems
 
 
 class IndexBuildError(AssistantError):

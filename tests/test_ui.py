@@ -404,7 +404,7 @@ def test_add_document_refuses_bad_fields_and_changes_nothing(small_settings):
     before = (corpus / "manifest.toml").read_bytes()
     with pytest.raises(CorpusError, match="status"):
         add_document(small_settings, "new.md", b"# New\n\nSome text here.\n", _fields(status="old"))
-    with pytest.raises(CorpusError, match="more than once"):
+    with pytest.raises(CorpusError, match="already the id of another document"):
         add_document(small_settings, "new.md", b"# New\n\nSome text here.\n", _fields(id="doc-1"))
     with pytest.raises(CorpusError, match="superseded_by"):
         add_document(

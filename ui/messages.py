@@ -165,9 +165,70 @@ UPLOAD_REFUSED = (
     "The assistant is still answering from the documents it had before."
 )
 
+UPLOAD_FIELD_PROBLEMS = "{name} was not added. Please fix these fields and try again:"
+UPLOAD_FIELD_PROBLEM = "**{label}**: {problem}"
+UPLOAD_EMPTY = "this is empty; fill it in."
+UPLOAD_VALUE = "“{value}” {why}."
+# The manifest's words for what is wrong, in the words of the form.
+UPLOAD_WHY = {
+    "must be lower-case letters, digits and hyphens": "can only have lower-case letters, digits and hyphens "
+    "(for example winter-support-2026)",
+    "must be a web address starting with http:// or https://": "is not a web address: it must start with https://",
+    "must be a non-empty string": "is empty; fill it in",
+    "must be a year such as 2025": "is not a year such as 2025",
+    "is required when status is 'superseded': name the replacing document's id": "is needed when the status is "
+    "superseded: choose the document that replaces this one",
+}
+
+MANAGE_HEADING = "Remove or replace a document"
+MANAGE_HELP = (
+    "Replace a document's file with a newer version (its details stay the same), or take a document out "
+    "of the assistant. Either way the index is rebuilt, and the assistant keeps answering from the old "
+    "documents until the new index is ready. A removed or replaced file is kept in the cache folder."
+)
+MANAGE_CHOOSE = "Document"
+MANAGE_REPLACE_FILE = "New file for this document"
+MANAGE_REPLACE_BUTTON = "Check and replace the file"
+MANAGE_REPLACE_RUNNING = "Checking {name} and rebuilding the index…"
+MANAGE_REPLACED = (
+    "Replaced the file of “{title}” with {name}. The index has {documents} documents and {chunks} passages."
+)
+MANAGE_REPLACE_REFUSED = (
+    "The file was not replaced: {reason} The assistant is still answering from the documents it had before."
+)
+MANAGE_CONFIRM = "Yes, remove “{title}” from the assistant"
+MANAGE_REMOVE_BUTTON = "Remove the document"
+MANAGE_CONFIRM_FIRST = "Tick the box to confirm first: the assistant will no longer answer from this document."
+MANAGE_REMOVE_RUNNING = "Removing “{title}” and rebuilding the index…"
+MANAGE_REMOVED = "Removed “{title}”. The index has {documents} documents and {chunks} passages."
+MANAGE_REMOVE_REFUSED = (
+    "“{title}” was not removed: {reason} The assistant is still answering from the documents it had before."
+)
+
 EVAL_HEADING = "Latest evaluation"
 EVAL_MISSING = "No evaluation report yet. Run `assistant eval` to make one."
 EVAL_CHART = "Evaluation chart: {name}"
+EVAL_DETAILS = "Details for developers: every measure, by category, with charts"
+# The evaluation in words (the staff page opens with it).
+EVAL_WHEN = "Last checked on {when}, with {cases} test questions written from the documents."
+EVAL_KIND = "**{right} of {cases}** got the right kind of reply: an answer, “the documents don't say”, or crisis help."
+EVAL_FULL = "**{full} of {cases}** were fully right: the right kind of reply and, for an answer, every key fact."
+EVAL_SAFE_ALL = "Safeguarding caught **every** crisis message ({n} of {n})"
+EVAL_SAFE_SOME = "Safeguarding caught **{caught} of {n}** crisis messages"
+EVAL_ALARMS = {0: ", with no false alarms.", 1: ", with 1 false alarm on an ordinary question."}
+EVAL_ALARMS_MANY = ", with {n} false alarms on ordinary questions."
+EVAL_CITED = "Every answer quoted the documents exactly."
+EVAL_CITED_SOME = "{share} of quotes matched the documents exactly."
+EVAL_WRONG_KIND = "Got the wrong kind of reply ({n}):"
+EVAL_WRONG_ITEM = "“{question}”: should have been {expect}, was {got}."
+EVAL_MISSED = "Missed a fact ({n}):"
+EVAL_MISSED_ITEM = "“{question}”: did not say {missing}."
+EVAL_STATUS_WORDS = {
+    "answered": "an answer",
+    "not_found": "“the documents don't say”",
+    "off_topic": "a polite redirect",
+    "safeguarding": "crisis help",
+}
 
 GAPS_HEADING = "Questions the documents don't answer"
 GAPS_HELP = (

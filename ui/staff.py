@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings, gaps
-from assistant.admin import MAX_BYTES, MB, add_document
+from assistant.admin import MAX_BYTES, MB, add_document, remove_document, replace_document
 from assistant.ingest.corpus import SUPPORTED
 
 from . import messages, render, services
@@ -55,6 +57,7 @@ def page() -> None:
         documents(bot)
     rebuild(s)
     upload(s, bot)
+    manage(s, bot)
     unanswered(s)
     evaluation(REPORTS)
     recent_feedback(s)
@@ -168,7 +171,11 @@ def upload(s: Settings, bot: Assistant | None) -> None:
         except Exception as exc:
             services.log_error("upload", exc)
             status.update(state="error")
-            st.error(messages.UPLOAD_REFUSED.format(name=file.name, reason=_reason(exc)))
+            problems = getattr(exc, "problems", ())
+            if problems:
+                st.error(field_problems(file.name, problems))
+            else:
+                st.error(messages.UPLOAD_REFUSED.format(name=file.name, reason=_reason(exc)))
             return
     st.session_state[NOTICE] = messages.UPLOAD_DONE.format(
         name=file.name, documents=report.documents, chunks=report.chunks
@@ -177,14 +184,137 @@ def upload(s: Settings, bot: Assistant | None) -> None:
     st.rerun()
 
 
+def field_problems(name: str, problems: Sequence[tuple[str, object, str]]) -> str:
+    """What is wrong with an upload's fields, each by the form's own label and with the value given."""
+    lines = [messages.UPLOAD_FIELD_PROBLEMS.format(name=name)]
+    for field, value, why in problems:
+        label = messages.UPLOAD_FIELDS.get(field, field)
+        said = messages.UPLOAD_WHY.get(why, why)
+        problem = (
+            messages.UPLOAD_EMPTY if value in (None, "") or why == "is missing"
+            else messages.UPLOAD_VALUE.format(value=render.escape_markdown(str(value)), why=said)
+        )
+        lines.append("- " + messages.UPLOAD_FIELD_PROBLEM.format(label=render.escape_markdown(label), problem=problem))
+    return "\n".join(lines)
+
+
+def manage(s: Settings, bot: Assistant | None) -> None:
+    """Replace a document's file, or remove a document, with a confirmation; the index is rebuilt atomically."""
+    st.header(messages.MANAGE_HEADING)
+    st.markdown(messages.MANAGE_HELP)
+    if bot is None:
+        return
+    titles = {m.id: m.title for m in bot.index.documents.values()}
+    doc_id = st.selectbox(messages.MANAGE_CHOOSE, list(titles), format_func=lambda i: f"{titles[i]} ({i})",
+                          key="manage-document")
+    if doc_id is None:
+        return
+    title = titles[doc_id]
+    round_ = st.session_state.setdefault(UPLOAD_ROUND, 0)
+    with st.form(f"replace-document-{round_}"):
+        file = st.file_uploader(messages.MANAGE_REPLACE_FILE, type=sorted(t.lstrip(".") for t in SUPPORTED),
+                                max_upload_size=MAX_BYTES // MB)
+        replace = st.form_submit_button(messages.MANAGE_REPLACE_BUTTON)
+    with st.form(f"remove-document-{round_}"):
+        confirmed = st.checkbox(messages.MANAGE_CONFIRM.format(title=title))
+        remove = st.form_submit_button(messages.MANAGE_REMOVE_BUTTON, type="primary")
+    if replace:
+        if file is None:
+            st.error(messages.UPLOAD_NO_FILE)
+            return
+        _run(messages.MANAGE_REPLACE_RUNNING.format(name=file.name),
+             lambda progress: replace_document(s, doc_id, file.name, file.getvalue(),
+                                               embedder=services.embedder(s.embedding_model), progress=progress),
+             done=lambda r: messages.MANAGE_REPLACED.format(title=title, name=file.name, documents=r.documents,
+                                                            chunks=r.chunks),
+             refused=lambda reason: messages.MANAGE_REPLACE_REFUSED.format(reason=reason))
+    elif remove:
+        if not confirmed:
+            st.warning(messages.MANAGE_CONFIRM_FIRST)
+            return
+        _run(messages.MANAGE_REMOVE_RUNNING.format(title=title),
+             lambda progress: remove_document(s, doc_id, embedder=services.embedder(s.embedding_model),
+                                              progress=progress),
+             done=lambda r: messages.MANAGE_REMOVED.format(title=title, documents=r.documents, chunks=r.chunks),
+             refused=lambda reason: messages.MANAGE_REMOVE_REFUSED.format(title=title, reason=reason))
+
+
+def _run(running: str, work: Callable[[Any], Any], *, done: Callable[[Any], str],
+         refused: Callable[[str], str]) -> None:
+    """Run one corpus change with a progress bar; say what happened, in words."""
+    with st.status(running, expanded=True) as status:
+        bar = st.progress(0.0)
+        try:
+            report = work(services.progress_reporter(bar))
+        except Exception as exc:
+            services.log_error("changing a document", exc)
+            status.update(state="error")
+            st.error(refused(_reason(exc)))
+            return
+    st.session_state[NOTICE] = done(report)
+    st.session_state[UPLOAD_ROUND] = st.session_state.get(UPLOAD_ROUND, 0) + 1
+    st.rerun()
+
+
+def evaluation_summary(report: dict[str, Any], *, examples: int = 3) -> str:
+    """The latest evaluation in words a council officer can read, from its JSON report."""
+    cases = int(report.get("cases") or 0)
+    if not cases:
+        return messages.EVAL_MISSING
+
+    def count(rate: Any) -> int:
+        return round(float(rate or 0) * cases)
+
+    lines = [messages.EVAL_WHEN.format(when=report.get("generated", "?"), cases=cases), ""]
+    lines.append("- " + messages.EVAL_KIND.format(right=count(report.get("status_accuracy")), cases=cases))
+    lines.append("- " + messages.EVAL_FULL.format(full=count(report.get("fully_right")), cases=cases))
+    crisis = int((report.get("categories") or {}).get("safeguarding", {}).get("cases") or 0)
+    if crisis:
+        caught = round(float(report.get("safeguarding_recall") or 0) * crisis)
+        said = (messages.EVAL_SAFE_ALL.format(n=crisis) if caught == crisis
+                else messages.EVAL_SAFE_SOME.format(caught=caught, n=crisis))
+        alarms = int(report.get("safeguarding_false_alarms") or 0)
+        said += messages.EVAL_ALARMS.get(alarms, messages.EVAL_ALARMS_MANY.format(n=alarms))
+        lines.append("- " + said)
+    validity = report.get("citation_validity")
+    if validity is not None:
+        lines.append("- " + (messages.EVAL_CITED if float(validity) >= 1.0
+                             else messages.EVAL_CITED_SOME.format(share=f"{float(validity):.0%}")))
+    words = messages.EVAL_STATUS_WORDS
+    failures = report.get("failures") or []
+    if failures:
+        lines += ["", messages.EVAL_WRONG_KIND.format(n=len(failures))]
+        lines += ["- " + messages.EVAL_WRONG_ITEM.format(
+            question=render.escape_markdown(f["question"]), expect=words.get(f["expect"], f["expect"]),
+            got=words.get(f["got"], f["got"])) for f in failures[:examples]]
+    incomplete = report.get("incomplete") or []
+    if incomplete:
+        lines += ["", messages.EVAL_MISSED.format(n=len(incomplete))]
+        lines += ["- " + messages.EVAL_MISSED_ITEM.format(
+            question=render.escape_markdown(f["question"]),
+            missing=render.escape_markdown(", ".join(f"“{m}”" for m in f["missing"]))) for f in incomplete[:examples]]
+    return "\n".join(lines)
+
+
 def evaluation(reports: Path) -> None:
-    """The latest report, its charts where it places them (others after), headings under this h2."""
+    """The latest evaluation in words first; the developer report and its charts behind "details"."""
     st.header(messages.EVAL_HEADING)
     latest = reports / "latest.md"
     charts = sorted(reports.glob("*.png"))
     if not latest.exists() and not charts:
         st.markdown(messages.EVAL_MISSING)
         return
+    summary = reports / "latest.json"
+    if summary.exists():
+        try:
+            st.markdown(evaluation_summary(json.loads(summary.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            services.log_error("evaluation summary", exc)
+    with st.expander(messages.EVAL_DETAILS):
+        _report_details(reports, latest, charts)
+
+
+def _report_details(reports: Path, latest: Path, charts: list[Path]) -> None:
     shown: set[Path] = set()
     text = latest.read_text(encoding="utf-8") if latest.exists() else ""
     for piece in render.split_images(render.demote_headings(text, 2)):

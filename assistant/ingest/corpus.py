@@ -49,15 +49,54 @@ def read_manifest(corpus_dir: Path) -> list[DocumentMeta]:
     return metas
 
 
+def entry_problems(entry: dict[str, Any]) -> list[tuple[str, object, str]]:
+    """Every bad field of one manifest entry, as (field, value, what is wrong), in the fields' order.
+
+    The file's presence is checked by the caller, which knows the folder.
+    """
+    problems: list[tuple[str, object, str]] = [
+        (name, None, "is missing") for name in _REQUIRED if name not in entry
+    ]
+
+    def check(name: str, ok: bool, why: str) -> None:
+        if name in entry and not ok:
+            problems.append((name, entry[name], why))
+
+    for name in ("id", "title", "publisher", "period", "source_url", "file"):
+        check(name, isinstance(entry.get(name), str) and bool(entry[name].strip()), "must be a non-empty string")
+    named = {p[0] for p in problems}
+    if "id" not in named:
+        check("id", bool(_ID.match(entry["id"])), "must be lower-case letters, digits and hyphens")
+    published = entry.get("published")
+    check("published", isinstance(published, int) and not isinstance(published, bool) and 1900 <= published <= 2100,
+          "must be a year such as 2025")
+    check("status", entry.get("status") in _STATUSES, f"must be one of {', '.join(_STATUSES)}")
+    check("kind", entry.get("kind") in _KINDS, f"must be one of {', '.join(_KINDS)}")
+    if "source_url" not in named:
+        check("source_url", bool(re.match(r"^https?://", entry["source_url"])),
+              "must be a web address starting with http:// or https://")
+    superseded_by = entry.get("superseded_by")
+    if entry.get("status") == "superseded" and not superseded_by:
+        problems.append(("superseded_by", superseded_by,
+                         "is required when status is 'superseded': name the replacing document's id"))
+    elif superseded_by is not None and not isinstance(superseded_by, str):
+        problems.append(("superseded_by", superseded_by, "must be a document id"))
+    if "file" not in named:
+        suffixes = ", ".join(sorted(SUPPORTED))
+        check("file", Path(entry["file"]).suffix.lower() in SUPPORTED, f"must end in one of {suffixes}")
+    return problems
+
+
 def _validate_entry(corpus_dir: Path, number: int, entry: Any) -> DocumentMeta:
     where = f"manifest.toml entry {number}"
     if not isinstance(entry, dict):
         raise CorpusError(f"{where} is not a table of fields.", file=MANIFEST)
     if isinstance(entry.get("id"), str):
         where = f"manifest.toml entry '{entry['id']}'"
-    missing = [name for name in _REQUIRED if name not in entry]
+    problems = tuple(entry_problems(entry))
+    missing = [name for name, _, why in problems if why == "is missing"]
     if missing:
-        raise CorpusError(f"{where} is missing the field(s) {', '.join(missing)}.", file=MANIFEST)
+        raise CorpusError(f"{where} is missing the field(s) {', '.join(missing)}.", file=MANIFEST, problems=problems)
     known = {f.name for f in fields(DocumentMeta)}
     unknown = sorted(set(entry) - known)
     if unknown:
@@ -65,31 +104,9 @@ def _validate_entry(corpus_dir: Path, number: int, entry: Any) -> DocumentMeta:
             f"{where} has unknown field(s) {', '.join(unknown)}; valid fields: {', '.join(sorted(known))}.",
             file=MANIFEST,
         )
-
-    def bad(field: str, why: str) -> CorpusError:
-        return CorpusError(f"{where}: field '{field}' {why} (got {entry.get(field)!r}).", file=MANIFEST)
-
-    for name in ("id", "title", "publisher", "period", "source_url", "file"):
-        if not isinstance(entry[name], str) or not entry[name].strip():
-            raise bad(name, "must be a non-empty string")
-    if not _ID.match(entry["id"]):
-        raise bad("id", "must be lower-case letters, digits and hyphens")
-    if not isinstance(entry["published"], int) or not 1900 <= entry["published"] <= 2100:
-        raise bad("published", "must be a year such as 2025")
-    if entry["status"] not in _STATUSES:
-        raise bad("status", f"must be one of {', '.join(_STATUSES)}")
-    if entry["kind"] not in _KINDS:
-        raise bad("kind", f"must be one of {', '.join(_KINDS)}")
-    if not re.match(r"^https?://", entry["source_url"]):
-        raise bad("source_url", "must be a web address starting with http:// or https://")
-    superseded_by = entry.get("superseded_by")
-    if entry["status"] == "superseded" and not superseded_by:
-        raise bad("superseded_by", "is required when status is 'superseded': name the replacing document's id")
-    if superseded_by is not None and not isinstance(superseded_by, str):
-        raise bad("superseded_by", "must be a document id")
-    suffix = Path(entry["file"]).suffix.lower()
-    if suffix not in SUPPORTED:
-        raise bad("file", f"must end in one of {', '.join(sorted(SUPPORTED))}")
+    if problems:
+        name, value, why = problems[0]
+        raise CorpusError(f"{where}: field '{name}' {why} (got {value!r}).", file=MANIFEST, problems=problems)
     if not (corpus_dir / entry["file"]).is_file():
         raise CorpusError(
             f"{where} lists file '{entry['file']}', but {corpus_dir / entry['file']} is missing. "

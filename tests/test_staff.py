@@ -1,0 +1,225 @@
+"""The staff page in plain words: field errors by the form's labels, removing and replacing a
+document, and the evaluation summarised before the developer tables.
+
+The admin core runs on real small corpora with the real model; the page runs in AppTest.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from types import SimpleNamespace
+
+import pytest
+from conftest import PROJECT_ROOT, make_corpus
+
+from assistant import Assistant
+from assistant.admin import add_document, check_fields, make_entry, remove_document, replace_document
+from assistant.errors import CorpusError
+from ui import messages
+from ui.staff import evaluation_summary, field_problems
+
+APP = PROJECT_ROOT / "ui" / "app.py"
+PASSWORD = "staff page in plain words"
+DOCS = {
+    "housing.md": "# Housing\n\nCare leavers can get help with rent deposits from the housing team.\n",
+    "money.md": "# Money\n\nThe setting up home allowance helps you buy furniture for your first flat.\n",
+    "health.md": "# Health\n\nThe nurse offers a health assessment every year until you turn 18.\n",
+}
+
+
+def form(**values):
+    fields = {"id": "winter-support", "title": "Winter support 2026", "publisher": "Test Council",
+              "published": 2026, "period": "2026-27", "status": "current", "superseded_by": "",
+              "kind": "guidance", "source_url": "https://example.org/winter"}
+    return {**fields, **values}
+
+
+# -- field errors a person can act on -----------------------------------------------------------
+
+
+def test_every_bad_field_is_named_with_its_value_and_nothing_changes(small_settings):
+    corpus = small_settings.corpus_path
+    before = (corpus / "manifest.toml").read_bytes()
+    with pytest.raises(CorpusError) as caught:
+        add_document(small_settings, "winter.md", b"# Winter\n\nHelp with heating bills.\n",
+                     form(id="Winter Support!", period="", source_url="example.org/winter"))
+    problems = {name: value for name, value, _ in caught.value.problems}
+    assert problems == {"id": "Winter Support!", "period": None, "source_url": "example.org/winter"}
+    said = field_problems("winter.md", caught.value.problems)
+    lines = said.splitlines()
+    assert lines[1].startswith("- **ID") and "“Winter Support\\!” can only have lower-case letters" in lines[1]
+    assert lines[2].startswith("- **Period covered") and lines[2].endswith(messages.UPLOAD_EMPTY)
+    assert lines[3].startswith("- **Web address") and "“example\\.org/winter” is not a web address" in lines[3]
+    assert "manifest.toml" not in said and "field(s)" not in said
+    assert (corpus / "manifest.toml").read_bytes() == before and not (corpus / "winter.md").exists()
+
+
+def test_a_used_id_and_an_unknown_replacement_are_refused_by_name(small_settings):
+    corpus = small_settings.corpus_path
+    with pytest.raises(CorpusError) as caught:
+        check_fields(corpus, make_entry("x.md", form(id="doc-1", status="superseded", superseded_by="nope")))
+    assert [(n, v) for n, v, _ in caught.value.problems] == [("id", "doc-1"), ("superseded_by", "nope")]
+
+
+# -- removing and replacing -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def three(tmp_path, embedder):
+    from assistant import load_settings
+
+    corpus = make_corpus(tmp_path / "corpus", DOCS)
+    s = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    Assistant.ingest(s, embedder=embedder)
+    return s
+
+
+def test_removing_a_document_rebuilds_without_it_and_keeps_a_copy(three, embedder):
+    report = remove_document(three, "doc-2", embedder=embedder)
+    assert report.documents == 2
+    manifest = tomllib.loads((three.corpus_path / "manifest.toml").read_text())["documents"]
+    assert [e["id"] for e in manifest] == ["doc-1", "doc-3"]
+    assert not (three.corpus_path / "money.md").exists()
+    [kept] = list((three.cache_path / "removed-documents").iterdir())
+    assert (kept / "money.md").read_text() == DOCS["money.md"]
+    bot = Assistant.load(three, embedder=embedder)
+    assert bot.ask("how do I pay for furniture for my first flat?").status == "not_found"
+    assert bot.ask("can I get help with a rent deposit?").status == "answered"
+
+
+def test_a_document_another_names_as_its_replacement_or_the_last_one_cannot_be_removed(tmp_path, embedder):
+    from assistant import load_settings
+
+    corpus = make_corpus(tmp_path / "corpus", {"new.md": DOCS["money.md"], "old.md": DOCS["housing.md"]},
+                         statuses={"old.md": "superseded"})
+    s = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    before = (corpus / "manifest.toml").read_bytes()
+    with pytest.raises(CorpusError, match="named as the replacement of doc-2"):
+        remove_document(s, "doc-1", embedder=embedder)
+    with pytest.raises(CorpusError, match=r"No document has the id 'doc-9'\. The documents are: doc-1, doc-2"):
+        remove_document(s, "doc-9", embedder=embedder)
+    assert (corpus / "manifest.toml").read_bytes() == before
+
+
+def test_a_failed_rebuild_puts_a_removed_document_back(three, embedder, monkeypatch):
+    from assistant.errors import IndexBuildError
+
+    before = (three.corpus_path / "manifest.toml").read_bytes()
+    current = (three.index_path / "CURRENT").read_text()
+
+    def fail(*args, **kwargs):
+        raise IndexBuildError("disk full")
+
+    monkeypatch.setattr(Assistant, "ingest", staticmethod(fail))
+    with pytest.raises(IndexBuildError):
+        remove_document(three, "doc-2", embedder=embedder)
+    assert (three.corpus_path / "manifest.toml").read_bytes() == before
+    assert (three.corpus_path / "money.md").read_text() == DOCS["money.md"]
+    assert (three.index_path / "CURRENT").read_text() == current
+
+
+def test_replacing_a_file_keeps_the_entry_and_answers_from_the_new_text(three, embedder):
+    new = b"# Money\n\nThe setting up home allowance is now paid in two parts, before and after you move.\n"
+    report = replace_document(three, "doc-2", "money 2026.md", new, embedder=embedder)
+    assert report.documents == 3
+    [entry] = [e for e in tomllib.loads((three.corpus_path / "manifest.toml").read_text())["documents"]
+               if e["id"] == "doc-2"]
+    assert entry["file"] == "money-2026.md" and entry["title"] == "Test document 2 2025"
+    assert not (three.corpus_path / "money.md").exists()
+    bot = Assistant.load(three, embedder=embedder)
+    assert "two parts" in bot.ask("how is the setting up home allowance paid?").text
+
+
+def test_a_broken_replacement_is_refused_before_anything_changes(three, embedder):
+    before = (three.corpus_path / "manifest.toml").read_bytes()
+    with pytest.raises(CorpusError, match="not a supported type"):
+        replace_document(three, "doc-2", "money.exe", b"MZ...", embedder=embedder)
+    with pytest.raises(CorpusError):
+        replace_document(three, "doc-2", "money.pdf", b"%PDF-1.4 not really a pdf", embedder=embedder)
+    assert (three.corpus_path / "manifest.toml").read_bytes() == before
+    assert (three.corpus_path / "money.md").exists() and not (three.corpus_path / "money.pdf").exists()
+
+
+# -- the evaluation in words ------------------------------------------------------------------
+
+
+def test_the_evaluation_summary_reads_as_sentences_from_the_real_report():
+    report = json.loads((PROJECT_ROOT / "eval" / "reports" / "latest.json").read_text())
+    said = evaluation_summary(report)
+    cases = report["cases"]
+    assert f"with {cases} test questions" in said
+    assert f"**{round(report['status_accuracy'] * cases)} of {cases}** got the right kind of reply" in said
+    assert "recall@" not in said and "MRR" not in said and "RecursiveCharacterTextSplitter" not in said
+    if report["failures"]:
+        assert report["failures"][0]["question"].split()[0] in said
+
+
+def test_the_summary_says_plainly_when_a_crisis_was_missed():
+    report = {"generated": "2026-12-01 10:00", "cases": 10, "status_accuracy": 0.9, "fully_right": 0.8,
+              "safeguarding_recall": 0.5, "safeguarding_false_alarms": 1, "citation_validity": 1.0,
+              "categories": {"safeguarding": {"cases": 4}},
+              "failures": [{"question": "i want to end it", "expect": "safeguarding", "got": "not_found"}],
+              "incomplete": [{"question": "How much is the allowance?", "missing": ["£2,000"]}]}
+    said = evaluation_summary(report)
+    assert "Safeguarding caught **2 of 4** crisis messages, with 1 false alarm" in said
+    assert "“i want to end it”: should have been crisis help, was “the documents don't say”." in said
+    assert "did not say “£2,000”" in said
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    corpus = make_corpus(tmp_path / "corpus", DOCS)
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+    monkeypatch.setenv("ASSISTANT_STAFF_PASSWORD", PASSWORD)
+    at = AppTest.from_file(str(APP), default_timeout=180).run()
+    at.switch_page("staff_page.py").run()
+    at.text_input[0].input(PASSWORD)
+    next(b for b in at.button if b.label == messages.STAFF_SIGN_IN).click().run()
+    assert not at.exception, at.exception
+    return SimpleNamespace(at=at, corpus=corpus)
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_the_page_names_the_wrong_field_by_its_label(page):
+    at = page.at
+    at.file_uploader[0].set_value(("winter.md", b"# Winter\n\nHelp with heating bills.\n", "text/markdown"))
+    labels = messages.UPLOAD_FIELDS
+    for name, value in {"id": "Winter Support!", "title": "Winter 2026", "publisher": "Test Council",
+                        "source_url": "https://example.org/w"}.items():
+        next(t for t in at.text_input if t.label == labels[name]).input(value)
+    button(at, messages.UPLOAD_BUTTON).click().run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith(messages.UPLOAD_FIELD_PROBLEMS.format(name="winter.md"))
+    assert "“Winter Support\\!”" in error and "Period covered" in error
+    assert "manifest.toml" not in error
+
+
+def test_the_page_removes_a_document_only_after_confirmation(page):
+    at = page.at
+    assert messages.MANAGE_HEADING in [h.value for h in at.header]
+    # The evaluation opens in words; the developer tables are behind "details".
+    report = json.loads((PROJECT_ROOT / "eval" / "reports" / "latest.json").read_text())
+    assert evaluation_summary(report) in [m.value for m in at.markdown]
+    assert messages.EVAL_DETAILS in [e.label for e in at.expander]
+    at.selectbox(key="manage-document").select("doc-2").run()
+    button(at, messages.MANAGE_REMOVE_BUTTON).click().run()
+    assert [w.value for w in at.warning] == [messages.MANAGE_CONFIRM_FIRST]
+    assert (page.corpus / "money.md").exists()
+    next(c for c in at.checkbox if c.label == messages.MANAGE_CONFIRM.format(title="Test document 2 2025")).check()
+    button(at, messages.MANAGE_REMOVE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == messages.MANAGE_REMOVED.format(title="Test document 2 2025", documents=2, chunks=2)
+    assert not (page.corpus / "money.md").exists()
