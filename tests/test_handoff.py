@@ -1,13 +1,15 @@
 """Ask a person: requests to the leaving care team, stored redacted, answered, closed, erased.
 
 The store runs on a real SQLite file and on the suite's throwaway PostgreSQL; the team's
-email goes to a real SMTP server (aiosmtpd) on 127.0.0.1; the API is driven with TestClient.
+email goes to a real SMTP server (aiosmtpd) on 127.0.0.1; the API is driven with TestClient
+(the handoff route needs no assistant, so no model is loaded here).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email
+import json
 import logging
 import re
 import sqlite3
@@ -17,10 +19,12 @@ from email.message import Message
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 from postgres import ClusterUnavailable, PostgresCluster
 
 from assistant import InputError, load_settings
 from assistant.handoff import RequestStore, check_contact, email_team, submit
+from assistant.web.app import create_app
 from eval.servers import free_port
 
 QUESTION = "My name is Sam Jones, I'm at SE6 4RU. Can I get help with my rent deposit? Text 07700 900123"
@@ -261,3 +265,132 @@ def test_smtp_without_the_team_address_is_a_clear_settings_error():
 
     with pytest.raises(ConfigError, match="handoff_email"):
         load_settings(smtp_host="mail.example.gov.uk")
+
+
+# -- the web API ----------------------------------------------------------------------------------
+
+VALID = {"question": QUESTION, "contact_method": "phone", "contact": "07700 900123"}
+
+
+def api(tmp_path, **overrides) -> TestClient:
+    overrides.setdefault("rate_limit_per_minute", 10_000)
+    overrides.setdefault("handoff_per_hour", 10_000)
+    overrides.setdefault("feedback_db", tmp_path / "data.sqlite3")
+    return TestClient(create_app(settings=load_settings(**overrides)))
+
+
+def assert_error(response, status: int) -> str:
+    """The app's one error shape, with a sentence for people and nothing internal."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"ok", "error", "status"} and body["ok"] is False and body["status"] == status
+    for leak in ("Traceback", "/tmp/", "pydantic", "'loc'"):
+        assert leak not in response.text
+    return body["error"]
+
+
+def test_a_request_through_the_api_gets_a_reference_and_what_happens_next(tmp_path):
+    client = api(tmp_path, handoff_next_steps="We will call you within 2 working days.")
+    response = client.post("/api/handoff", json={**VALID, "audience": "staff"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body == {"ok": True, "reference": body["reference"], "next_steps": "We will call you within 2 working days."}
+    assert response.headers["cache-control"] == "no-store"
+    stored = RequestStore(tmp_path / "data.sqlite3").get(body["reference"])
+    assert (stored.status, stored.audience, stored.contact) == ("open", "staff", "07700 900123")
+    assert "Sam Jones" not in stored.question and "rent deposit" in stored.question
+    assert "07700" not in response.text  # nothing of the request comes back
+
+
+def test_requests_are_never_readable_through_the_api(tmp_path):
+    client = api(tmp_path)
+    reference = client.post("/api/handoff", json=VALID).json()["reference"]
+    assert_error(client.get("/api/handoff"), 405)
+    assert_error(client.get(f"/api/handoff/{reference}"), 404)
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths["/api/handoff"]) == {"post"}
+    assert not any(p.startswith("/api/handoff/") or "request" in p for p in paths)
+
+
+def test_contacts_tell_the_widget_who_answers_and_what_happens(tmp_path):
+    handoff = api(tmp_path).get("/api/contacts").json()["handoff"]
+    profile = load_settings()
+    assert handoff["team"] == profile.handoff_team == "the leaving care team"
+    assert handoff["next_steps"] == profile.handoff_next_steps
+    assert "2 working days" in handoff["next_steps"] and "999" in handoff["next_steps"]
+    assert handoff["max_question_chars"] == 2000
+
+
+def test_an_unusable_contact_is_a_422_saying_what_to_fix(tmp_path):
+    client = api(tmp_path)
+    error = assert_error(client.post("/api/handoff", json={**VALID, "contact": "07700"}), 422)
+    assert "phone number doesn't look right" in error
+    error = assert_error(client.post("/api/handoff", json={**VALID, "contact_method": "email"}), 422)
+    assert "email address doesn't look right" in error and "07700" not in error
+    assert RequestStore(tmp_path / "data.sqlite3").list() == []
+
+
+HOSTILE = {
+    "empty question": {**VALID, "question": ""},
+    "blank question": {**VALID, "question": " \n\t "},
+    "huge question": {**VALID, "question": "x" * 2001},
+    "huge contact": {**VALID, "contact": "0" * 255},
+    "question a number": {**VALID, "question": 42},
+    "question a list": {**VALID, "question": ["a", "b"]},
+    "question an object": {**VALID, "question": {"$gt": ""}},
+    "contact null": {**VALID, "contact": None},
+    "contact a number": {**VALID, "contact": 7700900123},
+    "unknown method": {**VALID, "contact_method": "carrier pigeon"},
+    "unknown audience": {**VALID, "audience": "admin"},
+    "extra field": {**VALID, "status": "closed"},
+    "asks to read others": {**VALID, "id": 1},
+    "missing contact": {"question": "q", "contact_method": "email"},
+    "not an object": [VALID],
+    "a bare string": "please",
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_bodies_are_refused_with_a_4xx_and_store_nothing(tmp_path, case):
+    client = api(tmp_path)
+    assert_error(client.post("/api/handoff", json=HOSTILE[case]), 422)
+    assert RequestStore(tmp_path / "data.sqlite3").list() == []
+
+
+def test_oversized_and_unparseable_bodies_are_refused(tmp_path):
+    client = api(tmp_path)
+    headers = {"content-type": "application/json"}
+    assert_error(client.post("/api/handoff", content=b'{"question": "' + b"x" * 300_000 + b'"}', headers=headers), 413)
+    assert_error(client.post("/api/handoff", content=b'{"question": "hi"', headers=headers), 422)
+    assert_error(client.post("/api/handoff", content=b"\xff\xfe", headers=headers), 422)
+
+
+def test_requests_are_rate_limited_per_hour_and_per_minute(tmp_path):
+    client = api(tmp_path, handoff_per_hour=2)
+    assert [client.post("/api/handoff", json=VALID).status_code for _ in range(2)] == [200, 200]
+    refused = client.post("/api/handoff", json=VALID)
+    assert "wait" in assert_error(refused, 429)
+    assert 60 < int(refused.headers["retry-after"]) <= 3600
+    assert len(RequestStore(tmp_path / "data.sqlite3").list()) == 2
+
+    per_minute = api(tmp_path / "other", rate_limit_per_minute=1)
+    assert per_minute.post("/api/handoff", json=VALID).status_code == 200
+    assert_error(per_minute.post("/api/handoff", json=VALID), 429)
+
+
+def test_the_api_emails_the_team_after_answering(tmp_path, smtp):
+    inbox, port = smtp
+    settings = mail_settings(tmp_path, port, rate_limit_per_minute=10_000)
+    client = TestClient(create_app(settings=settings))
+    reference = client.post("/api/handoff", json=VALID).json()["reference"]
+    assert [m["Subject"] for _, _, m in inbox.messages] == [f"New request #{reference} from the care leavers assistant"]
+    assert RequestStore(tmp_path / "data.sqlite3").get(reference).emailed is True
+
+
+def test_a_store_that_cannot_be_opened_is_a_503_for_people(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    client = api(tmp_path, feedback_db=blocker / "data.sqlite3")
+    error = assert_error(client.post("/api/handoff", json=VALID), 503)
+    assert error.startswith("Your request could not be sent just now.") and "Need help now?" in error
+    assert str(tmp_path) not in json.dumps(error)

@@ -1,4 +1,4 @@
-"""The web API behind the council's chat widget: JSON and streamed answers, contacts, feedback.
+"""The web API behind the council's chat widget: answers, contacts, feedback, requests to a person.
 
 Run it with ``assistant serve``; build it in tests with ``create_app(settings, bot)``.
 
@@ -29,14 +29,15 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.config import Contact, Settings, load_settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, RateLimited
 from assistant.feedback import FeedbackStore
+from assistant.handoff import MAX_CONTACT, MAX_QUESTION, RequestStore, notify, submit
 from assistant.web.edge import (
     BodyLimit,
     CatchAll,
@@ -44,6 +45,7 @@ from assistant.web.edge import (
     RateLimiter,
     SecurityHeaders,
     check_chat_request,
+    client_key,
     rate_limit,
 )
 from assistant.web.errors import add_error_handlers
@@ -54,6 +56,8 @@ from assistant.web.models import (
     ContactsResponse,
     FeedbackRequest,
     FeedbackResponse,
+    HandoffRequest,
+    HandoffResponse,
     HealthResponse,
     chat_request_model,
 )
@@ -93,6 +97,9 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.feedback = None
     app.state.feedback_lock = threading.Lock()
+    app.state.requests = None
+    # Requests land in a person's queue: besides the per-minute limit, a few an hour per client.
+    app.state.handoff_limiter = RateLimiter(settings.handoff_per_hour, window=3600.0)
 
     add_error_handlers(app)
     _add_api_routes(app, settings)
@@ -124,6 +131,20 @@ def _feedback_store(request: Request, settings: Settings) -> FeedbackStore:
         if request.app.state.feedback is None:
             request.app.state.feedback = FeedbackStore.from_settings(settings)
         return request.app.state.feedback
+
+
+def _request_store(request: Request, settings: Settings) -> RequestStore:
+    """The requests store, in the same database as feedback, built on first use."""
+    with request.app.state.feedback_lock:
+        if request.app.state.requests is None:
+            request.app.state.requests = RequestStore.from_settings(settings)
+        return request.app.state.requests
+
+
+async def _handoff_rate_limit(request: Request) -> None:
+    wait = request.app.state.handoff_limiter.check(client_key(request))
+    if wait:
+        raise RateLimited(wait)
 
 
 def _contacts(contacts: list[Contact]) -> list[dict[str, str]]:
@@ -197,7 +218,33 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
                 "max_history_turns": settings.max_history_turns,
                 "max_history_chars": settings.max_history_chars,
             },
+            "handoff": {
+                "team": settings.handoff_team,
+                "next_steps": settings.handoff_next_steps,
+                "max_question_chars": MAX_QUESTION,
+                "max_contact_chars": MAX_CONTACT,
+            },
         }
+
+    @app.post(
+        "/api/handoff",
+        response_model=HandoffResponse,
+        dependencies=[*limited, Depends(_handoff_rate_limit)],
+        responses=ERRORS,
+        tags=["handoff"],
+    )
+    def handoff(body: HandoffRequest, request: Request, background: BackgroundTasks) -> dict[str, Any]:
+        """Send a question to the leaving care team, with an email address or phone for the reply.
+
+        The request is stored (the question redacted) and waits on the staff page; if SMTP
+        is set, the team is emailed after this answer is sent. Requests are never readable
+        through the API.
+        """
+        store = _request_store(request, settings)
+        reference = submit(store, settings, **body.model_dump(), email=False)
+        if settings.smtp_host:
+            background.add_task(notify, store, settings, reference)
+        return {"ok": True, "reference": reference, "next_steps": settings.handoff_next_steps}
 
     @app.post(
         "/api/feedback",
