@@ -127,6 +127,31 @@ class Settings(BaseSettings):
     # names of the contacts to show first, in order; the other contacts follow.
     crisis_help: dict[str, list[str]] = Field(default_factory=dict)
 
+    # "Ask a person": a young person can send a question to a team from the chat. Who the team
+    # is, and what they are told happens next (and when), are the council's words.
+    handoff_team: str = "the leaving care team"
+    handoff_next_steps: str = (
+        "Someone from the team will contact you, usually within a few working days, in office "
+        "hours. If you are in danger now, call 999."
+    )
+    # Requests are deleted this many days after they last changed, whatever their state; a
+    # closed request loses its contact details at once.
+    request_retention_days: int = Field(90, ge=1)
+    # Requests one client may send in an hour (besides rate_limit_per_minute): each lands in
+    # the team's queue, so a script must not fill it.
+    handoff_per_hour: int = Field(5, ge=1)
+    # Optional: email the team when a request arrives (one plain message, no personal data in
+    # its subject). smtp_host empty = no email; requests still wait on the staff page.
+    handoff_email: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # The sender's address; unset, handoff_email.
+    smtp_from: str | None = None
+    # Upgrade the connection with STARTTLS (port 587); off for a relay on localhost or port 25.
+    smtp_starttls: bool = True
+
     @field_validator("embedding_model")
     @classmethod
     def _model_not_empty(cls, value: str) -> str:
@@ -153,6 +178,15 @@ class Settings(BaseSettings):
         first = [c for name in self.crisis_help.get(category or "", []) for c in every if c.name == name]
         urgent = first + [c for c in self.urgent_contacts if c not in first]
         return urgent, [c for c in self.council_contacts if c not in first]
+
+    @model_validator(mode="after")
+    def _handoff_email_complete(self) -> Settings:
+        if self.smtp_host and not self.handoff_email:
+            raise ValueError(
+                "smtp_host is set but handoff_email is not: set handoff_email to the team's "
+                "address (e.g. leavingcare@example.gov.uk), or unset smtp_host"
+            )
+        return self
 
     @model_validator(mode="after")
     def _llm_complete(self) -> Settings:

@@ -11,6 +11,7 @@ happened, where (file, setting, value) and what to do next::
     │   └── QuestionFileError   an evaluation question file is malformed
     ├── RateLimited        one client sent too many messages in the last minute
     ├── FeedbackError      feedback could not be saved (the answer itself is unaffected)
+    │   └── HandoffError   a request to the leaving care team could not be saved
     └── LLMUnavailable     the optional language model could not be reached
 
 Behaviour at the edges lives on the classes: ``exit_code`` for the CLI, ``http_status`` and
@@ -87,6 +88,15 @@ class FeedbackError(AssistantError):
     """Feedback could not be saved; the answer itself is unaffected."""
 
     public = "Your feedback could not be saved just now. Please try again later."
+
+
+class HandoffError(FeedbackError):
+    """A young person's request to a person could not be saved; they are told to try again."""
+
+    public = (
+        "Your request could not be sent just now. Please try again in a few minutes. "
+        "If you need help now, open “Need help now?”."
+    )
 
 
 class LLMUnavailable(AssistantError):

@@ -47,6 +47,8 @@ class SQLStore:
     """
 
     label: ClassVar[str] = "feedback"
+    # Raised when storing fails: each store's own subclass carries the sentence its users see.
+    error: ClassVar[type[FeedbackError]] = FeedbackError
 
     def __init__(self, database: str | Path | URL) -> None:
         self.url, self._setting = _database_url(database)
@@ -84,7 +86,7 @@ class SQLStore:
         try:
             return create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
         except (ImportError, SQLAlchemyError) as exc:
-            raise FeedbackError(
+            raise self.error(
                 f"The {self.label} database {self.name} cannot be used ({_reason(exc)}). "
                 f"Check {self._setting}, e.g. {EXAMPLE_URL}."
             ) from exc
@@ -102,7 +104,7 @@ class SQLStore:
                 with self.engine.connect() as db:
                     _create_or_migrate(db)
             except (OSError, SQLAlchemyError) as exc:
-                raise FeedbackError(
+                raise self.error(
                     f"The {self.label} database {self.name} cannot be opened ({_reason(exc)}). "
                     f"{self._advice}"
                 ) from exc
@@ -117,7 +119,7 @@ class SQLStore:
         except SQLAlchemyError as exc:
             # Look at the schema again next time: the database may have been replaced.
             self._schema_ready = False
-            raise FeedbackError(
+            raise self.error(
                 f"{self.label.capitalize()} could not be {verb} {self.name} ({_reason(exc)}). {self._advice}"
             ) from exc
 

@@ -22,6 +22,7 @@ from assistant import Assistant, load_settings
 from assistant.admin import add_document, manifest_block, safe_filename, toml_string
 from assistant.errors import CorpusError
 from assistant.feedback import FeedbackStore
+from assistant.handoff import RequestStore
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -206,7 +207,8 @@ def test_feedback_is_stored_redacted_as_one_row(app, feedback_db):
     app.feedback[0].set_value(1).run()
     assert not app.exception
     assert messages.FEEDBACK_THANKS in texts(app)
-    app.text_input[0].input("Thanks! Email me at sam.jones@example.com or call 07700 900123")
+    comment = next(t for t in app.text_input if t.label == messages.FEEDBACK_COMMENT)
+    comment.input("Thanks! Email me at sam.jones@example.com or call 07700 900123")
     button(app, messages.FEEDBACK_SEND).click().run()
     assert not app.exception
     assert messages.FEEDBACK_COMMENT_THANKS in texts(app)
@@ -222,6 +224,41 @@ def test_feedback_is_stored_redacted_as_one_row(app, feedback_db):
     # Changing the thumb updates the same row.
     app.feedback[0].set_value(0).run()
     assert [r.rating for r in FeedbackStore(feedback_db).recent()] == [0]
+
+
+def test_a_decline_offers_the_team_and_the_form_stores_a_request(app, feedback_db):
+    message = ask(app, "what is the weather in paris")
+    label = messages.HANDOFF_ASK.format(team="the leaving care team")
+    assert label == "Ask the leaving care team"
+    assert [e.label for e in message.expander] == [label]
+    offer = message.expander[0]
+    assert any("2 working days" in t for t in texts(offer))
+    question = offer.text_area[0]
+    assert question.label == messages.HANDOFF_QUESTION and question.value == "what is the weather in paris"
+    question.input("My name is Sam Jones. Can someone help me find a flat near college?")
+    offer.radio[0].set_value("phone")
+    offer.text_input[0].input("0770")
+    button(app, messages.HANDOFF_SEND).click().run()
+    assert not app.exception
+    assert [w.value for w in app.warning] and "phone number doesn't look right" in app.warning[0].value
+    assert RequestStore(feedback_db).list() == []
+
+    offer = app.chat_message[-1].expander[0]
+    offer.text_input[0].input("07700 900123")
+    button(app, messages.HANDOFF_SEND).click().run()
+    assert not app.exception
+    [stored] = RequestStore(feedback_db).list()
+    assert (stored.contact_method, stored.contact, stored.status) == ("phone", "07700 900123", "open")
+    assert "help me find a flat" in stored.question and "Sam Jones" not in stored.question
+    sent = messages.HANDOFF_SENT.format(team="the leaving care team", reference=stored.id)
+    assert [s.value.split("\n\n")[0] for s in app.success] == [sent]
+    assert len(app.chat_message[-1].expander) == 0  # sent once: no second form
+
+
+def test_every_answer_offers_the_team_under_its_feedback(app):
+    message = ask(app, "Who chairs the Corporate Parenting Board?")
+    assert [e.label for e in message.expander] == ["Ask the leaving care team"]
+    assert message.expander[0].text_area[0].value == "Who chairs the Corporate Parenting Board?"
 
 
 def test_unusable_question_gets_a_short_message(app):
@@ -294,7 +331,7 @@ def test_staff_page_refuses_a_wrong_password(app):
 def test_staff_page_lists_documents_and_rebuilds_with_the_password(small_app):
     at = sign_in(small_app.at)
     headers = [h.value for h in at.header]
-    assert headers[:2] == [messages.DOCS_HEADING, messages.REBUILD_HEADING]
+    assert headers[:3] == [messages.REQUESTS_HEADING, messages.DOCS_HEADING, messages.REBUILD_HEADING]
     assert messages.DOCS_SUMMARY.format(documents=3, chunks=3) in texts(at)
     row = (
         "| "
@@ -309,6 +346,43 @@ def test_staff_page_lists_documents_and_rebuilds_with_the_password(small_app):
     assert not at.exception
     assert at.success and at.success[0].value.startswith("Rebuilt: 3 documents")
     assert (small_app.index / "CURRENT").read_text() != before
+
+
+def test_staff_answer_a_request_from_the_queue_then_close_it(small_app, feedback_db):
+    store = RequestStore(feedback_db)
+    older = store.add(question="Can I get a bus pass?", contact_method="email", contact="jo@example.org")
+    waiting = store.add(
+        question="Can I stay with my foster carer after 18?", contact_method="phone", contact="+44 (0)7700 900123"
+    )
+    store.mark_answered(older, "Sent the travel form")
+    at = sign_in(small_app.at)
+    assert not at.exception, at.exception
+    assert at.header[0].value == messages.REQUESTS_HEADING
+    assert messages.REQUESTS_SUMMARY.format(open=1, answered=1, closed=0) in texts(at)
+    # Open requests are shown first (the filter starts at "Open"), with how to reply.
+    cards = [c.key for c in at.container if c.key and c.key.startswith("request-")]
+    assert cards == [f"request-{waiting}"]
+    card = next(c for c in at.container if c.key == f"request-{waiting}")
+    shown = "\n".join(texts(card))
+    assert "foster carer after 18" in shown and f"**#{waiting}** · Open" in shown
+    assert "(tel:+447700900123)" in shown
+
+    card.text_area[0].input("Rang back: staying put explained, PA to visit on Monday.")
+    next(b for b in card.button if b.label == messages.REQUEST_MARK_ANSWERED).click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [messages.REQUEST_ANSWERED.format(id=waiting)]
+    answered = store.get(waiting)
+    assert answered.status == "answered" and answered.staff_note.startswith("Rang back")
+    assert messages.REQUESTS_SUMMARY.format(open=0, answered=2, closed=0) in texts(at)
+    assert messages.REQUESTS_NONE in texts(at)
+
+    at.radio[0].set_value("answered").run()
+    cards = [c.key for c in at.container if c.key and c.key.startswith("request-")]
+    assert cards == [f"request-{waiting}", f"request-{older}"]  # newest first
+    at.button(key=f"close-{waiting}").click().run()
+    assert not at.exception, at.exception
+    assert store.get(waiting).status == "closed" and store.get(waiting).contact == ""
+    assert [s.value for s in at.success] == [messages.REQUEST_CLOSED.format(id=waiting)]
 
 
 def test_upload_of_corrupt_pdf_is_refused_and_old_index_still_answers(app, settings):

@@ -284,3 +284,100 @@ def test_phone_width_and_reduced_motion(browser, server):
         page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
     finally:
         context.close()
+
+
+# -- asking a person ------------------------------------------------------------------------------
+
+
+def test_a_decline_offers_the_team_and_the_request_is_sent_at_phone_size(browser, server, settings):
+    """On a phone: an off-topic question, the visible button, the pre-filled form, a reference."""
+    from assistant.handoff import RequestStore
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(f"{server}/demo")
+        wait_for_widget(page)
+        page.locator(f"{WIDGET} .launcher").tap()
+        ask(page, "what is the weather in paris")
+        offer = page.locator(f"{WIDGET} .msg.bot .handoff-open.button").last
+        assert offer.is_visible() and offer.inner_text() == "Ask the leaving care team"
+        offer.tap()
+        assert offer.get_attribute("aria-expanded") == "true"
+        form = page.locator(f"{WIDGET} .handoff-form")
+        question = form.get_by_label("Your question (you can change it)")
+        assert question.input_value() == "what is the weather in paris"
+        assert focused_in_widget(page).startswith("ccw-handoff-")  # focus moved into the form
+        assert "2 working days" in form.locator(".next").inner_text()
+        assert axe_violations(page) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget-handoff-form-phone.png"))
+
+        # Edit the question, choose phone, give a number, send: all from the keyboard.
+        question.fill("Can someone help me find a flat near college?")
+        form.get_by_label("Phone").check()
+        contact = form.get_by_label("Your phone number")
+        assert contact.get_attribute("type") == "tel"
+        contact.fill("07700 900")
+        with page.expect_response(f"{server}/api/handoff") as refused:
+            contact.press("Enter")
+        assert refused.value.status == 422
+        form.locator(".handoff-status.error").filter(has_text="phone number").wait_for()
+        contact.fill("07700 900123")
+        with page.expect_response(f"{server}/api/handoff") as posted:
+            form.get_by_role("button", name="Send to the team").tap()
+        assert posted.value.status == 200
+        reference = posted.value.json()["reference"]
+        sent = page.locator(f"{WIDGET} .handoff-sent")
+        sent.wait_for()
+        assert f"Your reference is #{reference}." in sent.inner_text()
+        assert focused_in_widget(page) == "handoff-sent"
+        inside = f"document.querySelector('{WIDGET}').shadowRoot"
+        assert page.evaluate(f"() => {inside}.querySelector('.log').scrollWidth") <= 390
+        assert axe_violations(page) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget-handoff-phone.png"))
+
+        stored = RequestStore(settings.feedback_path).get(reference)
+        assert stored.question == "Can someone help me find a flat near college?"
+        assert (stored.contact_method, stored.contact, stored.status) == ("phone", "07700 900123", "open")
+        # The conversation kept for the tab remembers that it was sent.
+        page.reload()
+        wait_for_widget(page)
+        page.locator(f"{WIDGET} .launcher").tap()
+        assert f"#{reference}" in page.locator(f"{WIDGET} .handoff-sent").inner_text()
+        # The refused number's 422 is logged by the browser; nothing else may be.
+        assert [p for p in problems if "status of 422" not in p] == []
+        assert len(problems) <= 1
+    finally:
+        context.close()
+
+
+def test_every_answer_links_to_the_team_and_the_form_works_from_the_keyboard(page):
+    page.locator(f"{WIDGET} .launcher").click()
+    ask(page, QUESTION)
+    link = page.locator(f"{WIDGET} .msg.bot .handoff-open.link").last
+    assert link.inner_text() == "Ask the leaving care team"
+    link.focus()
+    page.keyboard.press("Enter")
+    question = page.locator(f"{WIDGET} .handoff-form textarea")
+    assert question.input_value() == QUESTION
+    assert focused_in_widget(page).endswith("-q")  # the question, ready to edit
+    # Tab walks the form in order: the checked choice, the contact, send, cancel.
+    seen = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        seen.append(focused_in_widget(page))
+    assert seen[0] == "input" and seen[1].endswith("-c") and seen[2:] == ["send", "clear"], seen
+    # Escape closes only the form, and focus goes back to the link.
+    page.keyboard.press("Escape")
+    assert page.locator(f"{WIDGET} .handoff-form").count() == 0
+    assert page.locator(f"{WIDGET} .panel").is_visible()
+    assert focused_in_widget(page) == "handoff-open link"
+    assert link.get_attribute("aria-expanded") == "false"
+    assert page.problems == []

@@ -1,4 +1,4 @@
-"""The chat page: ask, see the answer streamed with its sources, rate it; help always at the bottom.
+"""The chat page: ask, see the answer streamed with its sources, rate it, ask a person; help at the bottom.
 
 The conversation lives in ``st.session_state["messages"]`` and goes back to the
 assistant as history, so follow-ups ("and in the old strategy?") work. The
@@ -19,7 +19,7 @@ from assistant import Assistant, AssistantError, InputError, Settings
 from assistant.feedback import FeedbackStore
 from assistant.types import Reply
 
-from . import messages, render, reply_view, services
+from . import handoff, messages, render, reply_view, services
 
 MESSAGES = "messages"
 AUDIENCE = "audience"
@@ -76,13 +76,13 @@ def conversation(s: Settings, bot: Assistant) -> None:
             if message["role"] == "user":
                 st.markdown(render.escape_markdown(message["content"]))
             else:
-                reply_view.show(message, documents, store, s.advice_contact)
+                reply_view.show(message, documents, store, s.advice_contact, s)
 
     with st.bottom:
         typed = st.chat_input(messages.CHAT_PLACEHOLDER, max_chars=s.max_question_chars)
     question = typed or state.pop(PENDING, None)
     if question:
-        ask(bot, question, state[AUDIENCE], store, s.advice_contact)
+        ask(bot, question, state[AUDIENCE], store, s)
     if not state[MESSAGES] and not question:
         starters(state[AUDIENCE])
     if state[MESSAGES]:
@@ -91,9 +91,7 @@ def conversation(s: Settings, bot: Assistant) -> None:
         )
 
 
-def ask(
-    bot: Assistant, question: str, audience: str, store: FeedbackStore | None, advice: str
-) -> None:
+def ask(bot: Assistant, question: str, audience: str, store: FeedbackStore | None, s: Settings) -> None:
     """Show the question, stream the answer, then redraw it with its sources and feedback."""
     state = st.session_state
     history = [{"role": m["role"], "content": m["content"]} for m in state[MESSAGES]]
@@ -114,7 +112,7 @@ def ask(
             "audience": audience,
         }
         state[MESSAGES] += [{"role": "user", "content": question}, message]
-        reply_view.show(message, bot.index.documents, store, advice)
+        reply_view.show(message, bot.index.documents, store, s.advice_contact, s)
     scroll_to_answer(message["id"])
     if reply.status == "not_found":  # counted for the staff page's "questions the documents don't answer"
         services.note_gap(bot, reply.standalone_question or question, "declined", audience)
@@ -156,7 +154,7 @@ def starters(audience: str) -> None:
 
 def new_conversation() -> None:
     st.session_state[MESSAGES] = []
-    for key in (reply_view.ROWS, reply_view.COMMENTED, reply_view.FAILED):
+    for key in (reply_view.ROWS, reply_view.COMMENTED, reply_view.FAILED, handoff.SENT):
         st.session_state.pop(key, None)
 
 

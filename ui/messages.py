@@ -74,6 +74,22 @@ FEEDBACK_SEND = "Send comment"
 FEEDBACK_COMMENT_THANKS = "Thank you — your comment was saved."
 FEEDBACK_FAILED = "Sorry, your feedback could not be saved just now. Please try again later."
 
+# -- asking a person --------------------------------------------------------------------
+# The team's name ({team}) and what happens next are the council's words, from council.toml.
+
+HANDOFF_ASK = "Ask {team}"
+HANDOFF_QUESTION = "Your question (you can change it)"
+HANDOFF_METHOD = "How should they reply?"
+HANDOFF_METHODS = {"email": "Email", "phone": "Phone"}
+HANDOFF_CONTACT = "Your email address or phone number"
+HANDOFF_PRIVACY = "Only {team} sees this. It is deleted when your request is closed."
+HANDOFF_SEND = "Send to the team"
+HANDOFF_SENT = "Sent to {team}. Your reference is #{reference}."
+HANDOFF_FAILED = (
+    "Sorry, your request could not be sent just now. Please try again in a few minutes. "
+    "If you need help now, tap “Need help now?” at the bottom of the screen."
+)
+
 # -- getting ready ----------------------------------------------------------------------
 
 LOADING = "Getting the assistant ready…"
@@ -266,3 +282,25 @@ FEEDBACK_COLUMNS = {
     "comment": "Comment (redacted)",
 }
 RATING = {1: "👍 helpful", 0: "👎 not helpful"}
+
+REQUESTS_HEADING = "Requests from young people"
+REQUESTS_SUMMARY = "**{open} open**, {answered} answered, {closed} closed."
+REQUESTS_HELP = (
+    "Young people send these from the chat when they want a person to reply. Reply by email or "
+    "phone as they asked, then **Mark answered** with a short note of what you said. "
+    "**Close** a request when nothing more is needed: closing deletes their contact details. "
+    "Every request is deleted {days} days after it last changed."
+)
+REQUESTS_FILTER = "Show"
+REQUEST_STATES = {"open": "Open", "answered": "Answered", "closed": "Closed", "all": "All"}
+REQUESTS_NONE = "No requests here."
+REQUEST_TITLE = "**#{id}** · {state} · received {when} · {audience}"
+REQUEST_REPLY = {"email": "Reply by email: {contact}", "phone": "Reply by phone: {contact}"}
+REQUEST_ERASED = "Contact details deleted (closed)."
+REQUEST_NOT_EMAILED = ":orange-background[Not emailed to the team: the mail server refused. See the server log.]"
+REQUEST_NOTE = "Note: {note}"
+REQUEST_NOTE_LABEL = "What you replied (a short note; no names or numbers)"
+REQUEST_MARK_ANSWERED = "Mark answered"
+REQUEST_CLOSE = "Close"
+REQUEST_ANSWERED = "Request #{id} marked answered."
+REQUEST_CLOSED = "Request #{id} closed. Its contact details were deleted."

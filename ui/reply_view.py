@@ -1,9 +1,9 @@
-"""Drawing one assistant answer: its body by status, its source cards, and its feedback controls.
+"""Drawing one assistant answer: its body by status, its source cards, feedback, and a person to ask.
 
 The status decides the look, always with words as well as colour: a crisis
 answer is an error box with the contacts first; "not found" and "off topic"
-are a calm info box saying who to ask; an answer is plain text with numbered
-source cards under it.
+are a calm info box saying who to ask, with the offer to ask the team right under it;
+an answer is plain text with numbered source cards under it, and the same offer last.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Any
 
 import streamlit as st
 
+from assistant.config import Settings
 from assistant.feedback import FeedbackError, FeedbackStore
 from assistant.types import Citation, Reply
 
-from . import feedback, messages, render, services
+from . import feedback, handoff, messages, render, services
 
 ROWS = "feedback_rows"  # session key: message id -> feedback row id
 COMMENTED = "feedback_commented"  # session key: message ids whose comment was sent
@@ -24,20 +25,32 @@ FAILED = "feedback_failed"  # session key: message ids whose feedback could not 
 
 
 def show(
-    message: dict[str, Any], documents: Mapping[str, Any], store: FeedbackStore | None, advice: str
+    message: dict[str, Any],
+    documents: Mapping[str, Any],
+    store: FeedbackStore | None,
+    advice: str,
+    settings: Settings | None = None,
 ) -> None:
-    """Draw a stored assistant message (its Reply is in ``message["reply"]``)."""
+    """Draw a stored assistant message (its Reply is in ``message["reply"]``).
+
+    With ``settings``, the answer offers "Ask the leaving care team" (``ui/handoff.py``).
+    """
     reply: Reply = message["reply"]
     body = render.reply_markdown(reply.status, reply.text, advice)
+    declined = reply.status in ("not_found", "off_topic")
     if reply.status == "safeguarding":
         st.error(body, icon=":material/emergency:")
-    elif reply.status in ("not_found", "off_topic"):
+    elif declined:
         st.info(body, icon=":material/info:")
     else:
         st.markdown(body)
+    if settings is not None and declined:
+        handoff.offer(message, settings)
     sources(message["id"], reply.citations, documents)
     if store is not None:
         rating(message, store)
+    if settings is not None and not declined:
+        handoff.offer(message, settings)
 
 
 def sources(message_id: str, citations: Sequence[Citation], documents: Mapping[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The app's long-lived objects: settings, the embedding model, the Assistant, the feedback store.
+"""The app's long-lived objects: settings, the embedding model, the Assistant, the stores.
 
 The model and the loaded index are expensive, so they are cached for the whole
 server process (``st.cache_resource``) and shared by every visitor. Building
@@ -20,6 +20,7 @@ from assistant import Assistant, Settings, gaps, load_settings
 from assistant.admin import index_is_current
 from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason
+from assistant.handoff import RequestStore
 from assistant.index import Progress, in_service
 from assistant.text.redact import redact
 
@@ -78,7 +79,7 @@ def assistant(s: Settings) -> Assistant:
                         raise
                     status.update(label=messages.BUILD_DONE, state="complete", expanded=False)
     serving = in_service(s)
-    public = s.model_dump_json(exclude={"staff_password", "llm_api_key"})
+    public = s.model_dump_json(exclude={"staff_password", "llm_api_key", "smtp_password"})
     key = f"{public}|{serving.name if serving else ''}"
     return _load(key, s, model)
 
@@ -123,6 +124,17 @@ def note_gap(bot: Assistant, question: str, reason: Reason, audience: str) -> No
         gaps.note(gap_log(bot.settings), bot, question, reason, audience)
     except Exception as exc:  # a store that cannot even be built: the answer stands
         log_error("gap log", exc)
+
+
+def request_store(s: Settings) -> RequestStore:
+    """The store of young people's requests to a person, in the same database as feedback."""
+    return _request_store(s.feedback_database)
+
+
+@st.cache_resource(show_spinner=False)
+def _request_store(database: str) -> RequestStore:
+    """One store per database, shared by all visitors (it connects only when used)."""
+    return RequestStore(database)
 
 
 def log_error(where: str, exc: BaseException) -> None:

@@ -1,4 +1,4 @@
-"""The web API behind the council's chat widget: JSON and streamed answers, contacts, feedback.
+"""The web API behind the council's chat widget: answers, contacts, feedback, requests to a person.
 
 Run it with ``assistant serve``; build it in tests with ``create_app(settings, bot)``.
 
@@ -30,15 +30,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.config import Contact, Settings, load_settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, RateLimited
 from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason, note
+from assistant.handoff import MAX_CONTACT, MAX_QUESTION, RequestStore, notify, submit
 from assistant.types import Reply
 from assistant.web.edge import (
     BodyLimit,
@@ -47,6 +48,7 @@ from assistant.web.edge import (
     RateLimiter,
     SecurityHeaders,
     check_chat_request,
+    client_key,
     rate_limit,
 )
 from assistant.web.errors import add_error_handlers
@@ -57,6 +59,8 @@ from assistant.web.models import (
     ContactsResponse,
     FeedbackRequest,
     FeedbackResponse,
+    HandoffRequest,
+    HandoffResponse,
     HealthResponse,
     chat_request_model,
 )
@@ -99,6 +103,9 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
     app.state.gaps = None
     # Gap entries are written after the reply is sent, one at a time, off the request's thread.
     app.state.gap_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gap-log")
+    app.state.requests = None
+    # Requests land in a person's queue: besides the per-minute limit, a few an hour per client.
+    app.state.handoff_limiter = RateLimiter(settings.handoff_per_hour, window=3600.0)
 
     add_error_handlers(app)
     _add_api_routes(app, settings)
@@ -141,6 +148,20 @@ def _log_gap(request: Request, settings: Settings, question: str, reason: Reason
     bot = state.bot
     if bot is not None:
         state.gap_writer.submit(note, state.gaps, bot, question, reason, audience)
+
+
+def _request_store(request: Request, settings: Settings) -> RequestStore:
+    """The requests store, in the same database as feedback, built on first use."""
+    with request.app.state.feedback_lock:
+        if request.app.state.requests is None:
+            request.app.state.requests = RequestStore.from_settings(settings)
+        return request.app.state.requests
+
+
+async def _handoff_rate_limit(request: Request) -> None:
+    wait = request.app.state.handoff_limiter.check(client_key(request))
+    if wait:
+        raise RateLimited(wait)
 
 
 def _contacts(contacts: list[Contact]) -> list[dict[str, str]]:
@@ -225,7 +246,33 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
                 "max_history_turns": settings.max_history_turns,
                 "max_history_chars": settings.max_history_chars,
             },
+            "handoff": {
+                "team": settings.handoff_team,
+                "next_steps": settings.handoff_next_steps,
+                "max_question_chars": MAX_QUESTION,
+                "max_contact_chars": MAX_CONTACT,
+            },
         }
+
+    @app.post(
+        "/api/handoff",
+        response_model=HandoffResponse,
+        dependencies=[*limited, Depends(_handoff_rate_limit)],
+        responses=ERRORS,
+        tags=["handoff"],
+    )
+    def handoff(body: HandoffRequest, request: Request, background: BackgroundTasks) -> dict[str, Any]:
+        """Send a question to the leaving care team, with an email address or phone for the reply.
+
+        The request is stored (the question redacted) and waits on the staff page; if SMTP
+        is set, the team is emailed after this answer is sent. Requests are never readable
+        through the API.
+        """
+        store = _request_store(request, settings)
+        reference = submit(store, settings, **body.model_dump(), email=False)
+        if settings.smtp_host:
+            background.add_task(notify, store, settings, reference)
+        return {"ok": True, "reference": reference, "next_steps": settings.handoff_next_steps}
 
     @app.post(
         "/api/feedback",

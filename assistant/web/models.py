@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
 from assistant.config import Settings
+from assistant.handoff import MAX_CONTACT, MAX_QUESTION
 from assistant.types import Citation
 
 Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
@@ -97,6 +98,46 @@ class FeedbackResponse(BaseModel):
     id: int
 
 
+class HandoffRequest(BaseModel):
+    """A question for the leaving care team, and how they should reply. Never readable back.
+
+    The question is stored redacted; the contact is checked (a plausible email address, or a
+    UK or international phone number) and kept only until the request is closed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION,
+        pattern=r"\S",
+        description="The question, as the young person wants the team to read it.",
+        examples=["Can I get help with a rent deposit?"],
+    )
+    contact_method: Literal["email", "phone"] = Field(description="How the team should reply.")
+    contact: str = Field(
+        min_length=3,
+        max_length=MAX_CONTACT,
+        description="An email address or a phone number, as ``contact_method`` says.",
+        examples=["sam@example.org"],
+    )
+    audience: Literal["care_leaver", "staff"] = "care_leaver"
+
+
+class HandoffResponse(BaseModel):
+    ok: bool
+    reference: int = Field(description="The request's number, to quote if they get in touch.")
+    next_steps: str = Field(description="What happens now, and when (the council's words).")
+
+
+class HandoffInfo(BaseModel):
+    """What the widget shows on its "Ask the leaving care team" form."""
+
+    team: str
+    next_steps: str
+    max_question_chars: int
+    max_contact_chars: int
+
+
 class ContactOut(BaseModel):
     name: str
     detail: str
@@ -116,6 +157,7 @@ class ContactsResponse(BaseModel):
     urgent: list[ContactOut]
     council: list[ContactOut]
     limits: Limits
+    handoff: HandoffInfo
 
 
 class HealthResponse(BaseModel):
@@ -155,7 +197,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         413: "The request body is too large.",
         422: "The request is not valid (the message says why).",
         429: "Too many requests from this client; see Retry-After.",
-        503: "The service (or the feedback store) is not available.",
+        503: "The service (or the feedback or request store) is not available.",
     }.items()
 }
 

@@ -10,6 +10,8 @@
  * page's CSS cannot break the widget and the widget's cannot break the page.
  * Answer HTML comes only from the server's sanitised `html`; everything a user
  * typed, and every quote, is inserted as text.
+ * Under every answer, and as a button in every decline, "Ask the leaving care team"
+ * opens a short form that sends the question to a person (POST /api/handoff).
  * The conversation is kept for this browser tab only (sessionStorage).
  */
 (function () {
@@ -26,7 +28,15 @@
   var TITLE = data.title || (AUDIENCE === "staff" ? "Ask about corporate parenting" : "Ask about leaving care");
   var STORE_KEY = "care-chat:v1:" + API + ":" + AUDIENCE;
   var LIMITS = { max_question_chars: 2000, max_history_turns: 10, max_history_chars: 8000 };
-  var FOCUSABLE = 'a[href], button:not([disabled]), textarea, summary, [tabindex]:not([tabindex="-1"])';
+  var FOCUSABLE = 'a[href], button:not([disabled]), textarea, input:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
+  // Until /api/contacts says otherwise (the council's words come from its council.toml).
+  var HANDOFF = {
+    team: "the leaving care team",
+    next_steps: "Someone from the team will contact you, usually within a few working days, in office hours. If you are in danger now, call 999.",
+    max_question_chars: 2000,
+    max_contact_chars: 254,
+  };
+  var DECLINES = { not_found: true, off_topic: true };
 
   // -- small DOM helpers: text always goes in as text ----------------------------------
 
@@ -174,6 +184,8 @@
           if (body) {
             contacts = body;
             if (body.limits) LIMITS = body.limits;
+            if (body.handoff) HANDOFF = body.handoff;
+            shadow.querySelectorAll(".handoff-open").forEach(function (n) { n.textContent = askTeam(); });
             input.maxLength = LIMITS.max_question_chars;
             renderHelp();
             shadow.querySelectorAll(".council-name").forEach(function (n) { n.textContent = body.council_name; });
@@ -404,10 +416,146 @@
       a.setAttribute("aria-label", "Source " + number);
     });
     node.appendChild(answer);
+    var declined = DECLINES[message.status] === true;
+    // A decline offers a person at once, as a button; an answer offers one as a link at its end.
+    if (message.question && declined) node.appendChild(renderHandoff(message, true));
     var sources = renderSources(message, id);
     if (sources) node.appendChild(sources);
     if (message.question) node.appendChild(renderFeedback(message));
+    if (message.question && !declined) node.appendChild(renderHandoff(message, false));
     return node;
+  }
+
+  // -- asking a person -------------------------------------------------------------------------
+
+  var handoffCounter = 0;
+
+  function askTeam() {
+    return "Ask " + HANDOFF.team;
+  }
+
+  function handoffSent(message) {
+    return el("div", { className: "handoff-sent", role: "status", tabindex: "-1" }, [
+      el("p", { className: "title", text: "Sent to " + HANDOFF.team + ". Your reference is #" + message.handoffReference + "." }),
+      el("p", { text: message.handoffNext || HANDOFF.next_steps }),
+    ]);
+  }
+
+  function renderHandoff(message, prominent) {
+    var box = el("div", { className: "handoff" + (prominent ? " prominent" : "") });
+    if (message.handoffReference) {
+      box.appendChild(handoffSent(message));
+      return box;
+    }
+    var opener = el("button", {
+      type: "button", className: "handoff-open " + (prominent ? "button" : "link"), "aria-expanded": "false", text: askTeam(),
+    });
+    var formBox = null;
+    opener.addEventListener("click", function () {
+      if (formBox) {
+        closeForm();
+        return;
+      }
+      formBox = handoffForm(message, box, closeForm);
+      opener.setAttribute("aria-expanded", "true");
+      box.appendChild(formBox.form);
+      formBox.question.focus();
+      formBox.form.scrollIntoView({ block: "nearest" });
+    });
+    function closeForm() {
+      if (!formBox) return;
+      box.removeChild(formBox.form);
+      formBox = null;
+      opener.setAttribute("aria-expanded", "false");
+      opener.focus();
+    }
+    box.appendChild(opener);
+    return box;
+  }
+
+  function handoffForm(message, box, closeForm) {
+    var id = "ccw-handoff-" + (++handoffCounter);
+    var question = el("textarea", { id: id + "-q", rows: "3", maxlength: String(HANDOFF.max_question_chars) });
+    question.value = String(message.question || "").slice(0, HANDOFF.max_question_chars);
+    var contactLabel = el("label", { for: id + "-c", text: "Your email address" });
+    var contact = el("input", {
+      id: id + "-c", type: "email", autocomplete: "email", inputmode: "email",
+      maxlength: String(HANDOFF.max_contact_chars), "aria-describedby": id + "-privacy",
+    });
+    function choice(value, label, checked) {
+      var input = el("input", { type: "radio", name: id + "-method", value: value, checked: checked });
+      input.addEventListener("change", function () {
+        var phone = value === "phone";
+        contactLabel.textContent = phone ? "Your phone number" : "Your email address";
+        contact.type = phone ? "tel" : "email";
+        contact.setAttribute("autocomplete", phone ? "tel" : "email");
+        contact.setAttribute("inputmode", phone ? "tel" : "email");
+      });
+      return el("label", { className: "choice" }, [input, " " + label]);
+    }
+    var status = el("p", { className: "handoff-status", role: "status", "aria-live": "polite" });
+    var sendButton = el("button", { type: "submit", className: "send", text: "Send to the team" });
+    var cancel = el("button", { type: "button", className: "clear", text: "Cancel" });
+    var form = el("form", { className: "handoff-form", "aria-labelledby": id + "-title", novalidate: true }, [
+      el("h3", { id: id + "-title", text: askTeam() }),
+      el("p", { className: "next", text: HANDOFF.next_steps }),
+      el("label", { for: id + "-q", text: "Your question (you can change it)" }),
+      question,
+      el("fieldset", {}, [el("legend", { text: "How should they reply?" }), choice("email", "Email", true), choice("phone", "Phone", false)]),
+      contactLabel,
+      contact,
+      el("p", { id: id + "-privacy", className: "hint", text: "Only " + HANDOFF.team + " sees this. It is deleted when your request is closed." }),
+      el("div", { className: "actions" }, [sendButton, cancel]),
+      status,
+    ]);
+    var sending = false;
+
+    function say(text, field) {
+      status.textContent = text;
+      status.className = "handoff-status error";
+      if (field) field.focus();
+    }
+
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (sending) return;
+      var method = form.querySelector("input[type=radio]:checked").value;
+      if (!question.value.trim()) return say("Write your question first.", question);
+      if (!contact.value.trim()) {
+        return say(method === "phone" ? "Give a phone number the team can call." : "Give an email address the team can write to.", contact);
+      }
+      sending = true;
+      sendButton.setAttribute("aria-disabled", "true");
+      status.className = "handoff-status";
+      status.textContent = "Sending\u2026";
+      try {
+        var body = await (await post("/api/handoff", {
+          question: question.value.trim(), contact_method: method, contact: contact.value.trim(), audience: AUDIENCE,
+        })).json();
+        message.handoffReference = body.reference;
+        message.handoffNext = body.next_steps;
+        save();
+        box.textContent = "";
+        var sent = handoffSent(message);
+        box.appendChild(sent);
+        sent.focus();
+      } catch (error) {
+        say(error.message || "Sorry, your request could not be sent. Please try again.", /contact|email|phone/i.test(error.message || "") ? contact : null);
+      } finally {
+        sending = false;
+        sendButton.removeAttribute("aria-disabled");
+      }
+    });
+    cancel.addEventListener("click", closeForm);
+    form.addEventListener("keydown", function (event) {
+      // Escape closes this form only, not the whole chat.
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        closeForm();
+      }
+    });
+    return { form: form, question: question };
   }
 
   function render(message) {
