@@ -1,6 +1,6 @@
 """A grounded, cited assistant over a council's corporate parenting documents.
 
-The public API: ``Assistant`` (load, ask, ask_stream, plan, search, documents), its settings,
+The public API: ``Assistant`` (load, ask, ask_stream, explain, plan, search, documents), its settings,
 the values it returns and the error tree. The sub-packages are listed, with the one-way
 order of their imports, in the README's Architecture section.
 """
@@ -18,6 +18,7 @@ from assistant.errors import (
     QuestionFileError,
     RateLimited,
 )
+from assistant.explain import Explanation
 from assistant.rules import Rules, load_rules
 from assistant.service import Assistant
 from assistant.types import Citation, Passage, Reply
@@ -28,6 +29,7 @@ __all__ = [
     "Citation",
     "ConfigError",
     "CorpusError",
+    "Explanation",
     "FeedbackError",
     "IndexBuildError",
     "InputError",
