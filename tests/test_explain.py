@@ -14,10 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import make_corpus
 from test_llm import BURSARY, GOOD, INVENTED, FakeServer, fake, server, with_llm  # noqa: F401
 
 from assistant import Assistant, load_settings
+from assistant.cli import main
 from assistant.writers import ExtractiveWriter
 from eval.questions import load_cases
 
@@ -246,3 +248,33 @@ def test_no_model_is_asked_for_a_decline_and_the_check_says_so(bot):
     reply, e = with_llm(bot, model).explain("i want to end it all")
     assert reply.status == "safeguarding" and e.check.outcome == "not_asked"
     assert next(model.messages) == "never"
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run(settings, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(settings.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(settings.index_dir))
+    return lambda *args: CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_ask_explain_prints_the_answer_then_why(run, bot):
+    result = run("ask", "how much is the uni bursary", "--explain")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    answer, why = out.split("\nWhy this answer:\n")
+    assert "£2,000" in answer and "Sources:" in answer
+    assert "Steps, in order:" in why and "| rank | kept |" in why
+    assert why.strip().splitlines()[-1].startswith("Where to look: ")
+
+
+def test_ask_explain_json_carries_the_explanation(run, bot):
+    result = run("ask", DECLINED, "--explain", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["status"] == "not_found" and body["text"] == bot.ask(DECLINED).text
+    assert body["explanation"]["declined_by"] == body["explanation"]["steps"][-1]["step"]
+    assert body["explanation"]["diagnosis"]["line"].startswith("Where to look: ")
+    assert "explanation" not in json.loads(run("ask", "how much is the uni bursary", "--json").stdout)
