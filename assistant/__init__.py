@@ -17,6 +17,7 @@ from assistant.errors import (
     LLMUnavailable,
     QuestionFileError,
     RateLimited,
+    StaffOnly,
 )
 from assistant.explain import Explanation
 from assistant.rules import Rules, load_rules
@@ -41,6 +42,7 @@ __all__ = [
     "Reply",
     "Rules",
     "Settings",
+    "StaffOnly",
     "load_rules",
     "load_settings",
 ]

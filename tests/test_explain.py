@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import make_corpus
+from fastapi.testclient import TestClient
 from test_llm import BURSARY, GOOD, INVENTED, FakeServer, fake, server, with_llm  # noqa: F401
 
 from assistant import Assistant, load_settings
 from assistant.cli import main
+from assistant.web.app import create_app
 from assistant.writers import ExtractiveWriter
 from eval.questions import load_cases
 
@@ -278,3 +280,61 @@ def test_ask_explain_json_carries_the_explanation(run, bot):
     assert body["explanation"]["declined_by"] == body["explanation"]["steps"][-1]["step"]
     assert body["explanation"]["diagnosis"]["line"].startswith("Where to look: ")
     assert "explanation" not in json.loads(run("ask", "how much is the uni bursary", "--json").stdout)
+
+
+# -- the web API ------------------------------------------------------------------------------
+
+
+def client_for(bot, **settings) -> TestClient:
+    settings = bot.settings.model_copy(update={"rate_limit_per_minute": 10_000, **settings})
+    return TestClient(create_app(settings=settings, bot=bot))
+
+
+QUESTION = {"message": "how much is the uni bursary", "explain": True}
+
+
+def test_api_refuses_explain_when_no_staff_token_is_set(bot):
+    response = client_for(bot).post("/api/chat", json=QUESTION, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 403
+    body = response.json()
+    assert set(body) == {"ok", "error", "status"} and body["status"] == 403
+    assert "ASSISTANT_STAFF_API_TOKEN" in body["error"] and "turned off" in body["error"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-the-token"},
+                                     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN}])
+def test_api_refuses_explain_without_the_right_token(bot, headers):
+    response = client_for(bot, staff_api_token=TOKEN).post("/api/chat", json=QUESTION, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error"].startswith("Explanations are for staff: send the header")
+
+
+def test_api_explains_with_the_staff_token_and_the_answer_is_the_same(bot):
+    client = client_for(bot, staff_api_token=TOKEN)
+    plain = client.post("/api/chat", json={"message": QUESTION["message"]})
+    explained = client.post("/api/chat", json=QUESTION, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert plain.status_code == explained.status_code == 200
+    assert "explanation" not in plain.json()
+    body = explained.json()
+    explanation = body.pop("explanation")
+    assert body == plain.json()
+    assert explanation["standalone"] == body["standalone_question"]
+    assert explanation["candidates"][0]["kept"] is True and "bm25_score" in explanation["candidates"][0]
+    assert explanation["statements"][0]["cited"] == 1
+    assert explanation["diagnosis"]["area"] in {"retrieval", "evidence", "gate", "composition"}
+
+
+def test_api_stream_refuses_explain(bot):
+    client = client_for(bot, staff_api_token=TOKEN)
+    response = client.post("/api/chat/stream", json=QUESTION, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/json")
+    assert "not streamed" in response.json()["error"]
+
+
+def test_openapi_documents_explain_and_its_403(bot):
+    schema = client_for(bot).get("/openapi.json").json()
+    chat = schema["paths"]["/api/chat"]["post"]
+    assert "403" in chat["responses"]
+    assert "explain" in json.dumps(schema["components"]["schemas"]["ChatRequest"])
+    assert "explanation" in schema["components"]["schemas"]["ChatResponse"]["properties"]
