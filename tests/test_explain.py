@@ -338,3 +338,42 @@ def test_openapi_documents_explain_and_its_403(bot):
     assert "403" in chat["responses"]
     assert "explain" in json.dumps(schema["components"]["schemas"]["ChatRequest"])
     assert "explanation" in schema["components"]["schemas"]["ChatResponse"]["properties"]
+
+
+# -- the staff page ---------------------------------------------------------------------------
+
+
+def test_staff_page_explains_an_answer_with_the_diagnosis_first(bot, settings, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+    from test_ui import APP, TIMEOUT, point_app_at, sign_in
+
+    from ui import messages, render
+
+    point_app_at(monkeypatch, settings.corpus_path, settings.index_path, tmp_path / "feedback.sqlite3")
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())
+    assert messages.EXPLAIN_HEADING in [h.value for h in at.header]
+    question = DECLINED
+    at.text_input[-1].input(question)  # the panel's question box is the page's last text box
+    next(r for r in at.radio if r.label == messages.EXPLAIN_AUDIENCE).set_value("staff")
+    next(b for b in at.button if b.label == messages.EXPLAIN_BUTTON).click().run()
+    assert not at.exception, at.exception
+    reply, explanation = bot.explain(question, audience="staff")
+    assert [i.value for i in at.info] == [render.escape_markdown(explanation.diagnosis.line)]
+    shown = [m.value for m in at.markdown]
+    assert messages.EXPLAIN_ANSWER.format(status=reply.status, backend=reply.backend) in shown
+    assert render.safe_answer(reply.text) in shown
+    assert any(m.startswith("| \\# | Step | Verdict |") for m in shown), shown
+    assert any("| Meaning rank | Similarity | Word rank \\(BM25\\) | BM25 score |" in m for m in shown), shown
+    assert messages.EXPLAIN_SETTLED.format(step=explanation.declined_by) in shown
+
+
+def test_staff_page_asks_for_a_question_before_explaining(bot, settings, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+    from test_ui import APP, TIMEOUT, point_app_at, sign_in
+
+    from ui import messages
+
+    point_app_at(monkeypatch, settings.corpus_path, settings.index_path, tmp_path / "feedback.sqlite3")
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())
+    next(b for b in at.button if b.label == messages.EXPLAIN_BUTTON).click().run()
+    assert [e.value for e in at.error] == [messages.EXPLAIN_NO_QUESTION] and not at.info

@@ -77,7 +77,7 @@ def assistant(s: Settings) -> Assistant:
                         raise
                     status.update(label=messages.BUILD_DONE, state="complete", expanded=False)
     serving = in_service(s)
-    public = s.model_dump_json(exclude={"staff_password", "llm_api_key"})
+    public = s.model_dump_json(exclude={"staff_password", "staff_api_token", "llm_api_key"})
     key = f"{public}|{serving.name if serving else ''}"
     return _load(key, s, model)
 
