@@ -259,7 +259,7 @@ def diagnose(e: Explanation, plan: Plan, reply: Reply, min_similarity: float) ->
         lead = plan.evidence[0]
         return Diagnosis("retrieval", f"declined by the relevance step: the closest passage is only {best:.2f} "
                                       f"similar to the question (answering needs {min_similarity:.2f}) and "
-                                      f"the best statement has {lead.overlap:.0%} of its words."
+                                      f"the best statement has {lead.overlap:.0%} of the question's words."
                                       + _ranked_low(e))
     if e.check is not None and e.check.outcome in ("failed", "unavailable"):
         what = ("failed its check (" + "; ".join(e.check.problems) + ")" if e.check.outcome == "failed"

@@ -47,11 +47,6 @@ class Verdict:
     outcome: Literal["passed", "failed", "unavailable", "not_asked"]
     problems: tuple[str, ...] = ()
 
-    @property
-    def shown(self) -> str:
-        """Whose answer the person saw."""
-        return "the language model's" if self.outcome == "passed" else "the extractive"
-
 
 def check_answer(text: str, passages: Sequence[str]) -> list[str]:
     """Problems with a model answer; empty means it may be shown.
