@@ -1,6 +1,6 @@
 """A grounded, cited assistant over a council's corporate parenting documents.
 
-The public API: ``Assistant`` (load, ask, ask_stream, plan, search, documents), its settings,
+The public API: ``Assistant`` (load, ask, ask_stream, explain, plan, search, documents), its settings,
 the values it returns and the error tree. The sub-packages are listed, with the one-way
 order of their imports, in the README's Architecture section.
 """
@@ -18,7 +18,9 @@ from assistant.errors import (
     LLMUnavailable,
     QuestionFileError,
     RateLimited,
+    StaffOnly,
 )
+from assistant.explain import Explanation
 from assistant.rules import Rules, load_rules
 from assistant.service import Assistant
 from assistant.types import Citation, Passage, Reply
@@ -29,6 +31,7 @@ __all__ = [
     "Citation",
     "ConfigError",
     "CorpusError",
+    "Explanation",
     "FeedbackError",
     "HandoffError",
     "IndexBuildError",
@@ -41,6 +44,7 @@ __all__ = [
     "Reply",
     "Rules",
     "Settings",
+    "StaffOnly",
     "load_rules",
     "load_settings",
 ]

@@ -142,18 +142,28 @@ def _print_reply(reply: Any) -> None:
 @click.argument("question")
 @click.option("--audience", type=click.Choice(["care_leaver", "staff"]), default="care_leaver", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
+@click.option("--explain", is_flag=True,
+              help="Also say why (for staff): the steps, the candidate passages and their scores, the "
+                   "statements chosen, and where to look.")
 @click.pass_context
-def ask(ctx: click.Context, question: str, audience: str, as_json: bool) -> None:
+def ask(ctx: click.Context, question: str, audience: str, as_json: bool, explain: bool) -> None:
     """Answer one QUESTION with cited sources."""
     from assistant.answer.followups import clean_question
 
     clean_question(question, ctx.obj["settings"].max_question_chars)  # fail fast, before loading
     bot = _load(ctx)
-    reply = bot.ask(question, audience=audience)
-    if as_json:
-        click.echo(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+    if explain:
+        reply, explanation = bot.explain(question, audience=audience)
     else:
-        _print_reply(reply)
+        reply, explanation = bot.ask(question, audience=audience), None
+    if as_json:
+        body = reply.to_dict() | ({"explanation": explanation.to_dict()} if explanation else {})
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    _print_reply(reply)
+    if explanation:
+        click.echo("\nWhy this answer:\n")
+        click.echo(explanation.to_markdown())
 
 
 @main.command()

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # Web: the Streamlit staff page and the JSON API.
     # No default password: the staff page stays locked until one is set.
     staff_password: str | None = None
+    # The token staff send (Authorization: Bearer <token>) to get an answer's explanation from the
+    # API (``explain: true``). Empty, the default: the API explains nothing.
+    staff_api_token: str = ""
     # Origins allowed to call the API from a browser (the council's website); localhost is always allowed.
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(20, ge=1)

@@ -10,6 +10,7 @@ happened, where (file, setting, value) and what to do next::
     ├── InputError         a question, audience or history is not acceptable (also a ValueError)
     │   └── QuestionFileError   an evaluation question file is malformed
     ├── RateLimited        one client sent too many messages in the last minute
+    ├── StaffOnly          a staff-only request (an explanation) came without the staff token
     ├── FeedbackError      feedback could not be saved (the answer itself is unaffected)
     │   └── HandoffError   a request to the leaving care team could not be saved
     └── LLMUnavailable     the optional language model could not be reached
@@ -82,6 +83,13 @@ class RateLimited(AssistantError):
             "You are sending messages very quickly. "
             f"Please wait {self.retry_after} seconds and try again."
         )
+
+
+class StaffOnly(AssistantError):
+    """A request only staff may make (an answer's explanation) lacks the staff API token."""
+
+    http_status = 403
+    public = None
 
 
 class FeedbackError(AssistantError):

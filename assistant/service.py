@@ -1,7 +1,8 @@
 """``Assistant``: the facade that wires settings, index, retrieval, planning and a writer together.
 
 A turn is ``plan_turn`` (the named steps in ``answer/plan.py``) and then the writer
-(``writers/``): ``ask`` writes the plan whole, ``ask_stream`` streams the same plan.
+(``writers/``): ``ask`` writes the plan whole, ``ask_stream`` streams the same plan, and
+``explain`` writes it whole and says why (``explain.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from assistant.answer.plan import Plan, plan_turn
 from assistant.answer.risk import Risk
 from assistant.config import Settings, load_settings
 from assistant.embed import Embedder, make_embedder
+from assistant.explain import Explanation
 from assistant.index import (
     BuildReport,
     Progress,
@@ -29,7 +31,7 @@ from assistant.retrieve.search import QueryVectors, Retriever
 from assistant.rules import Rules, load_rules
 from assistant.text.glossary import Glossary, load_glossary
 from assistant.types import Chunk, Passage, Reply
-from assistant.writers import Writer, make_writer
+from assistant.writers import Writer, make_writer, write_checked
 
 
 @dataclass
@@ -130,6 +132,21 @@ class Assistant:
         """Answer one message."""
         assert self.writer is not None
         return self.writer.write(self.plan(question, history, audience), self.context)
+
+    def explain(
+        self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver"
+    ) -> tuple[Reply, Explanation]:
+        """Answer one message as ``ask`` does, and explain why: for staff (see explain.py).
+
+        The Reply is the one ``ask`` gives. Explaining adds one search of the standalone question
+        with every candidate's scores (``Retriever.explain_ranking``), which ``ask`` never runs.
+        """
+        assert self.writer is not None
+        plan = self.plan(question, history, audience)
+        reply, verdict = write_checked(self.writer, plan, self.context)
+        searched = any(step == "retrieve" for step, _ in plan.steps)
+        ranking = self.retriever.explain_ranking(plan.standalone) if searched else None
+        return reply, Explanation.build(plan, reply, ranking, verdict, self.context)
 
     def ask_stream(
         self, question: str, history: list[dict[str, str]] | None = None, audience: str = "care_leaver"

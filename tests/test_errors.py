@@ -20,6 +20,7 @@ from assistant.errors import (
     InputError,
     QuestionFileError,
     RateLimited,
+    StaffOnly,
 )
 
 
@@ -44,6 +45,7 @@ def test_every_exception_of_the_package_is_in_the_tree():
         (InputError("The question is empty."), 2, 422, True),
         (QuestionFileError("questions.yaml case 3: field 'id' is required text."), 2, 422, True),
         (RateLimited(29.2), 1, 429, True),
+        (StaffOnly("Explanations are for staff: send the staff API token."), 1, 403, True),
         (FeedbackError("/srv/data/feedback.sqlite3 cannot be opened"), 1, 503, False),
         (HandoffError("Requests could not be saved in /srv/data/feedback.sqlite3"), 1, 503, False),
         (ConfigError("council.toml is not valid TOML"), 1, 503, False),

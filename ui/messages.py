@@ -304,3 +304,47 @@ REQUEST_MARK_ANSWERED = "Mark answered"
 REQUEST_CLOSE = "Close"
 REQUEST_ANSWERED = "Request #{id} marked answered."
 REQUEST_CLOSED = "Request #{id} closed. Its contact details were deleted."
+
+EXPLAIN_HEADING = "Explain an answer"
+EXPLAIN_HELP = (
+    "Ask a question as someone would, and see why the assistant answers as it does: each step "
+    "of the turn, the passages search found with their scores, the statements chosen and why, "
+    "and where to look if the answer is wrong. Explaining never changes the answer."
+)
+EXPLAIN_QUESTION = "Question"
+EXPLAIN_AUDIENCE = "Asked by"
+EXPLAIN_BUTTON = "Explain"
+EXPLAIN_NO_QUESTION = "Type a question to explain first."
+EXPLAIN_FAILED = "The question could not be explained: {reason}"
+EXPLAIN_ANSWER = "**The answer** ({status}, written by the {backend} writer)"
+EXPLAIN_STANDALONE = "Standalone question: {standalone}"
+EXPLAIN_STEPS = "**Steps, in order**"
+EXPLAIN_SETTLED = "Settled by the step: **{step}**"
+EXPLAIN_CANDIDATES = "**Candidate passages** (the first {k} are kept)"
+EXPLAIN_MORE_CANDIDATES = "… and {more} more candidates, ranked lower."
+EXPLAIN_NO_CANDIDATES = "No search ran for this message."
+EXPLAIN_STATEMENTS = "**Statements chosen, and why**"
+EXPLAIN_NO_STATEMENTS = "No statement was chosen."
+EXPLAIN_STEP_COLUMNS = {"number": "#", "step": "Step", "verdict": "Verdict"}
+EXPLAIN_CANDIDATE_COLUMNS = {
+    "rank": "Rank",
+    "kept": "Kept",
+    "document": "Document",
+    "section": "Section",
+    "dense_rank": "Meaning rank",
+    "dense_cosine": "Similarity",
+    "bm25_rank": "Word rank (BM25)",
+    "bm25_score": "BM25 score",
+    "fused": "Fused score",
+    "score": "Final score",
+}
+EXPLAIN_STATEMENT_COLUMNS = {
+    "number": "#",
+    "document": "Document",
+    "section": "Section",
+    "statement": "Statement",
+    "score": "Score",
+    "overlap": "Question words",
+    "why": "Why chosen",
+    "cited": "Cited as",
+}

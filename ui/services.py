@@ -79,7 +79,7 @@ def assistant(s: Settings) -> Assistant:
                         raise
                     status.update(label=messages.BUILD_DONE, state="complete", expanded=False)
     serving = in_service(s)
-    public = s.model_dump_json(exclude={"staff_password", "llm_api_key", "smtp_password"})
+    public = s.model_dump_json(exclude={"staff_password", "staff_api_token", "llm_api_key", "smtp_password"})
     key = f"{public}|{serving.name if serving else ''}"
     return _load(key, s, model)
 

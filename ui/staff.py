@@ -1,5 +1,6 @@
-"""The staff page: young people's requests, what is indexed, rebuild, add a document, the latest
-evaluation, recent feedback.
+"""The staff page: young people's requests, what is indexed, rebuild, add, replace or remove a
+document, the questions the documents don't answer, the latest evaluation, recent feedback, and why
+an answer was given (explain).
 
 Locked by ``staff_password`` (compared in constant time). With no password
 set, the page only says how to set one: there is no default password to
@@ -23,6 +24,7 @@ import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings, gaps
 from assistant.admin import MAX_BYTES, MB, add_document, remove_document, replace_document
+from assistant.explain import CANDIDATES_SHOWN
 from assistant.handoff import Request, RequestStore
 from assistant.ingest.corpus import SUPPORTED
 
@@ -66,6 +68,8 @@ def page() -> None:
     unanswered(s)
     evaluation(REPORTS)
     recent_feedback(s)
+    if bot is not None:
+        explain(bot)
     st.button(messages.STAFF_SIGN_OUT, on_click=lambda: st.session_state.pop(SIGNED_IN, None))
 
 
@@ -496,6 +500,60 @@ def recent_feedback(s: Settings) -> None:
             ]
         )
     )
+
+
+def explain(bot: Assistant) -> None:
+    """Ask a question as someone would and show the answer, then why: where to look first, then the tables."""
+    st.header(messages.EXPLAIN_HEADING)
+    st.markdown(messages.EXPLAIN_HELP)
+    with st.form("explain-answer"):
+        question = st.text_input(messages.EXPLAIN_QUESTION)
+        audience = st.radio(
+            messages.EXPLAIN_AUDIENCE, list(messages.AUDIENCES), format_func=messages.AUDIENCES.get,
+            horizontal=True,
+        )
+        submitted = st.form_submit_button(messages.EXPLAIN_BUTTON)
+    if not submitted:
+        return
+    if not question.strip():
+        st.error(messages.EXPLAIN_NO_QUESTION)
+        return
+    try:
+        reply, explanation = bot.explain(question, audience=audience)
+    except Exception as exc:
+        services.log_error("explain", exc)
+        st.error(messages.EXPLAIN_FAILED.format(reason=_reason(exc)))
+        return
+    st.markdown(messages.EXPLAIN_ANSWER.format(status=reply.status, backend=reply.backend))
+    with st.container(border=True):
+        st.markdown(render.safe_answer(reply.text))
+    st.info(render.escape_markdown(explanation.diagnosis.line), icon=":material/troubleshoot:")
+    if explanation.standalone and explanation.standalone != explanation.question:
+        st.markdown(messages.EXPLAIN_STANDALONE.format(standalone=render.escape_markdown(explanation.standalone)))
+    st.markdown(messages.EXPLAIN_STEPS)
+    st.markdown(_table(explanation.step_rows(), messages.EXPLAIN_STEP_COLUMNS))
+    if explanation.declined_by:
+        st.markdown(messages.EXPLAIN_SETTLED.format(step=explanation.declined_by))
+    if explanation.check is not None:
+        st.markdown(render.escape_markdown(explanation.check_line()))
+    st.markdown(messages.EXPLAIN_STATEMENTS)
+    if explanation.statements:
+        st.markdown(_table(explanation.statement_rows(), messages.EXPLAIN_STATEMENT_COLUMNS))
+    else:
+        st.markdown(messages.EXPLAIN_NO_STATEMENTS)
+    kept = sum(c.kept for c in explanation.candidates)
+    st.markdown(messages.EXPLAIN_CANDIDATES.format(k=kept))
+    if explanation.candidates:
+        shown = explanation.candidate_rows(CANDIDATES_SHOWN)
+        st.markdown(_table(shown, messages.EXPLAIN_CANDIDATE_COLUMNS))
+        if len(explanation.candidates) > len(shown):
+            st.caption(messages.EXPLAIN_MORE_CANDIDATES.format(more=len(explanation.candidates) - len(shown)))
+    else:
+        st.markdown(messages.EXPLAIN_NO_CANDIDATES)
+
+
+def _table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
+    return render.markdown_table([{label: row[name] for name, label in columns.items()} for row in rows])
 
 
 def _reason(exc: BaseException) -> str:

@@ -61,6 +61,7 @@ class Plan:
     missing: str | None = None  # "decline": the kind of fact asked for and not given ("amount")
     thing: str | None = None  # "decline": the named thing the documents do not give
     steps: tuple[tuple[str, str], ...] = ()  # (step, verdict) for every step that ran
+    why: tuple[str, ...] = ()  # why each evidence statement was chosen, in the order of ``evidence``
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Turn:
     vector: np.ndarray | None = None
     candidates: list[Statement] = field(default_factory=list)
     chosen: list[Statement] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)  # one reason per chosen statement
     risk: Risk | None = None
     trace: list[tuple[str, str]] = field(default_factory=list)
 
@@ -87,7 +89,7 @@ class Turn:
         )
         values: dict[str, object] = {
             "standalone": self.standalone, "evidence": tuple(self.chosen), "retrieval": retrieval,
-            "risk": self.risk, **fields
+            "risk": self.risk, "why": tuple(self.why), **fields
         }
         return Plan(status, kind, self.question, audience=self.audience, steps=tuple(self.trace),
                     **values)  # type: ignore[arg-type]
@@ -121,7 +123,7 @@ def safeguarding(turn: Turn) -> Plan | None:
         log.exception("The documents could not be searched for a crisis message; urgent contacts given alone.")
     turn.trace.append(("safeguarding", f"risk now: {turn.risk.category} (by {turn.risk.by})"))
     return turn.plan("safeguarding", "safeguarding", standalone=text, evidence=pointer, retrieval=None,
-                     declined_by="safeguarding")
+                     declined_by="safeguarding", why=(WHY_POINTER,) * len(pointer))
 
 
 def instructions(turn: Turn) -> Plan | None:
@@ -149,7 +151,8 @@ def what_changed(turn: Turn) -> Plan | None:
         return None
     sides, headings = found
     turn.trace.append(("what_changed", "side by side"))
-    return turn.plan("answered", "compare", evidence=tuple(sides), headings=tuple(headings), retrieval=None)
+    return turn.plan("answered", "compare", evidence=tuple(sides), headings=tuple(headings), retrieval=None,
+                     why=tuple(WHY_SIDE.format(side=h.strip("*: ")) for h in headings))
 
 
 def retrieve(turn: Turn) -> Plan | None:
@@ -182,6 +185,7 @@ def gather_evidence(turn: Turn) -> Plan | None:
         candidates = evidence.prefer_current(candidates, set(ctx.superseded))
     turn.candidates = candidates
     turn.chosen = select(candidates)
+    turn.why = [WHY_LEAD, *[WHY_SECOND] * (len(turn.chosen) - 1)]
     turn.trace.append(("evidence", f"{len(turn.chosen)} of {len(candidates)} statements chosen"))
     return None
 
@@ -202,7 +206,10 @@ def specific_fact(turn: Turn) -> Plan | None:
     rules = turn.ctx.rules
     missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon, rules)
     if missing:
-        turn.chosen = specifics.rescue(missing, turn.standalone, turn.chosen, turn.candidates, lexicon)
+        rescued = specifics.rescue(missing, turn.standalone, turn.chosen, turn.candidates, lexicon)
+        if rescued is not turn.chosen:  # the rescue keeps the first three and brings in one that gives it
+            turn.why = [*turn.why[: len(rescued) - 1], WHY_RESCUED.format(missing=missing)]
+        turn.chosen = rescued
         missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon, rules)
     if missing:
         turn.trace.append(("specific_fact", f"no statement gives the {missing}"))
@@ -224,7 +231,10 @@ def named_thing(turn: Turn) -> Plan | None:
 
 def read_on(turn: Turn) -> Plan | None:
     """Let a one-sentence lead carry on to the sentence that completes it; the turn is answered."""
-    turn.chosen = evidence.extend_lead(turn.chosen, turn.ctx.index, turn.ctx.chunk_pos)
+    extended = evidence.extend_lead(turn.chosen, turn.ctx.index, turn.ctx.chunk_pos)
+    if extended and extended[0] != turn.chosen[0]:
+        turn.why[0] = WHY_READ_ON
+    turn.chosen = extended
     turn.trace.append(("read_on", "answered"))
     return turn.plan("answered", "answer")
 
@@ -265,6 +275,20 @@ def plan_turn(
     raise AssertionError("the last step always settles the turn")  # pragma: no cover
 
 
+# A close second scores within this of the lead and shares at least this share of the question's words.
+SECOND_WITHIN = 0.15
+SECOND_OVERLAP = 0.2
+
+# Why a statement is in the evidence, as an explanation shows it (``Plan.why``).
+WHY_LEAD = "the best-scoring statement (the lead)"
+WHY_SECOND = (f"a close second: scored within {SECOND_WITHIN:g} of the lead and shares at least "
+              f"{SECOND_OVERLAP:.0%} of the question's words")
+WHY_READ_ON = "the lead, read on to the sentence next to it that completes it"
+WHY_RESCUED = "brought in because it gives the {missing} the question asks for"
+WHY_SIDE = "one side of the comparison: {side}"
+WHY_POINTER = "the closest passage, shown after the urgent help"
+
+
 def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
     """The lead statement and close seconds, without repeats."""
     if not candidates:
@@ -274,7 +298,7 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
     for cand in candidates[1:]:
         if len(chosen) >= limit:
             break
-        if cand.score < lead.score - 0.15 or cand.overlap < 0.2 or cand.outline:
+        if cand.score < lead.score - SECOND_WITHIN or cand.overlap < SECOND_OVERLAP or cand.outline:
             continue
         if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
             continue

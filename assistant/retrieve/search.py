@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,41 @@ class QueryVectors:
     def embedded(self) -> int:
         """How many texts were embedded (a measure of the work one turn did)."""
         return len(self._vectors)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One passage search considered, with how each ranking placed it.
+
+    ``dense_rank`` and ``bm25_rank`` are its place (from 1) in the dense and BM25 lists (None: not
+    in that list); ``fused`` is its reciprocal-rank-fusion score, ``score`` the same after current
+    documents are preferred (what passages are ordered by), ``rank`` its place in that order.
+    ``dense_cosine`` is filled in only by ``Retriever.explain_ranking``.
+    """
+
+    chunk_id: str
+    rank: int
+    dense_rank: int | None
+    bm25_rank: int | None
+    bm25_score: float | None
+    numbered: bool  # found as the numbered item the query names ("ambition 24")
+    fused: float
+    score: float
+    status: str
+    dense_cosine: float | None = None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every candidate for one query, best first, and the query texts each ranking read."""
+
+    query: str
+    dense_query: str  # acronyms spelled out
+    lexical_query: str  # with the glossary's everyday-word synonyms
+    prefer: str  # "current", "past" or "none"
+    vector: np.ndarray = field(compare=False)
+    candidates: tuple[Candidate, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -81,11 +116,28 @@ class Retriever:
         ``prefer`` forces "past" or "current" preference; ``documents`` restricts results;
         ``vectors`` shares the turn's query embeddings.
         """
+        ranking = self.rank(query, prefer=prefer, documents=documents, vectors=vectors)
+        ranked = [c.chunk_id for c in ranking.candidates[: k or self.settings.retrieval_k]]
+        sims = [self.best_similarity(c, ranking.vector) for c in ranked]
+        return [self.passage(cid, ranking.scores[cid], float(sim)) for cid, sim in zip(ranked, sims, strict=True)]
+
+    def rank(
+        self,
+        query: str,
+        *,
+        prefer: str | None = None,
+        documents: set[str] | None = None,
+        vectors: QueryVectors | None = None,
+    ) -> Ranking:
+        """Every candidate for ``query``, best first, with its dense and BM25 ranks and fused scores.
+
+        ``search`` keeps the first ``k``. The dense cosines are not computed here (answering
+        needs them only for the passages kept): ``explain_ranking`` adds them.
+        """
         query = query.strip()
         if not query:
             raise InputError("The search query is empty. Type some words to search for.")
         s = self.settings
-        k = k or s.retrieval_k
         vectors = vectors or QueryVectors(self.embedder)
         dense_q, lexical_q = retrieval.expand_query(query, self.glossary)
         qvec = vectors(dense_q)
@@ -95,9 +147,10 @@ class Retriever:
         # Chunk and sentence vectors both point at chunks: keep each chunk's best rank.
         dense_ids = list(dict.fromkeys(nearest))[:n]
         lexical_hits = self.index.bm25.rank(lexical_q, n * 2 if documents else n)
-        lexical_ids = [self.index.chunks[i].id for i, _ in lexical_hits]
+        lexical = [(self.index.chunks[i].id, score) for i, score in lexical_hits]
         if documents:
-            lexical_ids = [c for c in lexical_ids if c.split(":")[0] in documents][:n]
+            lexical = [(c, score) for c, score in lexical if c.split(":")[0] in documents][:n]
+        lexical_ids = [c for c, _ in lexical]
         rankings = [(dense_ids, s.dense_weight), (lexical_ids, s.bm25_weight)]
         numbered = [c for n in sorted(retrieval.numbered_refs(query)) for c in self.numbered.get(n, [])
                     if not documents or c.split(":")[0] in documents]
@@ -106,11 +159,39 @@ class Retriever:
         fused = retrieval.rrf(rankings, s.rrf_k)
         prefer = prefer or retrieval.time_preference(query, self.periods, self.rules)
         status_of = {cid: self.index.documents[cid.split(":")[0]].status for cid in fused}
+        scores = fused
         if prefer != "none":
-            fused = retrieval.prefer_status(fused, status_of, past=prefer == "past", penalty=s.superseded_penalty)
-        ranked = retrieval.top(fused, k)
-        sims = [self.best_similarity(c, qvec) for c in ranked]
-        return [self.passage(cid, fused[cid], float(sim)) for cid, sim in zip(ranked, sims, strict=True)]
+            scores = retrieval.prefer_status(fused, status_of, past=prefer == "past", penalty=s.superseded_penalty)
+        dense_rank = {cid: rank for rank, cid in enumerate(dense_ids, 1)}
+        bm25 = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, 1)}
+        numbered_ids = set(numbered)
+        candidates = tuple(
+            Candidate(
+                chunk_id=cid,
+                rank=rank,
+                dense_rank=dense_rank.get(cid),
+                bm25_rank=bm25[cid][0] if cid in bm25 else None,
+                bm25_score=round(bm25[cid][1], 4) if cid in bm25 else None,
+                numbered=cid in numbered_ids,
+                fused=round(fused[cid], 6),
+                score=round(scores[cid], 6),
+                status=status_of[cid],
+            )
+            for rank, cid in enumerate(retrieval.top(scores, len(scores)), 1)
+        )
+        return Ranking(query, dense_q, lexical_q, prefer, qvec, candidates, scores)
+
+    def explain_ranking(self, query: str, **kwargs: Any) -> Ranking:
+        """``rank`` with each candidate's dense cosine (its own vector or its best sentence) filled in.
+
+        For explaining a turn to staff: one cosine per candidate, which answering never needs.
+        """
+        ranking = self.rank(query, **kwargs)
+        candidates = tuple(
+            replace(c, dense_cosine=round(self.best_similarity(c.chunk_id, ranking.vector), 4))
+            for c in ranking.candidates
+        )
+        return replace(ranking, candidates=candidates)
 
     def best_similarity(self, chunk_id: str, qvec: np.ndarray) -> float:
         """Cosine similarity of the question to a chunk: its own vector or its best sentence."""

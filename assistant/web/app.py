@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.config import Contact, Settings, load_settings
-from assistant.errors import AssistantError, RateLimited
+from assistant.errors import AssistantError, InputError, RateLimited
 from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason, note
 from assistant.handoff import MAX_CONTACT, MAX_QUESTION, RequestStore, notify, submit
@@ -48,12 +48,14 @@ from assistant.web.edge import (
     RateLimiter,
     SecurityHeaders,
     check_chat_request,
+    check_staff,
     client_key,
     rate_limit,
 )
 from assistant.web.errors import add_error_handlers
 from assistant.web.models import (
     ERRORS,
+    STAFF_ONLY,
     ChatRequest,
     ChatResponse,
     ContactsResponse,
@@ -179,8 +181,16 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
     chat_model = chat_request_model(settings)
 
     def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
-        """Answer one message with cited sources (whole answer at once)."""
+        """Answer one message with cited sources (whole answer at once).
+
+        With ``explain: true`` and the staff token (``Authorization: Bearer <staff_api_token>``),
+        the response also carries ``explanation``: why this answer was given.
+        """
         history = check_chat_request(body, settings)
+        if body.explain:
+            check_staff(request, settings)
+            reply, explanation = _bot(request).explain(body.message, history=history, audience=body.audience)
+            return reply_body(reply) | {"explanation": explanation.to_dict()}
         reply = _bot(request).ask(body.message, history=history, audience=body.audience)
         if reply.status == "not_found":
             _log_gap(request, settings, reply.standalone_question or body.message, "declined", body.audience)
@@ -191,14 +201,20 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
         _with_body(chat, chat_model),
         methods=["POST"],
         response_model=ChatResponse,
+        response_model_exclude_unset=True,  # ``explanation`` only when asked for
         dependencies=limited,
-        responses=ERRORS,
+        responses={**ERRORS, **STAFF_ONLY},
         tags=["chat"],
     )
 
     async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
         """Answer one message as Server-Sent Events, so the widget can show it as it comes."""
         history = check_chat_request(body, settings)
+        if body.explain:
+            raise InputError(
+                "Explanations are not streamed. Ask the same question of the chat endpoint that answers "
+                "whole (not the stream), with \"explain\": true and the staff token."
+            )
         asked = _bot(request).ask_stream(body.message, history=history, audience=body.audience)
 
         def watched() -> Iterator[Any]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import threading
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.config import Settings
-from assistant.errors import InputError, RateLimited
+from assistant.errors import InputError, RateLimited, StaffOnly
 from assistant.web.models import HTTP_MESSAGES, ChatRequest, error_response
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,26 @@ def check_chat_request(body: ChatRequest, settings: Settings) -> list[dict[str, 
             "Send fewer or shorter earlier messages."
         )
     return [t.model_dump() for t in body.history]
+
+
+def check_staff(request: Request, settings: Settings) -> None:
+    """Let a staff-only request through only with ``Authorization: Bearer <staff_api_token>``.
+
+    The token is compared in constant time. With no token set, nothing is staff-only-allowed.
+    """
+    token = settings.staff_api_token
+    if not token:
+        raise StaffOnly(
+            "Explanations are for staff and are turned off on this server: no staff API token is set. "
+            "To turn them on, set ASSISTANT_STAFF_API_TOKEN (or staff_api_token in council.toml), restart, "
+            "and send the header 'Authorization: Bearer <token>'."
+        )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise StaffOnly(
+            "Explanations are for staff: send the header 'Authorization: Bearer <token>' with the staff API "
+            "token set on this server (ASSISTANT_STAFF_API_TOKEN)."
+        )
 
 
 class RateLimiter:

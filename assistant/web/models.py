@@ -36,6 +36,11 @@ class ChatRequest(BaseModel):
     )
     history: list[Turn] = Field(default_factory=list, description="Earlier messages, oldest first.")
     audience: Literal["care_leaver", "staff"] = "care_leaver"
+    explain: bool = Field(
+        False,
+        description="Staff only: also return why the answer was given (`explanation`). Needs the header "
+        "`Authorization: Bearer <staff_api_token>`; refused on /api/chat/stream.",
+    )
 
 
 def chat_request_model(settings: Settings) -> type[ChatRequest]:
@@ -80,6 +85,12 @@ class ChatResponse(BaseModel):
     question: str = ""
     standalone_question: str = ""
     backend: str = ""
+    explanation: dict[str, Any] | None = Field(
+        None,
+        description="Only when `explain` was asked for with the staff token: the turn's steps and their "
+        "verdicts, the candidate passages with their dense, BM25 and fused scores, the statements chosen "
+        "and why, the language model check's verdict, and `diagnosis` (where to look).",
+    )
 
 
 class FeedbackRequest(BaseModel):
@@ -199,6 +210,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         429: "Too many requests from this client; see Retry-After.",
         503: "The service (or the feedback or request store) is not available.",
     }.items()
+}
+
+
+# The chat endpoint's explanation is for staff only.
+STAFF_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorBody, "description": "`explain` was asked for without the staff API token."}
 }
 
 

@@ -7,12 +7,13 @@ the configured one. Adding a writer means one module implementing ``Writer`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from assistant.answer.context import AnswerContext
 from assistant.answer.plan import Plan
 from assistant.config import Settings
 from assistant.types import Reply
+from assistant.writers.check import Verdict
 from assistant.writers.extractive import ExtractiveWriter
 
 
@@ -24,6 +25,20 @@ class Writer(Protocol):
     def write(self, plan: Plan, ctx: AnswerContext) -> Reply: ...
 
     def stream(self, plan: Plan, ctx: AnswerContext) -> Iterator[str | Reply]: ...
+
+
+@runtime_checkable
+class CheckedWriter(Writer, Protocol):
+    """A writer whose answers pass a check (the LLM writer): it can say what the check decided."""
+
+    def write_checked(self, plan: Plan, ctx: AnswerContext) -> tuple[Reply, Verdict]: ...
+
+
+def write_checked(writer: Writer, plan: Plan, ctx: AnswerContext) -> tuple[Reply, Verdict | None]:
+    """The reply ``writer.write`` gives, with the check's verdict (None for a writer that has no check)."""
+    if isinstance(writer, CheckedWriter):
+        return writer.write_checked(plan, ctx)
+    return writer.write(plan, ctx), None
 
 
 def _llm() -> Writer:
@@ -45,4 +60,4 @@ def make_writer(settings: Settings) -> Writer:
     return WRITERS[settings.llm_backend]()
 
 
-__all__ = ["WRITERS", "ExtractiveWriter", "Writer", "make_writer"]
+__all__ = ["WRITERS", "CheckedWriter", "ExtractiveWriter", "Verdict", "Writer", "make_writer", "write_checked"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 # Citation markers: [1], [1, 2], [1; 3] (and [1][2], which is two markers).
 _CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -30,6 +32,20 @@ _WORD_NUMBERS = {
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
      "ninety": "90", "hundred": "100"}
 _WORD_NUMBER = re.compile(rf"\b({'|'.join(_WORD_NUMBERS)})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of a model's answer to one plan: the check's verdict, as an explanation shows it.
+
+    ``outcome``: "passed" (the model's answer is shown), "failed" (it broke the check: the
+    extractive answer is shown, ``problems`` says why), "unavailable" (the model could not be
+    reached: the extractive answer is shown, ``problems`` holds the error) or "not_asked" (the
+    plan is not an answer, so no model was asked).
+    """
+
+    outcome: Literal["passed", "failed", "unavailable", "not_asked"]
+    problems: tuple[str, ...] = ()
 
 
 def check_answer(text: str, passages: Sequence[str]) -> list[str]:

@@ -40,7 +40,7 @@ from assistant.answer.plan import Plan
 from assistant.config import Settings
 from assistant.errors import ConfigError, LLMUnavailable
 from assistant.types import Reply
-from assistant.writers.check import check_answer, cited_numbers
+from assistant.writers.check import Verdict, check_answer, cited_numbers
 from assistant.writers.extractive import ExtractiveWriter, lead_with_help, pieces
 from assistant.writers.prompt import Source, build_messages, sources_for
 
@@ -125,18 +125,24 @@ class LLMWriter:
         return self.model if self.model is not None else make_chat_model(settings)
 
     def write(self, plan: Plan, ctx: AnswerContext) -> Reply:
+        return self.write_checked(plan, ctx)[0]
+
+    def write_checked(self, plan: Plan, ctx: AnswerContext) -> tuple[Reply, Verdict]:
+        """The reply ``write`` gives, and the check's verdict on the model's answer."""
         reply = self.extractive.write(plan, ctx)
         if plan.kind != "answer":
-            return reply
+            return reply, Verdict("not_asked")
         try:
-            checked = self.answer(reply, ctx, plan.audience)
+            checked, problems = self.answer(reply, ctx, plan.audience)
         except LLMUnavailable as exc:
             log.warning("LLM answer not used: %s", exc)
-            return reply
-        return lead_with_help(plan, ctx, checked) if checked else reply
+            return reply, Verdict("unavailable", (str(exc),))
+        if checked is None:
+            return reply, Verdict("failed", tuple(problems))
+        return lead_with_help(plan, ctx, checked), Verdict("passed")
 
-    def answer(self, reply: Reply, ctx: AnswerContext, audience: str) -> Reply | None:
-        """The model's checked answer, or None to keep the extractive reply.
+    def answer(self, reply: Reply, ctx: AnswerContext, audience: str) -> tuple[Reply | None, list[str]]:
+        """The model's checked answer (None to keep the extractive reply), and the check's problems.
 
         Raises LLMUnavailable when the model cannot be reached.
         """
@@ -144,7 +150,7 @@ class LLMWriter:
         llm = self.chat_model(ctx.settings)
         with _reaching(ctx.settings):
             message = llm.invoke(messages)
-        return accept(_text(message), sources, reply)
+        return checked_reply(_text(message), sources, reply)
 
     def stream(self, plan: Plan, ctx: AnswerContext) -> Iterator[str | Reply]:
         """Yield the model's tokens as they arrive, then the final Reply.
@@ -192,7 +198,12 @@ def _prompt(ctx: AnswerContext, reply: Reply, audience: str) -> tuple[list[Sourc
 
 
 def accept(text: str, sources: Sequence[Source], reply: Reply) -> Reply | None:
-    """The checked Reply for a model answer, or None (with a logged warning) if it fails the check.
+    """The checked Reply for a model answer, or None (with a logged warning) if it fails the check."""
+    return checked_reply(text, sources, reply)[0]
+
+
+def checked_reply(text: str, sources: Sequence[Source], reply: Reply) -> tuple[Reply | None, list[str]]:
+    """``accept``, with the check's problems (empty when the answer passed).
 
     A reasoning model's <think>...</think> block is dropped first: it is not the answer.
     """
@@ -200,14 +211,14 @@ def accept(text: str, sources: Sequence[Source], reply: Reply) -> Reply | None:
     problems = check_answer(text, [s.check_text for s in sources])
     if problems:
         log.warning("LLM answer rejected, extractive answer kept: %s", "; ".join(problems))
-        return None
+        return None, problems
     cited = set(cited_numbers(text))
     return Reply(
         status="answered",
         text=text,
         citations=[s.citation for s in sources if s.citation.number in cited],
         question=reply.question, standalone_question=reply.standalone_question, backend="llm",
-    )
+    ), []
 
 
 def _text(message: Any) -> str:
