@@ -12,7 +12,7 @@ The last line, the diagnosis, names one place to look, in the turn's order:
   (and, if so, a passage that reads closer to the question than any kept was ranked below them);
 * **evidence**: passages were found but none of their statements fits;
 * **gate**: a step declined or redirected the message (safeguarding, instructions,
-  off_topic, specific_fact, named_thing), and why;
+  conversation, off_topic, specific_fact, named_thing), and why;
 * **composition**: statements were chosen but the reply dropped or reordered them, or the
   language model's answer failed its check.
 """
@@ -46,6 +46,8 @@ _GATES = {
                     "redirected",
     "off_topic": "the message is not about the documents' subject and no passage is close to it, so it was "
                  "redirected",
+    "conversation": "the message reads as small talk (a greeting, thanks, a goodbye, a question about the "
+                    "assistant or a complaint about it) by its meaning, so it got a friendly reply without a search",
     "specific_fact": "the question asks for a specific fact that none of the chosen statements gives, so it "
                      "was declined rather than guessed",
     "named_thing": "the question names something the chosen statements never mention, so it was declined",

@@ -8,6 +8,7 @@ import numpy as np
 
 from assistant.answer import evidence, listing
 from assistant.answer import gates as specifics
+from assistant.answer.conversation import ConversationModel, conversation_model
 from assistant.answer.risk import BANK_FILE, RiskModel, bank_vectors, load_bank
 from assistant.answer.statement import Statement
 from assistant.config import Settings
@@ -36,6 +37,8 @@ class AnswerContext:
     tokens: Tokens = field(init=False, repr=False)
     # The semantic layer of safeguarding: the exemplar bank's vectors (answer/risk.py).
     risk_model: RiskModel = field(init=False, repr=False)
+    # Small talk against real questions, by meaning (answer/conversation.py).
+    talk_model: ConversationModel = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index = self.index
@@ -58,6 +61,8 @@ class AnswerContext:
         self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")
         bank = load_bank(self.settings.corpus_path if (self.settings.corpus_path / BANK_FILE).is_file() else None)
         self.risk_model = RiskModel(bank, bank_vectors(bank, self.retriever.embedder, self.settings.cache_path))
+        self.talk_model = conversation_model(self.retriever.embedder, self.settings.cache_path,
+                                             self.settings.corpus_path)
 
     @property
     def rules(self) -> Rules:

@@ -32,7 +32,7 @@ from assistant.types import Passage
 
 log = logging.getLogger(__name__)
 Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
-PlanKind = Literal["answer", "compare", "safeguarding", "decline", "off_topic"]
+PlanKind = Literal["answer", "compare", "safeguarding", "decline", "off_topic", "conversation"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class Plan:
     risk: Risk | None = None  # how much the message reads like a crisis, and which kind
     missing: str | None = None  # "decline": the kind of fact asked for and not given ("amount")
     thing: str | None = None  # "decline": the named thing the documents do not give
+    talk: str | None = None  # "conversation": greeting, thanks, goodbye, about_assistant, frustration...
     steps: tuple[tuple[str, str], ...] = ()  # (step, verdict) for every step that ran
     why: tuple[str, ...] = ()  # why each evidence statement was chosen, in the order of ``evidence``
 
@@ -132,6 +133,18 @@ def instructions(turn: Turn) -> Plan | None:
         return None
     turn.trace.append(("instructions", "override attempt"))
     return turn.plan("off_topic", "off_topic", standalone="", declined_by="instructions")
+
+
+def conversation(turn: Turn) -> Plan | None:
+    """Small talk ("hi", "thanks", "who are you") gets a friendly reply, not a search."""
+    ctx, text = turn.ctx, turn.question
+    in_domain = safety.mentions_domain(text, ctx.glossary, ctx.vocabulary)
+    talk = ctx.talk_model.classify(turn.vectors(text), words=len(text.split()), in_domain=in_domain)
+    if talk.kind is None:
+        turn.trace.append(("conversation", f"a question ({talk.score:+.3f})"))
+        return None
+    turn.trace.append(("conversation", f"{talk.kind} ({talk.score:+.3f})"))
+    return turn.plan("off_topic", "conversation", standalone="", declined_by="conversation", talk=talk.kind)
 
 
 def follow_up(turn: Turn) -> Plan | None:
@@ -242,6 +255,7 @@ def read_on(turn: Turn) -> Plan | None:
 STEPS: tuple[tuple[str, Step], ...] = (
     ("safeguarding", safeguarding),
     ("instructions", instructions),
+    ("conversation", conversation),
     ("follow_up", follow_up),
     ("what_changed", what_changed),
     ("retrieve", retrieve),

@@ -157,19 +157,19 @@ class RiskModel:
         return "near" if margin >= self.near_threshold else "none"
 
 
-def bank_vectors(bank: Bank, embedder: Embedder, cache_dir: Path | None) -> np.ndarray:
+def bank_vectors(bank: Bank, embedder: Embedder, cache_dir: Path | None, *, prefix: str = "safeguarding") -> np.ndarray:
     """The bank's vectors, from the cache when this model and bank were embedded before."""
-    return _vectors(bank, embedder, str(cache_dir) if cache_dir else "")
+    return _vectors(bank, embedder, str(cache_dir) if cache_dir else "", prefix)
 
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
 
-def _vectors(bank: Bank, embedder: Embedder, cache_dir: str) -> np.ndarray:
+def _vectors(bank: Bank, embedder: Embedder, cache_dir: str, prefix: str) -> np.ndarray:
     key = (bank.digest, embedder.name)
     if key in _MEMO:
         return _MEMO[key]
-    path = Path(cache_dir) / f"safeguarding-{_slug(embedder.name)}-{bank.digest}.npy" if cache_dir else None
+    path = Path(cache_dir) / f"{prefix}-{_slug(embedder.name)}-{bank.digest}.npy" if cache_dir else None
     vectors = None
     if path is not None and path.is_file():
         try:

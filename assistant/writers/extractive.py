@@ -147,6 +147,19 @@ def off_topic_text(audience: str, settings: Settings, messages: Messages | None 
     return messages.say(name, council_name=settings.council_name)
 
 
+def conversation_text(kind: str | None, audience: str, settings: Settings, messages: Messages | None = None) -> str:
+    """A short, friendly reply to small talk, with questions to try where it helps."""
+    messages = messages or default_rules().messages
+    names = [f"conversation_{kind}_{audience}", f"conversation_{kind}"]
+    name = next((n for n in names if n in messages.texts), "conversation_greeting")
+    values = {"council_name": settings.council_name, "advice_contact": settings.advice_contact}
+    text = messages.say(name, **values)
+    starters = f"conversation_starters_{audience}"
+    if kind in ("greeting", "about_assistant", "acknowledgement") and starters in messages.texts:
+        text += "\n\n" + messages.say(starters, **values)
+    return text
+
+
 def safeguarding_text(
     settings: Settings, audience: str, messages: Messages | None = None, category: str | None = None
 ) -> str:
@@ -207,6 +220,8 @@ class ExtractiveWriter:
                 body += f"\n\n{messages.say('safeguarding_documents')} {lead}"
             return Reply("safeguarding", body, citations, question=plan.question,
                          standalone_question=plan.standalone)
+        if plan.kind == "conversation":
+            return make_reply("off_topic", conversation_text(plan.talk, audience, s, messages), question=plan.question)
         if plan.kind == "off_topic":
             return make_reply("off_topic", off_topic_text(audience, s, messages), question=plan.question,
                               standalone_question=plan.standalone)

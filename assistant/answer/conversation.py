@@ -1,0 +1,117 @@
+"""Small talk: "hi", "thanks", "who are you", "this is useless" get a friendly reply, never a decline.
+
+A message is compared, by the bundled embedding model, with a bank of examples kept as data
+(``rules/data/conversation_exemplars.toml``): conversation of six kinds (greeting, thanks,
+goodbye, about the assistant, frustration with it, acknowledgement) and messages that are not
+small talk (questions about entitlements, staff questions, feelings that need an answer,
+greetings or thanks with a question in them, elliptical follow-ups, off-topic requests). The
+score is the mean similarity of the nearest conversation examples minus that of the nearest
+questions; above ``TALK`` the message is small talk, of the kind most
+of its nearest conversation examples share.
+
+Two things keep a real question from being taken for small talk: the threshold is set on the
+bank alone so that almost no question example scores above it (``calibrate``), and a message
+that uses a word of the care domain ("rent", "PA", "uni") is a question whatever its score.
+The held-out set ``eval/conversation/test_set.toml`` only measures (``python -m eval.conversation``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answer.risk import Bank, bank_vectors
+from assistant.embed import Embedder
+from assistant.errors import ConfigError
+
+BANK_FILE = "conversation_exemplars.toml"
+KINDS = ("greeting", "thanks", "goodbye", "about_assistant", "frustration", "acknowledgement")
+NEIGHBOURS = 5
+# Chosen on the bank alone, each example left out of its own neighbours (``calibrate``, 1,135
+# messages, k = 5): the lowest threshold at which at most 1% of the question examples score above
+# it. At 0.10, 85.4% of the conversation examples and 0.89% of the question ones do.
+TALK = 0.10
+# Longer than this, a message says more than small talk does.
+MAX_WORDS = 12
+
+
+@lru_cache(maxsize=4)
+def load_bank(extra: Path | None = None) -> Bank:
+    """The shipped bank, plus a council's own ``conversation_exemplars.toml`` if it has one."""
+    sources = [resources.files("assistant.rules").joinpath("data", BANK_FILE).read_text(encoding="utf-8")]
+    if extra is not None and (extra / BANK_FILE).is_file():
+        sources.append((extra / BANK_FILE).read_text(encoding="utf-8"))
+    texts, talk, categories = [], [], []
+    for number, source in enumerate(sources):
+        try:
+            data = tomllib.loads(source)
+        except tomllib.TOMLDecodeError as exc:
+            where = f"the council's {BANK_FILE}" if number else f"the package's {BANK_FILE}"
+            raise ConfigError(f"{where} is not valid TOML ({exc}).") from exc
+        for label in ("conversation", "question"):
+            for category, table in data.get(label, {}).items():
+                if label == "conversation" and category not in KINDS:
+                    raise ConfigError(f"{BANK_FILE}: [conversation.{category}] is not one of {', '.join(KINDS)}.")
+                for text in table.get("messages", []):
+                    texts.append(" ".join(str(text).split()))
+                    talk.append(label == "conversation")
+                    categories.append(category)
+    return Bank(tuple(texts), np.asarray(talk, dtype=bool), tuple(categories))
+
+
+@dataclass(frozen=True)
+class Talk:
+    """Is the message small talk, of which kind, and by how much."""
+
+    kind: str | None  # one of KINDS, or None for a question
+    score: float
+    nearest: str = ""  # the kind most of the nearest conversation examples share
+
+
+class ConversationModel:
+    """Nearest neighbours over the conversation bank's vectors."""
+
+    def __init__(self, bank: Bank, vectors: np.ndarray, *, threshold: float = TALK) -> None:
+        self.bank = bank
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.talk_rows = np.flatnonzero(bank.crisis)  # Bank's flag: "conversation" here
+        self.question_rows = np.flatnonzero(~bank.crisis)
+        self.threshold = threshold
+
+    def score(self, vector: np.ndarray, exclude: int | None = None) -> tuple[float, str]:
+        sims = np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=np.float32))
+        if exclude is not None:
+            sims[exclude] = -1.0
+        talk, question = sims[self.talk_rows], sims[self.question_rows]
+        margin = np.partition(talk, -NEIGHBOURS)[-NEIGHBOURS:].mean() - np.partition(
+            question, -NEIGHBOURS)[-NEIGHBOURS:].mean()
+        nearest = self.talk_rows[np.argpartition(talk, -NEIGHBOURS)[-NEIGHBOURS:]]
+        kind = Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
+        return float(margin), kind
+
+    def classify(self, vector: np.ndarray, *, words: int, in_domain: bool) -> Talk:
+        margin, kind = self.score(vector)
+        is_talk = margin >= self.threshold and not in_domain and words <= MAX_WORDS
+        return Talk(kind if is_talk else None, margin, kind)
+
+
+def conversation_model(embedder: Embedder, cache_dir: Path | None, council_folder: Path | None) -> ConversationModel:
+    extra = council_folder if council_folder is not None and (council_folder / BANK_FILE).is_file() else None
+    bank = load_bank(extra)
+    return ConversationModel(bank, bank_vectors(bank, embedder, cache_dir, prefix="conversation"))
+
+
+def calibrate(model: ConversationModel) -> list[tuple[float, float, float]]:
+    """(threshold, share of conversation examples above it, share of question examples above it)."""
+    margins = np.asarray([model.score(model.vectors[i].copy(), exclude=i)[0] for i in range(len(model.bank.texts))])
+    talk = model.bank.crisis
+    return [
+        (round(t, 3), float((margins[talk] >= t).mean()), float((margins[~talk] >= t).mean()))
+        for t in np.arange(-0.05, 0.2, 0.01)
+    ]
