@@ -130,7 +130,7 @@ def test_an_answer_writer_is_one_entry_in_writers(council, monkeypatch):
     monkeypatch.setitem(WRITERS, "none", PlanWriter)
     bot = Assistant.load(council, embedder=HashingEmbedder())
     reply = bot.ask("what does the nurse offer")
-    assert reply.text.startswith("answer: safeguarding > follow_up > retrieve") and reply.text.endswith("read_on")
+    assert reply.text.startswith("answer: safeguarding > conversation > follow_up > retrieve") and reply.text.endswith("read_on")
     *pieces, final = bot.ask_stream("what does the nurse offer")
     assert pieces == [reply.text] and final == reply
     assert bot.ask("i want to kill myself").text == "safeguarding: safeguarding"
