@@ -1,8 +1,9 @@
 """Sentence embeddings, behind one ``Embedder`` seam.
 
-``EMBEDDERS`` maps a runtime name to a factory taking the ``embedding_model`` setting;
-``make_embedder(settings)`` builds the configured one. Adding a runtime (ONNX, a remote
-service) means one module implementing ``Embedder`` and one entry here.
+``EMBEDDERS`` maps a runtime name to a factory taking the settings (it reads
+``embedding_model``, and ``torch_threads`` for the local runtime); ``make_embedder(settings)``
+builds the configured one. Adding a runtime (ONNX, a remote service) means one module
+implementing ``Embedder`` and one entry here.
 """
 
 from __future__ import annotations
@@ -26,22 +27,23 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def _local(model: str) -> Embedder:
+def _local(settings: Settings) -> Embedder:
     # Imported when first made: the runtime brings LangChain and torch, which a command
     # that never embeds (``assistant --help``, ``documents``) should not pay for.
     from assistant.embed.local import LocalEmbeddings
 
-    return LocalEmbeddings(model)
+    return LocalEmbeddings(settings.embedding_model, threads=settings.torch_threads)
 
 
-EMBEDDERS: dict[str, Callable[[str], Embedder]] = {
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
     "local": _local,
 }
 
 
 def make_embedder(settings: Settings, runtime: str = "local") -> Embedder:
-    """The embedder for ``settings.embedding_model`` (the bundled model by default)."""
-    return EMBEDDERS[runtime](settings.embedding_model)
+    """The embedder for ``settings.embedding_model`` (the bundled model by default), embedding
+    queries with ``settings.torch_threads`` threads (1 when automatic)."""
+    return EMBEDDERS[runtime](settings)
 
 
 __all__ = ["EMBEDDERS", "Embedder", "make_embedder"]
