@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # 160 ms; with 16 clients saturating the cores both gave ~42 req/s; only on an idle machine
     # was 2 threads faster, by ~2 ms an ask (19 against 22 ms).
     torch_threads: int = Field(0, ge=0)
+    # The embedding cache (assistant/embed/cache.py, in <index_dir>/embedding-cache/): an entry
+    # none of the last N builds used is dropped, so it holds at most N corpora's vectors (the
+    # shipped corpus: 942 vectors, 1.4 MB). 3 lets a change be undone, or a failed upload
+    # retried, without embedding again. 0 turns the cache off: every build embeds everything.
+    embedding_cache_builds: int = Field(3, ge=0)
 
     # Retrieval. RRF's k damps the head of each ranking (Cormack et al. 2009 used 60
     # for web-scale lists). Here each list has only ~30 candidates, and k=60 made ranks

@@ -4,6 +4,10 @@
 ``embedding_model``, and ``torch_threads`` for the local runtime); ``make_embedder(settings)``
 builds the configured one. Adding a runtime (ONNX, a remote service) means one module
 implementing ``Embedder`` and one entry here.
+
+An embedder may also have a ``fingerprint``: a string that changes whenever its vectors would
+(model, weights, normalisation, code). Ingest then keeps its vectors in the embedding cache
+(``embed.cache``) and embeds only texts it has not seen; an embedder without one is not cached.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from assistant.config import Settings
+from assistant.embed.cache import CACHE_FOLDER, EmbeddingCache, index_cache, model_fingerprint
 
 
 @runtime_checkable
@@ -46,4 +51,12 @@ def make_embedder(settings: Settings, runtime: str = "local") -> Embedder:
     return EMBEDDERS[runtime](settings)
 
 
-__all__ = ["EMBEDDERS", "Embedder", "make_embedder"]
+__all__ = [
+    "CACHE_FOLDER",
+    "EMBEDDERS",
+    "Embedder",
+    "EmbeddingCache",
+    "index_cache",
+    "make_embedder",
+    "model_fingerprint",
+]
