@@ -7,12 +7,15 @@ to record which texts reach the model.
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from assistant import Assistant
 from assistant.admin import add_document
+from assistant.cli import main
 from assistant.embed import CACHE_FOLDER, EmbeddingCache
 from assistant.embed.local import LocalEmbeddings, resolve_model
 from assistant.ingest.prepare import CACHE_STAGE
@@ -180,3 +183,15 @@ def test_entries_no_recent_build_used_are_dropped(small_settings, embedder):
     counting = Counting(embedder)
     assert Assistant.ingest(settings, embedder=counting).embedded > 0
     assert all("rent deposits" in text or "Housing" in text for text in counting.embedded)
+
+
+def test_the_cli_says_how_many_vectors_came_from_the_cache(small_settings, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(small_settings.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(small_settings.index_dir))
+    first = CliRunner().invoke(main, ["ingest"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "(0 vectors from the cache," in first.stdout
+    again = CliRunner().invoke(main, ["ingest", "--rebuild"], catch_exceptions=False)
+    found = re.search(r"\((\d+) vectors from the cache, 0 texts embedded\)", again.stdout)
+    assert found and int(found.group(1)) > 0, again.stdout
+    assert "Vectors from the cache" in again.stderr  # the progress bar's stage
