@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # 160 ms; with 16 clients saturating the cores both gave ~42 req/s; only on an idle machine
     # was 2 threads faster, by ~2 ms an ask (19 against 22 ms).
     torch_threads: int = Field(0, ge=0)
+    # Threads torch uses for a batch of documents (an ingest). 0, automatic: every core, the
+    # fastest on an idle machine. On 2 cores the other programs kept busy (load average 5-7),
+    # 1 thread embedded a new 17 KB document's 196 texts in 13.8 s against 18.9 s with 2
+    # (medians of 3 interleaved runs): set 1 where ingests run beside a busy server.
+    ingest_threads: int = Field(0, ge=0)
     # The embedding cache (assistant/embed/cache.py, in <index_dir>/embedding-cache/): an entry
     # none of the last N builds used is dropped, so it holds at most N corpora's vectors (the
     # shipped corpus: 942 vectors, 1.4 MB). 3 lets a change be undone, or a failed upload

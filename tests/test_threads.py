@@ -18,7 +18,8 @@ from conftest import PROJECT_ROOT
 
 from assistant import Assistant
 from assistant.config import load_settings
-from assistant.embed.local import available_cpus, torch_threads
+from assistant.embed import make_embedder
+from assistant.embed.local import available_cpus, batch_threads, torch_threads
 from assistant.errors import ConfigError
 from assistant.web.serve import settings_env
 
@@ -79,9 +80,15 @@ def test_after_assistant_load_questions_use_the_configured_threads(small_setting
     assert _threads_in_a_new_thread(lambda: bot.ask("who helps with rent deposits")) == expected
 
 
-@pytest.mark.skipif((available_cpus() or 1) < 2, reason="needs 2 cores to tell all cores from 1")
-def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, embedder, monkeypatch):
-    """A batch of documents runs on every core; the count is put back for the questions after."""
+@pytest.mark.parametrize(("query", "setting", "expected"), [
+    (1, 0, available_cpus()), (1, 1, 1), (1, 3, 3), (64, 0, 64),  # never fewer than for a question
+])  # fmt: skip
+def test_a_batch_uses_every_core_unless_ingest_threads_says(query, setting, expected):
+    assert batch_threads(query, setting) == expected
+
+
+def _recording_threads(embedder, monkeypatch) -> list[int]:
+    """torch's thread count each time the model itself runs (inside the embedder)."""
     seen: list[int] = []
     encode = embedder._model.encode
 
@@ -90,12 +97,28 @@ def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, 
         return encode(texts, batch_size)
 
     monkeypatch.setattr(embedder._model, "encode", recording_encode)
+    return seen
+
+
+@pytest.mark.skipif((available_cpus() or 1) < 2, reason="needs 2 cores to tell all cores from 1")
+def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, embedder, monkeypatch):
+    """A batch of documents runs on every core; the count is put back for the questions after."""
+    seen = _recording_threads(embedder, monkeypatch)
     bot = Assistant.load(small_settings, embedder=embedder)  # builds the index first
     assert seen and set(seen) == {available_cpus()}
     assert torch.get_num_threads() == 1
     seen.clear()
     bot.search("furniture for my first flat")
     assert seen == [1]
+
+
+def test_ingest_threads_sets_the_batch_threads(small_settings, monkeypatch):
+    settings = small_settings.model_copy(update={"ingest_threads": 1, "torch_threads": 2})
+    embedder = make_embedder(settings)
+    seen = _recording_threads(embedder, monkeypatch)
+    Assistant.ingest(settings, embedder=embedder)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == 2
 
 
 # Loads the bundled model from the settings, as a server worker does, embeds a batch, then reports

@@ -36,13 +36,14 @@ def settings() -> Settings:
 
 def embedder(model: str) -> Any:
     """The embedding model, loaded once per process (a few seconds; never downloaded), embedding
-    questions with the ``torch_threads`` setting's threads (1 when automatic)."""
+    questions with the ``torch_threads`` setting's threads (1 when automatic), and a rebuild's
+    documents with ``ingest_threads`` (every core when automatic)."""
     s = settings()
-    return _embedder(model, s.torch_threads, s.model_copy(update={"embedding_model": model}))
+    return _embedder(model, s.torch_threads, s.ingest_threads, s.model_copy(update={"embedding_model": model}))
 
 
 @st.cache_resource(show_spinner=messages.LOADING)
-def _embedder(model: str, threads: int, _settings: Settings) -> Any:
+def _embedder(model: str, threads: int, ingest_threads: int, _settings: Settings) -> Any:
     return make_embedder(_settings)
 
 

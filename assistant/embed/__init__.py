@@ -37,7 +37,9 @@ def _local(settings: Settings) -> Embedder:
     # that never embeds (``assistant --help``, ``documents``) should not pay for.
     from assistant.embed.local import LocalEmbeddings
 
-    return LocalEmbeddings(settings.embedding_model, threads=settings.torch_threads)
+    return LocalEmbeddings(
+        settings.embedding_model, threads=settings.torch_threads, ingest_threads=settings.ingest_threads
+    )
 
 
 EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {

@@ -85,9 +85,12 @@ def available_cpus() -> int | None:
         return os.cpu_count()
 
 
-def batch_threads(query_threads: int) -> int:
-    """Threads torch uses for a batch of documents: every core, and never fewer than for a query."""
-    return max(query_threads, available_cpus() or 1)
+def batch_threads(query_threads: int, setting: int = 0) -> int:
+    """Threads torch uses for a batch of documents (the ``ingest_threads`` setting decided):
+    ``setting`` > 0 as is; 0 (automatic) every core, and never fewer than for a question."""
+    if setting < 0:
+        raise ValueError(f"ingest_threads is {setting}: give 0 (every core) or a number of threads")
+    return setting or max(query_threads, available_cpus() or 1)
 
 
 def use_torch_threads(setting: int) -> int:
@@ -106,12 +109,12 @@ def use_torch_threads(setting: int) -> int:
 
 
 @contextmanager
-def threads_for_batch(query_threads: int) -> Iterator[int]:
-    """Every core for the block (an ingest's batch of documents), then the count there was before."""
+def threads_for_batch(threads: int) -> Iterator[int]:
+    """``threads`` for the block (an ingest's batch of documents), then the count there was before."""
     import torch
 
     before = torch.get_num_threads()
-    wanted = batch_threads(query_threads)
+    wanted = threads
     if wanted != before:
         torch.set_num_threads(wanted)
     try:
@@ -138,13 +141,17 @@ class LocalEmbeddings(Embeddings):
 
     ``backend`` says how it runs: ``"bert-mean"`` (directly, see the module docstring)
     or ``"sentence-transformers"``. ``threads`` is the ``torch_threads`` setting: queries are
-    embedded with ``torch_threads(threads)`` threads (1 when automatic), batches of documents
-    (an ingest, the safeguarding bank) with every core, restored afterwards.
+    embedded with ``torch_threads(threads)`` threads (1 when automatic). ``ingest_threads`` is
+    the setting of that name: batches of documents (an ingest, the safeguarding bank) use
+    ``batch_threads(...)`` threads (every core when automatic), and the count is restored after.
     """
 
-    def __init__(self, model: str = BUNDLED_MODEL, *, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(
+        self, model: str = BUNDLED_MODEL, *, batch_size: int = 64, threads: int = 0, ingest_threads: int = 0
+    ) -> None:
         self.name = model
         self.threads = use_torch_threads(threads)
+        self.batch_threads = batch_threads(self.threads, ingest_threads)
         path = resolve_model(model)
         try:
             config = plain_bert_config(Path(path))
@@ -162,7 +169,8 @@ class LocalEmbeddings(Embeddings):
         self.max_tokens: int = self._model.max_seq_length
         self._cached_query = lru_cache(maxsize=512)(self._embed_one)
         log.info("Embedding model %s: %d torch thread(s) for a question, %d for a batch of documents "
-                 "(torch_threads=%d)", model, self.threads, batch_threads(self.threads), threads)
+                 "(torch_threads=%d, ingest_threads=%d)", model, self.threads, self.batch_threads, threads,
+                 ingest_threads)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -176,7 +184,7 @@ class LocalEmbeddings(Embeddings):
         return digest.hexdigest()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        with threads_for_batch(self.threads):
+        with threads_for_batch(self.batch_threads):
             vectors = self._model.encode(texts, self.batch_size)
         return [v.tolist() for v in vectors]
 
