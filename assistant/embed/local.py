@@ -70,7 +70,7 @@ def torch_threads(setting: int) -> int:
     ``setting`` > 0 is taken as is; 0 (automatic) is 1. One question's embedding is too small to
     gain from a second thread, and torch's threads spin waiting on each other whenever other work
     holds a core (see ``torch_threads`` in config.py for the measurements). Batches of documents
-    use every core instead (``batch_threads``).
+    use ``batch_threads`` instead (every core unless ``ingest_threads`` is set).
     """
     if setting < 0:
         raise ValueError(f"torch_threads is {setting}: give 0 (automatic) or a number of threads")
@@ -114,11 +114,10 @@ def threads_for_batch(threads: int) -> Iterator[int]:
     import torch
 
     before = torch.get_num_threads()
-    wanted = threads
-    if wanted != before:
-        torch.set_num_threads(wanted)
+    if threads != before:
+        torch.set_num_threads(threads)
     try:
-        yield wanted
+        yield threads
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
