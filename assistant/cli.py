@@ -91,7 +91,10 @@ def ingest(ctx: click.Context, rebuild: bool, skip_bad: bool) -> None:
         report = Assistant.ingest(settings, skip_bad=skip_bad, progress=progress)
     for warning in report.skipped:
         click.echo(f"Warning: skipped {warning}", err=True)
-    click.echo(f"Indexed {report.documents} documents as {report.chunks} passages in {report.seconds:.1f} s.")
+    click.echo(
+        f"Indexed {report.documents} documents as {report.chunks} passages in {report.seconds:.1f} s "
+        f"({report.cached} vectors from the cache, {report.embedded} texts embedded)."
+    )
 
 
 @main.command()

@@ -61,17 +61,26 @@ class Settings(BaseSettings):
     # all-MiniLM-L6-v2 reads at most 256 word pieces; 220 leaves room for the
     # heading context we prepend to each chunk.
     chunk_max_tokens: int = Field(220, ge=32, le=512)
-    # Threads torch uses in each ``assistant serve`` process (torch.set_num_threads; see
-    # assistant/serve.py). 0, automatic: 1 when serving with several workers or on 2 cores or
-    # fewer, else torch's default (one per core); a positive number: exactly that many. One
+    # Threads torch uses to embed a question, in every process that loads the model (library,
+    # CLI, Streamlit, eval, serve; applied in assistant/embed/local.py). 0, automatic: 1; a
+    # positive number: exactly that many. Batches of documents (an ingest) use every core. One
     # question is too small to gain from a second thread, and torch's threads wait on each other
     # whenever other work holds a core. Measured on 2 cores (eval/threads.py, medians of 3
     # interleaved runs): 2 workers and 2 clients, 1 thread each gave 58.5 req/s, p95 50 ms, against
     # 43.9 req/s, p95 67 ms with torch's 2; one process asking beside a busy core, p95 22 ms against
     # 160 ms; with 16 clients saturating the cores both gave ~42 req/s; only on an idle machine
     # was 2 threads faster, by ~2 ms an ask (19 against 22 ms).
-    # Ingesting, the CLI and the Streamlit page keep torch's default.
     torch_threads: int = Field(0, ge=0)
+    # Threads torch uses for a batch of documents (an ingest). 0, automatic: every core, the
+    # fastest on an idle machine. On 2 cores the other programs kept busy (load average 5-7),
+    # 1 thread embedded a new 17 KB document's 196 texts in 13.8 s against 18.9 s with 2
+    # (medians of 3 interleaved runs): set 1 where ingests run beside a busy server.
+    ingest_threads: int = Field(0, ge=0)
+    # The embedding cache (assistant/embed/cache.py, in <index_dir>/embedding-cache/): an entry
+    # none of the last N builds used is dropped, so it holds at most N corpora's vectors (the
+    # shipped corpus: 942 vectors, 1.4 MB). 3 lets a change be undone, or a failed upload
+    # retried, without embedding again. 0 turns the cache off: every build embeds everything.
+    embedding_cache_builds: int = Field(3, ge=0)
 
     # Retrieval. RRF's k damps the head of each ranking (Cormack et al. 2009 used 60
     # for web-scale lists). Here each list has only ~30 candidates, and k=60 made ranks

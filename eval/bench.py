@@ -3,6 +3,14 @@
 Run: ``.venv/bin/python -m eval.bench`` (writes eval/reports/bench.md and bench.json).
 ``python -m eval.scale`` adds its own section to the same files. Not a timed test.
 
+- Ingest, side by side in one run: a full ingest of the shipped corpus with the embedding cache
+  off, with an empty (cold) cache and with a warm one (a rebuild with nothing changed), and the
+  staff page's add-a-document (``assistant.admin.add_document``, a real second council's Local
+  Offer) with the cache off and warm. With ``--before REV`` the code of commit REV (the
+  previous path) does the same full ingest and add, in a child process, in the same run. Each
+  row is a ratio to its baseline (the previous code if measured, else the cache off), with the
+  seconds as context.
+
 - Cold start: a fresh ``python -c`` process that imports the assistant, loads the
   (already built) index and answers one question, timed from outside until the answer
   is printed; the child also reports its own import / load / ask split.
@@ -14,13 +22,17 @@ Run: ``.venv/bin/python -m eval.bench`` (writes eval/reports/bench.md and bench.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +42,10 @@ from .metrics import percentile
 from .questions import Case, load_cases
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 REPORTS = HERE / "reports"
+# The document the add-a-document rows add: a real council's Local Offer, from the second-council set.
+ADDED = ROOT / "examples" / "lancashire" / "corpus" / "lancashire-local-offer.md"
 COLD_QUESTION = "how much is the uni bursary"
 
 # The child of the cold-start measure. It prints one JSON line once it has its answer.
@@ -57,6 +72,112 @@ def uncached_ms(bot: Any, calls: list[Callable[[], Any]]) -> list[float]:
         call()
         times.append((time.perf_counter() - started) * 1000)
     return times
+
+# The previous code's full ingest and add-a-document, in a child run from that code's folder.
+_BEFORE_CHILD = """
+import json, sys, time
+from pathlib import Path
+from assistant import Assistant, load_settings
+from assistant.admin import add_document
+from assistant.embed.local import LocalEmbeddings
+corpus, index, fields = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+settings = load_settings(corpus_dir=corpus, index_dir=index)
+embedder = LocalEmbeddings(settings.embedding_model)
+full = Assistant.ingest(settings, embedder=embedder).seconds
+data = Path(sys.argv[4]).read_bytes()
+t = time.perf_counter()
+add_document(settings, Path(sys.argv[4]).name, data, fields, embedder=embedder)
+print(json.dumps({"full_s": full, "add_s": time.perf_counter() - t}), flush=True)
+"""
+
+
+def added_fields() -> dict[str, Any]:
+    """The manifest fields of the document the add rows add (its own manifest's, with a new id)."""
+    manifest = tomllib.loads((ADDED.parent / "manifest.toml").read_text(encoding="utf-8"))
+    entry = next(d for d in manifest["documents"] if d["file"] == ADDED.name)
+    fields = {k: v for k, v in entry.items() if k != "file"}
+    return {**fields, "id": "lancashire-local-offer"}
+
+
+def previous_code(rev: str, folder: Path) -> Path:
+    """The ``assistant`` package as it was at commit ``rev``, extracted into ``folder``."""
+    done = subprocess.run(["git", "archive", "--format=tar", rev, "assistant"], cwd=ROOT,
+                          capture_output=True, check=True)  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def before_leg(code: Path, tmp: Path, fields: dict[str, Any]) -> dict[str, float]:
+    corpus = _corpus_copy(tmp / "before-corpus")
+    env = {**os.environ, "PYTHONPATH": str(code), "ANONYMIZED_TELEMETRY": "False"}
+    env.pop("ASSISTANT_PROFILE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _BEFORE_CHILD, str(corpus), str(tmp / "before-index"), json.dumps(fields),
+         str(ADDED)],
+        cwd=code, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    shutil.rmtree(corpus.parent, ignore_errors=True)
+    shutil.rmtree(tmp / "before-index", ignore_errors=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the previous code's ingest failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _corpus_copy(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(ROOT / "corpus", folder / "corpus")
+    return folder / "corpus"
+
+
+def ingest_leg(embedder: Any, tmp: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    """One round of the in-process arms: full ingest with the cache off, cold, warm; add, off and warm."""
+    from assistant import Assistant, load_settings
+    from assistant.admin import add_document
+
+    data = ADDED.read_bytes()
+    out: dict[str, Any] = {}
+    for arm, builds in (("off", 0), ("cache", 3)):
+        corpus = _corpus_copy(tmp / f"{arm}-corpus")
+        index = tmp / f"{arm}-index"
+        shutil.rmtree(index, ignore_errors=True)
+        settings = load_settings(corpus_dir=corpus, index_dir=index, embedding_cache_builds=builds)
+        report = Assistant.ingest(settings, embedder=embedder)
+        out["full_off_s" if arm == "off" else "full_cold_s"] = report.seconds
+        if arm == "cache":
+            warm = Assistant.ingest(settings, embedder=embedder)
+            out.update(full_warm_s=warm.seconds, warm_cached=warm.cached, warm_embedded=warm.embedded)
+        started = time.perf_counter()
+        added = add_document(settings, ADDED.name, data, fields, embedder=embedder)
+        out[f"add_{'off' if arm == 'off' else 'warm'}_s"] = time.perf_counter() - started
+        if arm == "cache":
+            out.update(add_cached=added.cached, add_embedded=added.embedded)
+        out.update(documents=report.documents, chunks=report.chunks)
+    return out
+
+
+def ingest_side_by_side(embedder: Any, rounds: int, before: str | None) -> dict[str, Any]:
+    """Every ingest arm, ``rounds`` times, interleaved (so other load falls on all alike); medians."""
+    fields = added_fields()
+    legs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
+        tmp = Path(name)
+        code = previous_code(before, tmp / "before-code") if before else None
+        for round_ in range(rounds):
+            print(f"Ingest, round {round_ + 1} of {rounds} ...", flush=True)
+            leg = ingest_leg(embedder, tmp, fields)
+            if code is not None:
+                leg.update({f"before_{k}": v for k, v in before_leg(code, tmp, fields).items()})
+            leg["load_average"] = round(os.getloadavg()[0], 2)
+            legs.append(leg)
+    keys = [k for k in legs[0] if k.endswith("_s")]
+    medians = {k: round(statistics.median(leg[k] for leg in legs), 2) for k in keys}
+    counts = {k: legs[-1][k] for k in ("warm_cached", "warm_embedded", "add_cached", "add_embedded",
+                                       "documents", "chunks")}  # fmt: skip
+    return {"generated": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "rounds": rounds,
+            "before": before, "added": f"{ADDED.relative_to(ROOT)} ({ADDED.stat().st_size / 1024:.1f} KB)",
+            "legs": legs, **medians, **counts}  # fmt: skip
+
 
 def _ms(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 1), "p95": round(percentile(values, 95), 1)}
@@ -121,16 +242,18 @@ def throughput(bot: Any, cases: list[Case], workers: int, requests: int) -> dict
     }
 
 
-def run(concurrency: list[int], requests: int, cold_runs: int) -> dict[str, Any]:
+def run(concurrency: list[int], requests: int, cold_runs: int, ingest_rounds: int = 1,
+        before: str | None = None) -> dict[str, Any]:
     from assistant import Assistant, load_settings
-    from assistant.embed.local import LocalEmbeddings
+    from assistant.embed import make_embedder
 
     cases = load_cases(HERE / "questions.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(index_dir=Path(tmp) / "index")
         started = time.perf_counter()
-        embedder = LocalEmbeddings(settings.embedding_model)
+        embedder = make_embedder(settings)
         model_seconds = time.perf_counter() - started
+        ingest = ingest_side_by_side(embedder, ingest_rounds, before)
         report = Assistant.ingest(settings, embedder=embedder)
         load_started = time.perf_counter()
         bot = Assistant.load(settings, embedder=embedder)
@@ -152,6 +275,7 @@ def run(concurrency: list[int], requests: int, cold_runs: int) -> dict[str, Any]
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "model_load_s": round(model_seconds, 2),
         "ingest": {"documents": report.documents, "chunks": report.chunks, "seconds": round(report.seconds, 2)},
+        "ingest_side_by_side": ingest,
         "load_s": round(load_seconds, 3),
         "questions": len(questions),
         "search_ms": _ms(search_ms),
@@ -191,7 +315,7 @@ def render(stored: dict[str, Any]) -> str:
             "| measure | value |",
             "|---|---|",
             f"| model load (once per process) | {b['model_load_s']:.2f} s |",
-            f"| full ingest ({b['ingest']['documents']} documents, {b['ingest']['chunks']} passages) | "
+            f"| full ingest, empty cache ({b['ingest']['documents']} documents, {b['ingest']['chunks']} passages) | "
             f"{b['ingest']['seconds']:.2f} s |",
             f"| Assistant.load() with an existing index (model already loaded) | {b['load_s']:.2f} s |",
             f"| warm search, median / p95 ({b['questions']} questions, query cache cleared) | "
@@ -218,6 +342,8 @@ def render(stored: dict[str, Any]) -> str:
             f"On {b['cpus']} CPUs, extra callers mostly queue: requests/s flattens while latency grows.",
             "",
         ]
+        if b.get("ingest_side_by_side"):
+            lines += render_ingest(b["ingest_side_by_side"])
     s = stored.get("scale")
     if s:
         lines += [
@@ -249,6 +375,49 @@ def render(stored: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_ingest(i: dict[str, Any]) -> list[str]:
+    """The ingest rows: each arm's seconds and its ratio to the baseline measured beside it."""
+    before = i.get("before")
+    base_full = i.get("before_full_s") or i["full_off_s"]
+    base_add = i.get("before_add_s") or i["add_off_s"]
+    base = f"the previous code ({before})" if before else "the cache off"
+
+    def row(label: str, seconds: float, baseline: float) -> str:
+        return f"| {label} | {seconds:.2f} s | {baseline / seconds:.1f}× |"
+
+    lines = [
+        "## Ingest: the embedding cache, side by side",
+        "",
+        f"Generated {i['generated']} ({i['cpus']} CPUs; load average at the end of each round: "
+        f"{', '.join(str(leg['load_average']) for leg in i['legs'])}); medians of {i['rounds']} round(s), "
+        "the arms interleaved in one run. Full ingest: the shipped corpus "
+        f"({i['documents']} documents, {i['chunks']} passages), build time. Add a document: "
+        f"`assistant.admin.add_document` of {i['added']} into the shipped corpus, wall time (check, "
+        f"write, rebuild). Ratio: how many times faster than {base}, measured in the same run.",
+        "",
+        "| measure | seconds | faster than the baseline |",
+        "|---|---|---|",
+    ]
+    if before:
+        lines.append(f"| full ingest, previous code ({before}: no cache, torch's threads) — baseline | "
+                     f"{i['before_full_s']:.2f} s | 1.0× |")  # fmt: skip
+    lines += [
+        row("full ingest, cache off (every text embedded, longest first, every core)", i["full_off_s"], base_full),
+        row("full ingest, cold cache (empty: embeds everything, then fills it)", i["full_cold_s"], base_full),
+        row(f"full ingest, warm cache (a rebuild: {i['warm_cached']} vectors from the cache, "
+            f"{i['warm_embedded']} embedded)", i["full_warm_s"], base_full),
+    ]
+    if before:
+        lines.append(f"| add a document, previous code — baseline | {i['before_add_s']:.2f} s | 1.0× |")
+    lines += [
+        row("add a document, cache off", i["add_off_s"], base_add),
+        row(f"add a document, warm cache ({i['add_cached']} vectors from the cache, {i['add_embedded']} "
+            "embedded)", i["add_warm_s"], base_add),
+        "",
+    ]
+    return lines
+
+
 def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
@@ -259,9 +428,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="numbers of concurrent callers (default: 1 4 16)")
     parser.add_argument("--requests", type=int, default=160, help="asks per concurrency level (default: 160)")
     parser.add_argument("--cold-runs", type=int, default=3, help="fresh processes for the cold start (default: 3)")
+    parser.add_argument("--ingest-rounds", type=int, default=1,
+                        help="rounds of the side-by-side ingest arms (default: 1)")
+    parser.add_argument("--before", metavar="REV",
+                        help="also time the ingest and add of the code at git commit REV (the previous path)")
     parser.add_argument("--reports", type=Path, default=REPORTS)
     args = parser.parse_args(argv)
-    data = run(args.concurrency, args.requests, args.cold_runs)
+    data = run(args.concurrency, args.requests, args.cold_runs, args.ingest_rounds, args.before)
     path = update_report("bench", data, args.reports)
     print(path.read_text(encoding="utf-8"))
 

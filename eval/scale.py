@@ -169,7 +169,7 @@ def worker(size: int, seed: int, latency_questions: int, quality: bool) -> dict[
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant import Assistant, load_settings
-    from assistant.embed.local import LocalEmbeddings
+    from assistant.embed import make_embedder
 
     from .harness import evaluate_assistant, summarise
     from .questions import load_cases
@@ -180,7 +180,7 @@ def worker(size: int, seed: int, latency_questions: int, quality: bool) -> dict[
         made = make_corpus(HERE.parent / "corpus", corpus, size, seed)
         generate_s = time.perf_counter() - started
         settings = load_settings(corpus_dir=corpus, index_dir=Path(tmp) / "index")
-        embedder = LocalEmbeddings(settings.embedding_model)
+        embedder = make_embedder(settings)
         rss_model = _current_rss_mb()
         with Progress(TextColumn(f"{size}×"), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn()) as bar:

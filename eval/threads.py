@@ -11,8 +11,8 @@ the arm's number (rate limit off, as in ``eval.load``), warms it up and runs ``e
 clients. Questions repeat after the first pass, and a worker answers a repeated question
 from its embedding cache without torch; ``--fresh K`` asks each question in K wordings
 (``VARIANTS``), each once (``eval.load``'s ``--once``), so every question is embedded.
-``ask``: each leg is a fresh process that sets the arm's threads the way
-``assistant serve`` does, loads the Assistant, asks one question to warm up, then asks the
+``ask``: each leg is a fresh process that loads the Assistant (which sets the arm's threads,
+as every process does), asks one question to warm up, then asks the
 first ``--questions`` questions of eval/questions.yaml once each (nothing cached), timing each
 ``ask``, and embeds each question once more, uncached, timing the model alone.
 
@@ -39,12 +39,11 @@ from .servers import QUIET_ENV, ROOT, ServerFailed, assistant_server
 # One ``ask`` leg, in its own process: prints one JSON line.
 _ASK_CHILD = """
 import json, statistics, sys, time
+import torch
 from assistant import Assistant, load_settings
-from assistant.embed.local import use_torch_threads
 questions = json.loads(sys.argv[1])
-settings = load_settings()
-threads = use_torch_threads(settings.torch_threads, workers=1)
-bot = Assistant.load(settings)
+bot = Assistant.load(load_settings())
+threads = torch.get_num_threads()
 bot.ask("how much is the setting up home allowance")
 asks = []
 for q in questions:

@@ -57,7 +57,7 @@ def council(tmp_path):
 
 
 def test_an_embedding_runtime_is_one_entry_in_embedders(council, monkeypatch):
-    monkeypatch.setitem(EMBEDDERS, "local", lambda model: HashingEmbedder())
+    monkeypatch.setitem(EMBEDDERS, "local", lambda settings: HashingEmbedder())
     embedder = make_embedder(council)
     assert isinstance(embedder, Embedder) and embedder.name == "hashing-256"
     bot = Assistant.load(council)  # the configured runtime, through the registry

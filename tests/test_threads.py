@@ -1,7 +1,8 @@
-"""The ``torch_threads`` setting: how many threads torch uses in each ``assistant serve`` process.
+"""The ``torch_threads`` setting: how many threads torch uses to embed a question, everywhere.
 
-The decision is a pure function (``torch_threads``), tested over its cases; applying it is
-tested in a fresh interpreter, so this process's torch keeps its own thread count.
+The decision is a pure function (``torch_threads``), tested over its cases. Applying it is tested
+in this process through ``Assistant.load`` and an ingest (each embedder sets its own count before
+every question, so other tests are unaffected), and in a fresh interpreter, as a server starts.
 """
 
 from __future__ import annotations
@@ -9,39 +10,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
+import torch
 from conftest import PROJECT_ROOT
 
+from assistant import Assistant
 from assistant.config import load_settings
-from assistant.embed.local import torch_threads
+from assistant.embed import make_embedder
+from assistant.embed.local import available_cpus, batch_threads, torch_threads
 from assistant.errors import ConfigError
-from assistant.web.serve import settings_env, threads_for
+from assistant.web.serve import settings_env
 
 
-@pytest.mark.parametrize(
-    ("setting", "workers", "cpus", "expected"),
-    [
-        (0, 1, 2, 1),  # automatic, 2 cores: one thread even for one process
-        (0, 1, 1, 1),
-        (0, 1, None, 1),  # core count unknown: taken as 1
-        (0, 2, 2, 1),  # automatic, several workers: one thread each
-        (0, 2, 16, 1),
-        (0, 4, 8, 1),
-        (0, 1, 4, None),  # automatic, one process on 4+ cores: torch's default
-        (0, 1, 64, None),
-        (1, 1, 64, 1),  # a number is taken as given, whatever the workers or cores
-        (3, 1, 2, 3),
-        (2, 4, 2, 2),
-    ],
-)
-def test_threads_decided_from_setting_workers_and_cores(setting, workers, cpus, expected):
-    assert torch_threads(setting, workers=workers, cpus=cpus) == expected
+@pytest.mark.parametrize(("setting", "expected"), [(0, 1), (1, 1), (2, 2), (3, 3)])
+def test_automatic_is_one_thread_and_a_number_is_taken_as_given(setting, expected):
+    assert torch_threads(setting) == expected
 
 
 def test_a_negative_setting_is_refused_by_the_decision_too():
     with pytest.raises(ValueError, match="torch_threads is -1"):
-        torch_threads(-1, workers=1, cpus=2)
+        torch_threads(-1)
 
 
 def test_default_is_automatic(monkeypatch):
@@ -62,26 +52,84 @@ def test_negative_threads_is_a_config_error_naming_the_setting(monkeypatch, how)
         load_settings(**overrides)
 
 
-def test_workers_get_the_settled_number(monkeypatch):
-    """With several workers, automatic becomes 1 and is exported to them like any setting."""
+def test_workers_are_given_the_setting_like_any_other(monkeypatch):
+    """``run_workers`` exports the settings; each worker then applies torch_threads when it loads."""
     monkeypatch.delenv("ASSISTANT_TORCH_THREADS", raising=False)
-    auto = load_settings(torch_threads=0)
-    settled = threads_for(auto, workers=2)
-    assert settled.torch_threads == 1
-    assert settings_env(settled)["ASSISTANT_TORCH_THREADS"] == "1"
-    assert auto.torch_threads == 0  # the caller's settings are left as they were
-    assert threads_for(load_settings(torch_threads=3), workers=2).torch_threads == 3
+    assert settings_env(load_settings(torch_threads=3))["ASSISTANT_TORCH_THREADS"] == "3"
 
 
-# Sets the threads as ``assistant serve`` does, loads the bundled model and embeds, then reports
+def _threads_in_a_new_thread(work) -> int:
+    seen: list[int] = []
+
+    def run() -> None:
+        work()
+        seen.append(torch.get_num_threads())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(0, 1), (3, 3)])
+def test_after_assistant_load_questions_use_the_configured_threads(small_settings, setting, expected):
+    settings = small_settings.model_copy(update={"torch_threads": setting})
+    bot = Assistant.load(settings)  # loads the model itself, as the CLI, the API and eval do
+    assert torch.get_num_threads() == expected
+    # A thread that answers (the API's and Streamlit's threads) uses the same count.
+    assert _threads_in_a_new_thread(lambda: bot.ask("who helps with rent deposits")) == expected
+
+
+@pytest.mark.parametrize(("query", "setting", "expected"), [
+    (1, 0, available_cpus()), (1, 1, 1), (1, 3, 3), (64, 0, 64),  # never fewer than for a question
+])  # fmt: skip
+def test_a_batch_uses_every_core_unless_ingest_threads_says(query, setting, expected):
+    assert batch_threads(query, setting) == expected
+
+
+def _recording_threads(embedder, monkeypatch) -> list[int]:
+    """torch's thread count each time the model itself runs (inside the embedder)."""
+    seen: list[int] = []
+    encode = embedder._model.encode
+
+    def recording_encode(texts, batch_size):
+        seen.append(torch.get_num_threads())
+        return encode(texts, batch_size)
+
+    monkeypatch.setattr(embedder._model, "encode", recording_encode)
+    return seen
+
+
+@pytest.mark.skipif((available_cpus() or 1) < 2, reason="needs 2 cores to tell all cores from 1")
+def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, embedder, monkeypatch):
+    """A batch of documents runs on every core; the count is put back after, and a question
+    uses the embedder's one thread."""
+    seen = _recording_threads(embedder, monkeypatch)
+    before = torch.get_num_threads()
+    bot = Assistant.load(small_settings, embedder=embedder)  # builds the index first
+    assert seen and set(seen) == {available_cpus()}
+    assert torch.get_num_threads() == before
+    seen.clear()
+    bot.search("who pays for a sofa in my first flat")  # asked in no other test: not in the query cache
+    assert seen == [1] and torch.get_num_threads() == 1
+
+
+def test_ingest_threads_sets_the_batch_threads(small_settings, monkeypatch):
+    settings = small_settings.model_copy(update={"ingest_threads": 1, "torch_threads": 2})
+    embedder = make_embedder(settings)
+    seen = _recording_threads(embedder, monkeypatch)
+    Assistant.ingest(settings, embedder=embedder)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == 2  # this embedder's threads for questions, set when it loaded
+
+
+# Loads the bundled model from the settings, as a server worker does, embeds a batch, then reports
 # torch's thread count in this thread and in a new one (as uvicorn's threads that answer would).
 _CHILD = """
 import threading, torch
 from assistant.config import load_settings
-from assistant.embed.local import LocalEmbeddings, use_torch_threads
-settings = load_settings()
-use_torch_threads(settings.torch_threads, workers=1)
-model = LocalEmbeddings(settings.embedding_model)
+from assistant.embed import make_embedder
+model = make_embedder(load_settings())
 model.embed_documents(["housing help for care leavers", "council tax"])
 seen = []
 def answer():
@@ -93,8 +141,8 @@ print(torch.get_num_threads(), seen[0])
 """
 
 
-@pytest.mark.parametrize("threads", [1, 3])
-def test_loading_embeddings_uses_the_set_threads(threads):
+@pytest.mark.parametrize(("threads", "expected"), [(0, 1), (3, 3)])
+def test_loading_embeddings_uses_the_set_threads(threads, expected):
     env = {
         **os.environ,
         "ANONYMIZED_TELEMETRY": "False",
@@ -112,4 +160,4 @@ def test_loading_embeddings_uses_the_set_threads(threads):
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == [str(threads), str(threads)]
+    assert done.stdout.split() == [str(expected), str(expected)]

@@ -18,6 +18,7 @@ import streamlit as st
 
 from assistant import Assistant, Settings, gaps, load_settings
 from assistant.admin import index_is_current
+from assistant.embed import make_embedder
 from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason
 from assistant.handoff import RequestStore
@@ -35,12 +36,17 @@ def settings() -> Settings:
     return load_settings()
 
 
-@st.cache_resource(show_spinner=messages.LOADING)
 def embedder(model: str) -> Any:
-    """The embedding model, loaded once per process (a few seconds; never downloaded)."""
-    from assistant.embed.local import LocalEmbeddings
+    """The embedding model, loaded once per process (a few seconds; never downloaded), embedding
+    questions with the ``torch_threads`` setting's threads (1 when automatic), and a rebuild's
+    documents with ``ingest_threads`` (every core when automatic)."""
+    s = settings()
+    return _embedder(model, s.torch_threads, s.ingest_threads, s.model_copy(update={"embedding_model": model}))
 
-    return LocalEmbeddings(model)
+
+@st.cache_resource(show_spinner=messages.LOADING)
+def _embedder(model: str, threads: int, ingest_threads: int, _settings: Settings) -> Any:
+    return make_embedder(_settings)
 
 
 @st.cache_resource(show_spinner=False)

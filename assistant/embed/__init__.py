@@ -1,8 +1,13 @@
 """Sentence embeddings, behind one ``Embedder`` seam.
 
-``EMBEDDERS`` maps a runtime name to a factory taking the ``embedding_model`` setting;
-``make_embedder(settings)`` builds the configured one. Adding a runtime (ONNX, a remote
-service) means one module implementing ``Embedder`` and one entry here.
+``EMBEDDERS`` maps a runtime name to a factory taking the settings (it reads
+``embedding_model``, and ``torch_threads`` for the local runtime); ``make_embedder(settings)``
+builds the configured one. Adding a runtime (ONNX, a remote service) means one module
+implementing ``Embedder`` and one entry here.
+
+An embedder may also have a ``fingerprint``: a string that changes whenever its vectors would
+(model, weights, normalisation, code). Ingest then keeps its vectors in the embedding cache
+(``embed.cache``) and embeds only texts it has not seen; an embedder without one is not cached.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from assistant.config import Settings
+from assistant.embed.cache import CACHE_FOLDER, EmbeddingCache, index_cache, model_fingerprint
 
 
 @runtime_checkable
@@ -26,22 +32,33 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def _local(model: str) -> Embedder:
+def _local(settings: Settings) -> Embedder:
     # Imported when first made: the runtime brings LangChain and torch, which a command
     # that never embeds (``assistant --help``, ``documents``) should not pay for.
     from assistant.embed.local import LocalEmbeddings
 
-    return LocalEmbeddings(model)
+    return LocalEmbeddings(
+        settings.embedding_model, threads=settings.torch_threads, ingest_threads=settings.ingest_threads
+    )
 
 
-EMBEDDERS: dict[str, Callable[[str], Embedder]] = {
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
     "local": _local,
 }
 
 
 def make_embedder(settings: Settings, runtime: str = "local") -> Embedder:
-    """The embedder for ``settings.embedding_model`` (the bundled model by default)."""
-    return EMBEDDERS[runtime](settings.embedding_model)
+    """The embedder for ``settings.embedding_model`` (the bundled model by default), embedding
+    queries with ``settings.torch_threads`` threads (1 when automatic)."""
+    return EMBEDDERS[runtime](settings)
 
 
-__all__ = ["EMBEDDERS", "Embedder", "make_embedder"]
+__all__ = [
+    "CACHE_FOLDER",
+    "EMBEDDERS",
+    "Embedder",
+    "EmbeddingCache",
+    "index_cache",
+    "make_embedder",
+    "model_fingerprint",
+]

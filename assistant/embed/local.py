@@ -19,9 +19,13 @@ sentence-transformers unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +41,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+log = logging.getLogger("assistant.embed.local")
+
 Backend = Literal["bert-mean", "sentence-transformers"]
+# Part of every model fingerprint (``LocalEmbeddings.fingerprint``): bump it when a change here
+# changes the vectors a model gives (the forward pass, pooling, normalisation, truncation), so
+# no vector cached before the change is used after it.
+ENCODER_VERSION = "1"
 
 
 def resolve_model(name: str) -> str:
@@ -54,23 +64,17 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def torch_threads(setting: int, *, workers: int, cpus: int | None) -> int | None:
-    """Threads torch should use in one process (the ``torch_threads`` setting decided):
-    None leaves torch's default (one per core).
+def torch_threads(setting: int) -> int:
+    """Threads torch uses to embed a query (the ``torch_threads`` setting decided).
 
-    ``setting`` > 0 is taken as is. 0 (automatic) gives 1 when ``workers`` processes share
-    the machine, or when it has 2 cores or fewer (``cpus``; None if unknown, taken as 1): one
-    question's embedding is too small to gain from a second thread, and torch's threads spin
-    waiting on each other when other processes hold the cores (see ``torch_threads`` in
-    config.py).
+    ``setting`` > 0 is taken as is; 0 (automatic) is 1. One question's embedding is too small to
+    gain from a second thread, and torch's threads spin waiting on each other whenever other work
+    holds a core (see ``torch_threads`` in config.py for the measurements). Batches of documents
+    use ``batch_threads`` instead (every core unless ``ingest_threads`` is set).
     """
     if setting < 0:
         raise ValueError(f"torch_threads is {setting}: give 0 (automatic) or a number of threads")
-    if setting > 0:
-        return setting
-    if workers > 1 or (cpus or 1) <= 2:
-        return 1
-    return None
+    return setting or 1
 
 
 def available_cpus() -> int | None:
@@ -81,29 +85,72 @@ def available_cpus() -> int | None:
         return os.cpu_count()
 
 
-def use_torch_threads(setting: int, *, workers: int = 1) -> int:
-    """Apply ``torch_threads(setting, ...)`` to this process; returns the threads torch now uses.
+def batch_threads(query_threads: int, setting: int = 0) -> int:
+    """Threads torch uses for a batch of documents (the ``ingest_threads`` setting decided):
+    ``setting`` > 0 as is; 0 (automatic) every core, and never fewer than for a question."""
+    if setting < 0:
+        raise ValueError(f"ingest_threads is {setting}: give 0 (every core) or a number of threads")
+    return setting or max(query_threads, available_cpus() or 1)
 
-    Call it from the thread that starts the server, before the threads that embed first run
-    torch: each thread takes the count when it first runs an operation.
+
+def use_torch_threads(setting: int) -> int:
+    """Make torch use ``torch_threads(setting)`` threads in this thread (and in threads that
+    start torch later); returns the threads torch now uses here.
+
+    torch keeps the count per thread, taken when a thread first runs an operation, so
+    ``LocalEmbeddings`` checks it again before each query (``_embed_one``).
     """
     import torch
 
-    threads = torch_threads(setting, workers=workers, cpus=available_cpus())
-    if threads is not None:
+    threads = torch_threads(setting)
+    if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return int(torch.get_num_threads())
+
+
+@contextmanager
+def threads_for_batch(threads: int) -> Iterator[int]:
+    """``threads`` for the block (an ingest's batch of documents), then the count there was before."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def folder_digest(folder: Path) -> str:
+    """A hash of every file in a model folder (weights, tokenizer, pooling and normalisation
+    modules, configs), by relative path and content: it changes whenever any of them does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 class LocalEmbeddings(Embeddings):
     """A sentence-transformers model as LangChain ``Embeddings`` (normalised vectors).
 
     ``backend`` says how it runs: ``"bert-mean"`` (directly, see the module docstring)
-    or ``"sentence-transformers"``.
+    or ``"sentence-transformers"``. ``threads`` is the ``torch_threads`` setting: queries are
+    embedded with ``torch_threads(threads)`` threads (1 when automatic). ``ingest_threads`` is
+    the setting of that name: batches of documents (an ingest, the safeguarding bank) use
+    ``batch_threads(...)`` threads (every core when automatic), and the count is restored after.
     """
 
-    def __init__(self, model: str = BUNDLED_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str = BUNDLED_MODEL, *, batch_size: int = 64, threads: int = 0, ingest_threads: int = 0
+    ) -> None:
         self.name = model
+        self.threads = use_torch_threads(threads)
+        self.batch_threads = batch_threads(self.threads, ingest_threads)
         path = resolve_model(model)
         try:
             config = plain_bert_config(Path(path))
@@ -120,15 +167,31 @@ class LocalEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.max_tokens: int = self._model.max_seq_length
         self._cached_query = lru_cache(maxsize=512)(self._embed_one)
+        log.info("Embedding model %s: %d torch thread(s) for a question, %d for a batch of documents "
+                 "(torch_threads=%d, ingest_threads=%d)", model, self.threads, self.batch_threads, threads,
+                 ingest_threads)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What this model's vectors depend on: the setting, the backend, the word-piece limit,
+        the model's files (or weights) and ``ENCODER_VERSION``. The embedding cache keys vectors
+        by it, so a vector is never served for another model or another version of one."""
+        digest = hashlib.sha256()
+        for part in (ENCODER_VERSION, self.name, self.backend, str(self.max_tokens), "normalised",
+                     self._model.digest()):  # fmt: skip
+            digest.update(part.encode() + b"\0")
+        return digest.hexdigest()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        vectors = self._model.encode(texts, self.batch_size)
+        with threads_for_batch(self.batch_threads):
+            vectors = self._model.encode(texts, self.batch_size)
         return [v.tolist() for v in vectors]
 
     def embed_query(self, text: str) -> list[float]:
         return list(self._cached_query(text))
 
     def _embed_one(self, text: str) -> tuple[float, ...]:
+        use_torch_threads(self.threads)  # this thread may have started torch with another count
         return tuple(self._model.encode([text], 1)[0].tolist())
 
     def count_tokens(self, text: str) -> int:
@@ -147,8 +210,19 @@ class SentenceTransformerEncoder:
     def __init__(self, path: str) -> None:
         from sentence_transformers import SentenceTransformer
 
+        self.path = path
         self.model = SentenceTransformer(path, device="cpu")
         self.max_seq_length = int(self.model.max_seq_length or 256)
+
+    def digest(self) -> str:
+        """The folder's files, or for a hub name the modules and every weight as loaded."""
+        if Path(self.path).is_dir():
+            return folder_digest(Path(self.path))
+        digest = hashlib.sha256(repr(self.model).encode())
+        for name, tensor in self.model.state_dict().items():
+            digest.update(name.encode() + b"\0")
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         return np.asarray(
@@ -302,6 +376,9 @@ class BertMeanEncoder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text).ids)
+
+    def digest(self) -> str:
+        return folder_digest(self.folder)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit vectors for ``texts``, in order (longest first inside, to pad less)."""

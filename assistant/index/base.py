@@ -6,7 +6,9 @@ An index is Chroma (dense) + BM25 (lexical), built atomically. It lives in a loc
 folder (or collection) and the pointer to it is switched only when it has succeeded, so a
 failed or interrupted ingest leaves the previous index serving. The fingerprint covers corpus
 files, manifest, chunking rules and model, so a stale index is noticed and rebuilt.
-Reading, chunking and embedding (``ingest.prepare``) and the passage records are shared.
+Reading, chunking and embedding (``ingest.prepare``) and the passage records are shared, and so
+is the embedding cache in ``<index_dir>/embedding-cache/`` (``embed.cache``): a rebuild embeds
+only the texts no recent build embedded with the same model.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class BuildReport:
     skipped: list[str]
     seconds: float
     name: str = ""  # the build's name: its folder's name, or its collection's on a Chroma server
+    cached: int = 0  # vectors taken from the embedding cache (embed/cache.py)
+    embedded: int = 0  # texts the model embedded
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from assistant.config import Settings
+from assistant.embed.cache import index_cache
 from assistant.errors import ConfigError, IndexBuildError
 from assistant.index import bm25 as lexical
 from assistant.index.base import (
@@ -136,7 +137,9 @@ def build_index(
     client = connect(url)
     with file_lock(settings.index_path):
         print_fp = fingerprint(settings)
-        prepared = prepare(settings, embedder, print_fp, skip_bad=skip_bad, progress=progress)
+        with index_cache(settings, embedder) as cache:
+            prepared = prepare(settings, embedder, print_fp, skip_bad=skip_bad, progress=progress,
+                               cache=cache)
         name = build_name(print_fp)
         try:
             steps = write_passages(client, PREFIX + name, embedder, prepared, progress, steps_after=2)
@@ -150,7 +153,7 @@ def build_index(
         progress("Writing the index", steps, steps)
     return BuildReport(
         None, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
-        time.perf_counter() - started, name=name,
+        time.perf_counter() - started, name=name, cached=prepared.cached, embedded=prepared.embedded,
     )
 
 

@@ -4,6 +4,7 @@ The folder layout::
 
     CURRENT                  name of the build in service (replaced atomically)
     build-<fingerprint>-<t>/ chroma/ (PersistentClient), bm25/, corpus.json, meta.json
+    embedding-cache/         vectors of recent builds, by model and text (``embed.cache``)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
+from assistant.embed.cache import index_cache
 from assistant.errors import IndexBuildError
 from assistant.index import bm25 as lexical
 from assistant.index.base import (
@@ -88,7 +90,9 @@ def build_index(
     root = settings.index_path
     with file_lock(root):
         print_fp = fingerprint(settings)
-        prepared = prepare(settings, embedder, print_fp, skip_bad=skip_bad, progress=progress)
+        with index_cache(settings, embedder) as cache:
+            prepared = prepare(settings, embedder, print_fp, skip_bad=skip_bad, progress=progress,
+                               cache=cache)
         folder = root / build_name(print_fp)
         folder.mkdir(parents=True)
         try:
@@ -113,7 +117,7 @@ def build_index(
         _switch(root, folder)
         return BuildReport(
             folder, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
-            time.perf_counter() - started, name=folder.name,
+            time.perf_counter() - started, name=folder.name, cached=prepared.cached, embedded=prepared.embedded,
         )
 
 

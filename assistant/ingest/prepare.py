@@ -4,6 +4,10 @@
 their vectors, writing nothing; ``passage_batches`` lays them out as the Chroma
 records both the local folder and a Chroma server store (see ``index`` and
 ``remote_index``). So the two stores hold the same vectors for the same corpus.
+
+Vectors are asked of a ``VectorCache`` first (the index's embedding cache,
+``embed.cache``), when the build gives one; only the texts it has not seen are embedded,
+longest first, so the texts of one batch pad to about the same length.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.config import Settings
 from assistant.errors import CorpusError, IndexBuildError
@@ -24,7 +28,25 @@ from assistant.types import Chunk, Document
 # Chroma refuses a batch of more than about 5,000 records (5,461 here): vectors are written
 # 2,000 at a time, so a corpus of any size can be stored.
 WRITE_BATCH = 2000
+# Texts per call of the model (and per step of the progress bar), sorted by length first: a
+# batch then pads its texts to about the same width. On the shipped corpus (163 passages, 779
+# sentences, 2 busy cores) embedding took 81 s sorted against 101 s in document order
+# (32 passages, 64 sentences a call), and 60 s against 84 s with one thread.
+EMBED_BATCH = 64
 Progress = Callable[[str, int, int], None]
+CACHE_STAGE = "Vectors from the cache"
+
+
+class VectorCache(Protocol):
+    """Vectors embedded before, asked before the model (``assistant.embed.cache.EmbeddingCache``)."""
+
+    def get(self, texts: list[str]) -> list[list[float] | None]:
+        """Each text's vector, or None if it was not embedded before."""
+        ...
+
+    def put(self, texts: list[str], vectors: list[list[float]]) -> None:
+        """Keep the vectors just embedded for ``texts``."""
+        ...
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -46,6 +68,8 @@ class Prepared:
     sentences: list[str]
     owners: list[tuple[int, int]]  # (chunk index, unit index) of each sentence
     sentence_vectors: list[list[float]]
+    cached: int = 0  # vectors (passages and sentences) that came from the cache
+    embedded: int = 0  # texts the model embedded (each distinct text once)
 
     def corpus_record(self) -> dict[str, Any]:
         """Document metas, texts and chunks, as stored beside the vectors."""
@@ -73,8 +97,13 @@ def prepare(
     *,
     skip_bad: bool = False,
     progress: Progress = no_progress,
+    cache: VectorCache | None = None,
 ) -> Prepared:
-    """Read, chunk and embed the corpus whose fingerprint is ``print_fp``; write nothing."""
+    """Read, chunk and embed the corpus whose fingerprint is ``print_fp``; write nothing.
+
+    With a ``cache``, vectors are taken from it where it has them (reported as the stage
+    "Vectors from the cache": found of all), and what is embedded is put into it.
+    """
     metas = read_manifest(settings.corpus_path)
     documents: list[Document] = []
     skipped: list[str] = []
@@ -102,24 +131,49 @@ def prepare(
     # after)"), so a question in plain words finds a passage written in acronyms.
     bodies = [spell_out(embedding_text(c, texts[c.document_id]), glossary) for c in chunks]
 
-    vectors = _embed(embedder, bodies, 32, "Embedding passages", progress)
     sentences, owners = unit_texts(chunks, texts)
     sentences = [spell_out(sentence, glossary) for sentence in sentences]
-    sentence_vectors = _embed(embedder, sentences, 64, "Embedding sentences", progress)
+
+    found: list[list[float] | None] = [None] * (len(bodies) + len(sentences))
+    if cache is not None:
+        found = cache.get(bodies + sentences)
+        progress(CACHE_STAGE, sum(v is not None for v in found), len(found))
+    fresh: dict[str, list[float]] = {}  # text -> vector embedded in this build
+    vectors = _embed(embedder, bodies, found[: len(bodies)], fresh, "Embedding passages", progress, cache)
+    sentence_vectors = _embed(
+        embedder, sentences, found[len(bodies) :], fresh, "Embedding sentences", progress, cache
+    )
     return Prepared(
         print_fp, settings.embedding_model, documents, skipped, texts, chunks, bodies, vectors,
-        sentences, owners, sentence_vectors,
+        sentences, owners, sentence_vectors, cached=sum(v is not None for v in found),
+        embedded=len(fresh),
     )
 
 
-def _embed(embedder: Any, texts: list[str], batch: int, stage: str, progress: Progress) -> list[list[float]]:
-    """Embed ``texts`` ``batch`` at a time, reporting progress as ``stage``."""
-    vectors: list[list[float]] = []
-    for i in range(0, len(texts), batch):
-        progress(stage, i, len(texts))
-        vectors.extend(embedder.embed_documents(texts[i : i + batch]))
-    progress(stage, len(texts), len(texts))
-    return vectors
+def _embed(
+    embedder: Any, texts: list[str], found: list[list[float] | None], fresh: dict[str, list[float]],
+    stage: str, progress: Progress, cache: VectorCache | None,
+) -> list[list[float]]:
+    """The vectors of ``texts``: those ``found`` in the cache or already in ``fresh`` as they are;
+    the others embedded (each distinct text once, added to ``fresh``) ``EMBED_BATCH`` at a time,
+    longest first, reporting progress as ``stage`` (done of the texts to embed).
+
+    A text embedded once gets one vector wherever it appears, so a build from the cache is
+    the same as the build that filled it.
+    """
+    missing = sorted(
+        {t for t, v in zip(texts, found, strict=True) if v is None and t not in fresh},
+        key=lambda t: (-len(t), t),
+    )
+    for i in range(0, len(missing), EMBED_BATCH):
+        progress(stage, i, len(missing))
+        batch = missing[i : i + EMBED_BATCH]
+        got = embedder.embed_documents(batch)
+        fresh.update(zip(batch, got, strict=True))
+        if cache is not None:
+            cache.put(batch, got)
+    progress(stage, len(missing), len(missing))
+    return [v if v is not None else fresh[t] for t, v in zip(texts, found, strict=True)]
 
 
 def passage_batches(prepared: Prepared) -> list[dict[str, Any]]:

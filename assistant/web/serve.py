@@ -14,10 +14,9 @@ is built once, before the workers start, so N workers never race to build it;
 they then all read the same index (the local folder, or a Chroma server) and
 write feedback to the same database.
 
-Torch's threads per process are set here, from the ``torch_threads`` setting
-(``threads_for``): ``run`` sets them before serving; ``run_workers`` settles the
-number for its worker count and exports it with the other settings, and each
-worker sets it in ``worker_app`` before it loads.
+Torch's threads are not set here: every process that loads the model embeds
+questions with ``torch_threads`` threads (1 when automatic; ``embed.local``), so each
+worker, given the settings, uses them as any other process does.
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, bot: A
     from assistant.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    _use_threads(settings, workers=1)
     uvicorn.run(create_app(settings, bot=bot), **_options(host, port))
 
 
@@ -72,7 +70,7 @@ def run_workers(
     if workers < 1:
         raise ConfigError(f"workers is {workers}: give 1 or more server processes.")
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    export_settings(threads_for(settings, workers=workers))
+    export_settings(settings)
     uvicorn.run(
         "assistant.web.serve:worker_app",
         factory=True,
@@ -101,34 +99,7 @@ def worker_app() -> FastAPI:
     from assistant.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    settings = load_settings()
-    _use_threads(settings, workers=1)  # run_workers settled the number for all the workers
-    return create_app(settings)
-
-
-def threads_for(settings: Settings, *, workers: int) -> Settings:
-    """``settings`` with ``torch_threads`` settled for ``workers`` processes on this machine.
-
-    An automatic ``torch_threads`` (0) becomes the number ``torch_threads()`` picks, so
-    that workers, which do not know how many they are, use it as given.
-    """
-    from assistant.embed.local import available_cpus, torch_threads
-
-    threads = torch_threads(settings.torch_threads, workers=workers, cpus=available_cpus())
-    if threads is None or threads == settings.torch_threads:
-        return settings
-    return settings.model_copy(update={"torch_threads": threads})
-
-
-def _use_threads(settings: Settings, *, workers: int) -> None:
-    from assistant.embed.local import use_torch_threads
-
-    threads = use_torch_threads(settings.torch_threads, workers=workers)
-    logging.getLogger(__name__).info(
-        "torch uses %d thread(s) in this process (torch_threads=%d)",
-        threads,
-        settings.torch_threads,
-    )
+    return create_app(load_settings())
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
