@@ -134,3 +134,15 @@ def test_html_documents_keep_headings_lists_and_tables(tmp_path, embedder):
     assert "Care leavers get a discount on buses." in doc.text
     rows = [b for b in doc.blocks if getattr(b, "role", "") == "row"]
     assert rows and rows[0].header == ("Measure", "Now", "Target")
+
+
+@pytest.mark.parametrize("file", ["../secrets.md", "/etc/passwd.txt", "sub/dir.md", "..\\\\win.md"])
+def test_a_manifest_file_outside_the_corpus_folder_is_refused_by_name(tmp_path, file):
+    from assistant.ingest.corpus import read_manifest
+
+    corpus = make_corpus(tmp_path / "corpus", {"a.md": "# A\n\nSome text about housing for care leavers.\n"})
+    (tmp_path / "secrets.md").write_text("# Secret\n\nNot for the index.\n")
+    manifest = corpus / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace('file = "a.md"', f"file = {file!r}".replace("'", '"')))
+    with pytest.raises(CorpusError, match="must be the name of a file in the corpus folder itself"):
+        read_manifest(corpus)

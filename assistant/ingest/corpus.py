@@ -82,6 +82,12 @@ def entry_problems(entry: dict[str, Any]) -> list[tuple[str, object, str]]:
     elif superseded_by is not None and not isinstance(superseded_by, str):
         problems.append(("superseded_by", superseded_by, "must be a document id"))
     if "file" not in named:
+        # A manifest edit must never index a file elsewhere on the host: a plain name, in the folder.
+        name = entry["file"]
+        inside = Path(name).name == name and name not in (".", "..") and "\\" not in name
+        check("file", inside, "must be the name of a file in the corpus folder itself (no folder, '..' or "
+                              "absolute path)")
+    if "file" not in {p[0] for p in problems}:
         suffixes = ", ".join(sorted(SUPPORTED))
         check("file", Path(entry["file"]).suffix.lower() in SUPPORTED, f"must end in one of {suffixes}")
     return problems
