@@ -77,3 +77,19 @@ def small_settings(tmp_path) -> Settings:
         },
     )
     return load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A throwaway PostgreSQL cluster from Debian's server binaries (see tests/postgres.py)."""
+    from postgres import ClusterUnavailable, PostgresCluster
+
+    try:
+        running = PostgresCluster()
+        running.start()
+    except ClusterUnavailable as exc:
+        pytest.fail(str(exc))
+    try:
+        yield running
+    finally:
+        running.destroy()

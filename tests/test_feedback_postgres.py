@@ -10,13 +10,12 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 from conftest import PROJECT_ROOT
 from fastapi.testclient import TestClient
-from postgres import PASSWORD, ClusterUnavailable, PostgresCluster
+from postgres import PASSWORD, PostgresCluster
 
 from assistant import Assistant
 from assistant.feedback import FeedbackStore
@@ -38,19 +37,6 @@ print(store.add(
     comment=f"text me on 07700 90012{n}",
 ))
 """
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    try:
-        cluster = PostgresCluster()
-        cluster.start()
-    except ClusterUnavailable as exc:
-        pytest.fail(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

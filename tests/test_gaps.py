@@ -185,23 +185,13 @@ def test_the_cli_reports_topics_and_writes_csv(tmp_path, embedder, monkeypatch):
     assert out.exit_code == 0 and len(target.read_text().splitlines()) == 3
 
 
-def test_the_store_works_on_postgresql(embedder):
-    from postgres import ClusterUnavailable, PostgresCluster
-
-    try:
-        cluster = PostgresCluster()
-        cluster.start()
-    except ClusterUnavailable as exc:
-        pytest.fail(str(exc))
-    try:
-        log = gaps.GapLog(cluster.create_database("gaps"))
-        add(log, embedder, "is there a clothing allowance")
-        add(log, embedder, "do care leavers get a clothing allowance")
-        [group] = gaps.report(log.entries(today=TODAY))
-        assert group.count == 2 and group.declined == 2
-        assert log.purge(1, today=TODAY + dt.timedelta(days=5)) == 2
-    finally:
-        cluster.destroy()
+def test_the_store_works_on_postgresql(embedder, cluster):
+    log = gaps.GapLog(cluster.create_database("gaps"))
+    add(log, embedder, "is there a clothing allowance")
+    add(log, embedder, "do care leavers get a clothing allowance")
+    [group] = gaps.report(log.entries(today=TODAY))
+    assert group.count == 2 and group.declined == 2
+    assert log.purge(1, today=TODAY + dt.timedelta(days=5)) == 2
 
 
 def test_a_declined_chat_question_shows_on_the_staff_page_with_a_csv_download(bot, settings, monkeypatch, tmp_path):

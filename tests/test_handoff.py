@@ -20,7 +20,6 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
-from postgres import ClusterUnavailable, PostgresCluster
 
 from assistant import InputError, load_settings
 from assistant.handoff import RequestStore, check_contact, email_team, submit
@@ -149,19 +148,6 @@ def test_unusable_contacts_get_a_clear_error_that_does_not_repeat_them(tmp_path,
 
 
 # -- the same store on PostgreSQL --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    try:
-        cluster = PostgresCluster()
-        cluster.start()
-    except ClusterUnavailable as exc:
-        pytest.fail(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.mark.slow
