@@ -58,6 +58,7 @@ def test_staff_are_greeted_in_their_terms(bot):
     ("thanks! and what about money for uni?", ["can i stay with my foster carer after 18"]),
     ("pa?", []),
     ("who chairs it?", ["what is the corporate parenting board"]),
+    ("and if i just want to text someone?", ["whats the number for the mental health crisis line"]),
     ("can u solve 3x + 7 = 22 for my homework pls", []),
 ])
 def test_a_real_question_is_never_taken_for_small_talk(bot, message, history):

@@ -17,18 +17,15 @@ The held-out set ``eval/conversation/test_set.toml`` only measures (``python -m 
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.risk import Bank, bank_vectors
+from assistant.answer.risk import Bank, bank_vectors, read_bank
 from assistant.embed import Embedder
-from assistant.errors import ConfigError
 
 BANK_FILE = "conversation_exemplars.toml"
 KINDS = ("greeting", "thanks", "goodbye", "about_assistant", "frustration", "acknowledgement")
@@ -44,25 +41,7 @@ MAX_WORDS = 12
 @lru_cache(maxsize=4)
 def load_bank(extra: Path | None = None) -> Bank:
     """The shipped bank, plus a council's own ``conversation_exemplars.toml`` if it has one."""
-    sources = [resources.files("assistant.rules").joinpath("data", BANK_FILE).read_text(encoding="utf-8")]
-    if extra is not None and (extra / BANK_FILE).is_file():
-        sources.append((extra / BANK_FILE).read_text(encoding="utf-8"))
-    texts, talk, categories = [], [], []
-    for number, source in enumerate(sources):
-        try:
-            data = tomllib.loads(source)
-        except tomllib.TOMLDecodeError as exc:
-            where = f"the council's {BANK_FILE}" if number else f"the package's {BANK_FILE}"
-            raise ConfigError(f"{where} is not valid TOML ({exc}).") from exc
-        for label in ("conversation", "question"):
-            for category, table in data.get(label, {}).items():
-                if label == "conversation" and category not in KINDS:
-                    raise ConfigError(f"{BANK_FILE}: [conversation.{category}] is not one of {', '.join(KINDS)}.")
-                for text in table.get("messages", []):
-                    texts.append(" ".join(str(text).split()))
-                    talk.append(label == "conversation")
-                    categories.append(category)
-    return Bank(tuple(texts), np.asarray(talk, dtype=bool), tuple(categories))
+    return read_bank(BANK_FILE, ("conversation", "question"), extra, KINDS)
 
 
 @dataclass(frozen=True)

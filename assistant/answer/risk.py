@@ -68,26 +68,39 @@ class Bank:
         return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-@lru_cache(maxsize=4)
-def load_bank(extra: Path | None = None) -> Bank:
-    """The shipped bank, plus a council's own ``safeguarding_exemplars.toml`` if it has one."""
-    sources = [resources.files("assistant.rules").joinpath("data", BANK_FILE).read_text(encoding="utf-8")]
-    if extra is not None and (extra / BANK_FILE).is_file():
-        sources.append((extra / BANK_FILE).read_text(encoding="utf-8"))
-    texts, crisis, categories = [], [], []
+def read_bank(
+    file: str, labels: tuple[str, str], extra: Path | None = None, kinds: tuple[str, ...] | None = None
+) -> Bank:
+    """An exemplar bank kept as data: the package's ``file``, plus a council's own copy in ``extra``.
+
+    ``labels`` names the positive and the negative side's tables ("crisis", "not_crisis");
+    ``kinds``, if given, are the only categories the positive side may have.
+    """
+    sources = [resources.files("assistant.rules").joinpath("data", file).read_text(encoding="utf-8")]
+    if extra is not None and (extra / file).is_file():
+        sources.append((extra / file).read_text(encoding="utf-8"))
+    texts, positive, categories = [], [], []
     for number, source in enumerate(sources):
+        where = f"the council's {file}" if number else f"the package's {file}"
         try:
             data = tomllib.loads(source)
         except tomllib.TOMLDecodeError as exc:
-            where = f"the council's {BANK_FILE}" if number else f"the package's {BANK_FILE}"
             raise ConfigError(f"{where} is not valid TOML ({exc}).") from exc
-        for label in ("crisis", "not_crisis"):
+        for label in labels:
             for category, table in data.get(label, {}).items():
+                if kinds is not None and label == labels[0] and category not in kinds:
+                    raise ConfigError(f"{where}: [{label}.{category}] is not one of {', '.join(kinds)}.")
                 for text in table.get("messages", []):
                     texts.append(" ".join(str(text).split()))
-                    crisis.append(label == "crisis")
+                    positive.append(label == labels[0])
                     categories.append(category)
-    return Bank(tuple(texts), np.asarray(crisis, dtype=bool), tuple(categories))
+    return Bank(tuple(texts), np.asarray(positive, dtype=bool), tuple(categories))
+
+
+@lru_cache(maxsize=4)
+def load_bank(extra: Path | None = None) -> Bank:
+    """The shipped bank, plus a council's own ``safeguarding_exemplars.toml`` if it has one."""
+    return read_bank(BANK_FILE, ("crisis", "not_crisis"), extra)
 
 
 Level = str  # "crisis", "near" or "none"
