@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateColumn
 
 from assistant.errors import FeedbackError
@@ -83,8 +84,12 @@ class SQLStore:
             if self.url.get_backend_name() == "sqlite"
             else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
         )
+        # SQLite: a fresh connection for each use (opening a file costs microseconds), so a file
+        # or folder deleted while serving is noticed and recreated, instead of a pooled connection
+        # writing on into the deleted file where nobody will read it.
+        extra: dict[str, Any] = {"poolclass": NullPool} if self.path else {}
         try:
-            return create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
+            return create_engine(self.url, pool_pre_ping=True, connect_args=connect_args, **extra)
         except (ImportError, SQLAlchemyError) as exc:
             raise self.error(
                 f"The {self.label} database {self.name} cannot be used ({_reason(exc)}). "
@@ -92,7 +97,9 @@ class SQLStore:
             ) from exc
 
     def _ready(self) -> None:
-        """Create the table, or add missing columns, once; tried again after a failure."""
+        """Create the table, or add missing columns, once; again after a failure or a deleted file."""
+        if self._schema_ready and self.path is not None and not self.path.exists():
+            self._schema_ready = False  # the file (or its folder) was deleted: make it again
         if self._schema_ready:
             return
         with self._schema_lock:

@@ -174,3 +174,35 @@ def test_an_unreachable_database_fails_fast_naming_it_without_the_password():
     message = str(caught.value)
     assert "postgresql+psycopg://care:***@127.0.0.1" in message and "s3cret-pw" not in message
     assert "running and reachable" in message and "ASSISTANT_FEEDBACK_URL" in message
+
+
+def test_a_store_whose_folder_is_deleted_while_serving_makes_it_again(tmp_path):
+    import shutil
+
+    folder = tmp_path / "data"
+    store = FeedbackStore(folder / "fb.sqlite3")
+    store.add(question="Can I get a bursary?", answer="Yes [1]", rating=1)
+    shutil.rmtree(folder)  # an operator's clean-up, a volume remounted...
+    second = store.add(question="And for an apprenticeship?", answer="Yes [2]", rating=0)
+    assert (folder / "fb.sqlite3").exists()
+    assert [(i.id, i.question) for i in store.recent()] == [(second, "And for an apprenticeship?")]
+    (folder / "fb.sqlite3").unlink()  # the file alone, the folder kept
+    store.add(question="What about council tax?", answer="No [3]", rating=1)
+    assert [i.question for i in store.recent()] == ["What about council tax?"]
+
+
+def test_the_api_keeps_taking_feedback_after_its_folder_is_deleted(bot, settings, tmp_path):
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from assistant.web.app import create_app
+
+    folder = tmp_path / "served"
+    api = TestClient(create_app(settings.model_copy(update={"feedback_db": folder / "fb.sqlite3"}), bot))
+    body = {"question": "Can I get help with rent?", "answer": "Yes [1]", "rating": 1}
+    assert api.post("/api/feedback", json=body).status_code == 200
+    shutil.rmtree(folder)
+    answers = [api.post("/api/feedback", json=body).status_code for _ in range(3)]
+    assert answers == [200, 200, 200]
+    assert len(FeedbackStore(folder / "fb.sqlite3").recent()) == 3
