@@ -17,7 +17,8 @@ from assistant import Assistant
 from assistant.admin import add_document, check_fields, make_entry, remove_document, replace_document
 from assistant.errors import CorpusError
 from ui import messages
-from ui.staff import evaluation_summary, field_problems
+from ui.staff import field_problems
+from ui.staff_reports import evaluation_summary
 
 APP = PROJECT_ROOT / "ui" / "app.py"
 PASSWORD = "staff page in plain words"
