@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import CorpusError
-from assistant.text.html import html_to_text
+from assistant.text.html import html_to_text, strip_markup
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,12 @@ def load_html(path: Path) -> Loaded:
 
 
 def load_markdown(path: Path) -> Loaded:
-    return Loaded([(None, _read_text(path))], markdown=True)
+    # Documents are data: raw HTML in Markdown never reaches an answer (no script text, no markup).
+    return Loaded([(None, strip_markup(_read_text(path)))], markdown=True)
 
 
 def load_text(path: Path) -> Loaded:
-    return Loaded([(None, _read_text(path))])
+    return Loaded([(None, strip_markup(_read_text(path)))])
 
 
 LOADERS: dict[str, Loader] = {

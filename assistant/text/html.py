@@ -7,6 +7,7 @@ through the same structure-aware path as every other document.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 _SKIP = {"script", "style", "nav", "header", "footer", "noscript", "template", "svg"}
@@ -86,3 +87,18 @@ def html_to_text(markup: str) -> str:
     converter.close()
     converter._flush()
     return "\n".join(converter.lines)
+
+
+# Raw HTML inside Markdown or text: what a browser would never show as words (a script, a style,
+# a comment) goes with its content; any other tag goes, its text stays. "<18" or "a < b" is no tag.
+_HIDDEN = re.compile(r"<(script|style|template|noscript|iframe|object|svg)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
+                     re.IGNORECASE | re.DOTALL)
+_UNCLOSED = re.compile(r"<(script|style|template|noscript|iframe|object|svg)\b.*", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+
+
+def strip_markup(text: str) -> str:
+    """Text with raw HTML removed: hidden elements with their content, other tags alone."""
+    text = _HIDDEN.sub(" ", text)
+    text = _UNCLOSED.sub(" ", text)  # an unclosed <script> hides the rest, as in a browser
+    return _TAG.sub("", text)
