@@ -34,7 +34,7 @@ def load_html(path: Path) -> Loaded:
 
 
 def load_markdown(path: Path) -> Loaded:
-    # Documents are data: raw HTML in Markdown never reaches an answer (no script text, no markup).
+    # Documents are data: a script, style or comment hidden in the text never reaches an answer.
     return Loaded([(None, strip_markup(_read_text(path)))], markdown=True)
 
 

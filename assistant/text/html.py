@@ -90,15 +90,14 @@ def html_to_text(markup: str) -> str:
 
 
 # Raw HTML inside Markdown or text: what a browser would never show as words (a script, a style,
-# a comment) goes with its content; any other tag goes, its text stays. "<18" or "a < b" is no tag.
+# a comment) goes with its content. Other tags stay: the parser reads some (a text export's <p>,
+# <table>), and answers are rendered with raw HTML disabled, so they can never run.
 _HIDDEN = re.compile(r"<(script|style|template|noscript|iframe|object|svg)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
                      re.IGNORECASE | re.DOTALL)
 _UNCLOSED = re.compile(r"<(script|style|template|noscript|iframe|object|svg)\b.*", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 
 
 def strip_markup(text: str) -> str:
-    """Text with raw HTML removed: hidden elements with their content, other tags alone."""
+    """Text without the raw HTML a reader never sees: hidden elements and comments, with their content."""
     text = _HIDDEN.sub(" ", text)
-    text = _UNCLOSED.sub(" ", text)  # an unclosed <script> hides the rest, as in a browser
-    return _TAG.sub("", text)
+    return _UNCLOSED.sub(" ", text)  # an unclosed <script> hides the rest, as in a browser
