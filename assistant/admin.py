@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from assistant.ingest.corpus import (
     load_document,
     read_manifest,
 )
+from assistant.types import DocumentMeta
 
 # Order of the fields in a written manifest entry (the order of the README example).
 ENTRY_FIELDS = (
@@ -167,6 +169,23 @@ def _manifest_entries(corpus_dir: Path) -> list[dict[str, Any]]:
 
 def check_upload(corpus_dir: Path, filename: str, data: bytes, entry: dict[str, Any]) -> None:
     """Try the new file and entry in a copy of the corpus; raise CorpusError with the reason."""
+    _check_file(filename, data)
+    if filename in NOT_DOCUMENTS or filename.startswith(("_", ".", "README")):
+        raise CorpusError(
+            f"{filename} is a reserved name. Rename the file and try again.", file=filename
+        )
+    if (corpus_dir / filename).exists():
+        raise CorpusError(
+            f"A file called {filename} is already in the corpus. Rename the new file, "
+            "or remove the old "
+            "document first.",
+            file=filename,
+        )
+    _try_in_copy(corpus_dir, filename, data, lambda manifest: _append(manifest, manifest_block(entry)))
+
+
+def _check_file(filename: str, data: bytes) -> None:
+    """An uploaded file that is empty, too big or of a type no loader reads is refused with the reason."""
     if not data:
         raise CorpusError(f"{filename} is empty. Choose the document file again.", file=filename)
     if len(data) > MAX_BYTES:
@@ -179,25 +198,22 @@ def check_upload(corpus_dir: Path, filename: str, data: bytes, entry: dict[str, 
             f"{filename} is not a supported type; use one of {', '.join(sorted(SUPPORTED))}.",
             file=filename,
         )
-    if filename in NOT_DOCUMENTS or filename.startswith(("_", ".", "README")):
-        raise CorpusError(
-            f"{filename} is a reserved name. Rename the file and try again.", file=filename
-        )
-    if (corpus_dir / filename).exists():
-        raise CorpusError(
-            f"A file called {filename} is already in the corpus. Rename the new file, "
-            "or remove the old "
-            "document first.",
-            file=filename,
-        )
+
+
+def _try_in_copy(
+    corpus_dir: Path, filename: str, data: bytes, edit_manifest: Callable[[Path], None], *, replaces: str = ""
+) -> None:
+    """Write the file (in place of ``replaces``) and the manifest edit into a throw-away copy of the
+    corpus, then read the manifest and load the document there: a bad file or field fails here."""
     with tempfile.TemporaryDirectory(prefix="corpus-check-") as tmp:
         trial = Path(tmp) / "corpus"
         shutil.copytree(corpus_dir, trial)
+        if replaces:
+            (trial / replaces).unlink()
         (trial / filename).write_bytes(data)
-        _append(trial / MANIFEST, manifest_block(entry))
+        edit_manifest(trial / MANIFEST)
         try:
-            metas = read_manifest(trial)
-            meta = next(m for m in metas if m.file == filename)
+            meta = next(m for m in read_manifest(trial) if m.file == filename)
             load_document(trial, meta)
         except CorpusError as exc:
             # The reason may name the throw-away folder; name the real one instead.
@@ -281,11 +297,12 @@ def _without_block(text: str, doc_id: str, replacement: str | None = None) -> st
     return head + "".join(out)
 
 
-def _entry(corpus: Path, doc_id: str) -> dict[str, Any]:
+def _entry(corpus: Path, doc_id: str) -> tuple[dict[str, Any], list[DocumentMeta]]:
+    """The manifest entry of ``doc_id`` as written, and every document's checked metadata."""
     metas = read_manifest(corpus)
     for entry in _manifest_entries(corpus):
         if entry.get("id") == doc_id:
-            return entry
+            return entry, metas
     ids = ", ".join(m.id for m in metas)
     raise CorpusError(f"No document has the id '{doc_id}'. The documents are: {ids}.", file=MANIFEST)
 
@@ -311,8 +328,7 @@ def remove_document(
 
     corpus = settings.corpus_path
     with file_lock(settings.index_path, ".corpus.lock"):
-        entry = _entry(corpus, doc_id)
-        metas = read_manifest(corpus)
+        entry, metas = _entry(corpus, doc_id)
         if len(metas) == 1:
             raise CorpusError(f"'{doc_id}' is the only document: the assistant needs at least one.", file=MANIFEST)
         named_by = [m.id for m in metas if m.superseded_by == doc_id]
@@ -357,7 +373,7 @@ def replace_document(
     corpus = settings.corpus_path
     name = safe_filename(filename)
     with file_lock(settings.index_path, ".corpus.lock"):
-        entry = _entry(corpus, doc_id)
+        entry, _ = _entry(corpus, doc_id)
         old_name = entry["file"]
         if name != old_name and (corpus / name).exists():
             raise CorpusError(
@@ -368,7 +384,8 @@ def replace_document(
         manifest = corpus / MANIFEST
         before = manifest.read_bytes()
         after = _without_block(before.decode("utf-8"), doc_id, block)
-        _check_replacement(corpus, old_name, name, data, after)
+        _check_file(name, data)
+        _try_in_copy(corpus, name, data, lambda path: path.write_text(after, encoding="utf-8"), replaces=old_name)
         old_data = (corpus / old_name).read_bytes()
         _keep_copy(settings, doc_id, {old_name: old_data, MANIFEST: before})
         try:
@@ -382,24 +399,3 @@ def replace_document(
             (corpus / old_name).write_bytes(old_data)
             manifest.write_bytes(before)
             raise
-
-
-def _check_replacement(corpus: Path, old_name: str, name: str, data: bytes, manifest_text: str) -> None:
-    """The same checks as an upload, on a copy of the corpus with the file swapped."""
-    if not data:
-        raise CorpusError(f"{name} is empty. Choose the document file again.", file=name)
-    if len(data) > MAX_BYTES:
-        raise CorpusError(f"{name} is {len(data) // MB} MB; the limit is {MAX_BYTES // MB} MB.", file=name)
-    if Path(name).suffix.lower() not in SUPPORTED:
-        raise CorpusError(f"{name} is not a supported type; use one of {', '.join(sorted(SUPPORTED))}.", file=name)
-    with tempfile.TemporaryDirectory(prefix="corpus-check-") as tmp:
-        trial = Path(tmp) / "corpus"
-        shutil.copytree(corpus, trial)
-        (trial / old_name).unlink()
-        (trial / name).write_bytes(data)
-        (trial / MANIFEST).write_text(manifest_text, encoding="utf-8")
-        try:
-            meta = next(m for m in read_manifest(trial) if m.file == name)
-            load_document(trial, meta)
-        except CorpusError as exc:
-            raise CorpusError(str(exc).replace(str(trial), str(corpus)), file=exc.file) from exc
