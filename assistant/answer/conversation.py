@@ -10,27 +10,25 @@ questions; above ``TALK`` the message is small talk, of the kind most
 of its nearest conversation examples share.
 
 Two things keep a real question from being taken for small talk: the threshold is set on the
-bank alone so that almost no question example scores above it (``calibrate``), and a message
+bank alone so that almost no question example scores above it (``risk.calibrate``), and a message
 that uses a word of the care domain ("rent", "PA", "uni") is a question whatever its score.
 The held-out set ``eval/conversation/test_set.toml`` only measures (``python -m eval.conversation``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.risk import Bank, bank_vectors, read_bank
+from assistant.answer.risk import Bank, Neighbours, bank_vectors, read_bank
 from assistant.embed import Embedder
 
 BANK_FILE = "conversation_exemplars.toml"
 KINDS = ("greeting", "thanks", "goodbye", "about_assistant", "frustration", "acknowledgement")
-NEIGHBOURS = 5
-# Chosen on the bank alone, each example left out of its own neighbours (``calibrate``, 1,135
+# Chosen on the bank alone, each example left out of its own neighbours (``risk.calibrate``, 1,135
 # messages, k = 5): the lowest threshold at which at most 1% of the question examples score above
 # it. At 0.10, 85.4% of the conversation examples and 0.89% of the question ones do.
 TALK = 0.10
@@ -53,26 +51,12 @@ class Talk:
     nearest: str = ""  # the kind most of the nearest conversation examples share
 
 
-class ConversationModel:
-    """Nearest neighbours over the conversation bank's vectors."""
+class ConversationModel(Neighbours):
+    """Nearest neighbours over the conversation bank: small talk against questions."""
 
     def __init__(self, bank: Bank, vectors: np.ndarray, *, threshold: float = TALK) -> None:
-        self.bank = bank
-        self.vectors = np.asarray(vectors, dtype=np.float32)
-        self.talk_rows = np.flatnonzero(bank.crisis)  # Bank's flag: "conversation" here
-        self.question_rows = np.flatnonzero(~bank.crisis)
+        super().__init__(bank, vectors)
         self.threshold = threshold
-
-    def score(self, vector: np.ndarray, exclude: int | None = None) -> tuple[float, str]:
-        sims = np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=np.float32))
-        if exclude is not None:
-            sims[exclude] = -1.0
-        talk, question = sims[self.talk_rows], sims[self.question_rows]
-        margin = np.partition(talk, -NEIGHBOURS)[-NEIGHBOURS:].mean() - np.partition(
-            question, -NEIGHBOURS)[-NEIGHBOURS:].mean()
-        nearest = self.talk_rows[np.argpartition(talk, -NEIGHBOURS)[-NEIGHBOURS:]]
-        kind = Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
-        return float(margin), kind
 
     def classify(self, vector: np.ndarray, *, words: int, in_domain: bool) -> Talk:
         margin, kind = self.score(vector)
@@ -84,13 +68,3 @@ def conversation_model(embedder: Embedder, cache_dir: Path | None, council_folde
     extra = council_folder if council_folder is not None and (council_folder / BANK_FILE).is_file() else None
     bank = load_bank(extra)
     return ConversationModel(bank, bank_vectors(bank, embedder, cache_dir, prefix="conversation"))
-
-
-def calibrate(model: ConversationModel) -> list[tuple[float, float, float]]:
-    """(threshold, share of conversation examples above it, share of question examples above it)."""
-    margins = np.asarray([model.score(model.vectors[i].copy(), exclude=i)[0] for i in range(len(model.bank.texts))])
-    talk = model.bank.crisis
-    return [
-        (round(t, 3), float((margins[talk] >= t).mean()), float((margins[~talk] >= t).mean()))
-        for t in np.arange(-0.05, 0.2, 0.01)
-    ]

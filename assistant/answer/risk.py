@@ -128,30 +128,39 @@ def pieces(message: str) -> list[str]:
     return [message, *[p for p in parts if p != message]]
 
 
-class RiskModel:
-    """Nearest neighbours over the exemplar bank's vectors."""
+class Neighbours:
+    """Nearest neighbours over an exemplar bank's vectors: its positive side against its negative one."""
 
-    def __init__(self, bank: Bank, vectors: np.ndarray, *, crisis: float = CRISIS, near: float = NEAR) -> None:
+    def __init__(self, bank: Bank, vectors: np.ndarray) -> None:
         self.bank = bank
         self.vectors = np.asarray(vectors, dtype=np.float32)
-        self.crisis_rows = np.flatnonzero(bank.crisis)
-        self.calm_rows = np.flatnonzero(~bank.crisis)
-        self.crisis_threshold, self.near_threshold = crisis, near
+        self.positive_rows = np.flatnonzero(bank.crisis)
+        self.negative_rows = np.flatnonzero(~bank.crisis)
 
     def score(self, vector: np.ndarray, exclude: int | None = None) -> tuple[float, str]:
-        """(margin, category) of one vector; ``exclude`` leaves one exemplar out (calibration)."""
+        """(margin, category) of one vector: the mean similarity of the nearest positive exemplars
+        minus that of the nearest negative ones, and the category most of those positives share.
+        ``exclude`` leaves one exemplar out (calibration)."""
         # einsum, not BLAS: a multi-threaded BLAS call leaves its threads spinning, and the
         # model's next forward pass then ran 25 ms instead of 14 on this 2-core machine;
         # partition, not sort: the few nearest are all that is needed (4.8 ms -> well under 1).
         sims = np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=np.float32))
         if exclude is not None:
             sims[exclude] = -1.0
-        crisis, calm = sims[self.crisis_rows], sims[self.calm_rows]
-        near_crisis = np.partition(crisis, -NEIGHBOURS)[-NEIGHBOURS:].mean()
-        margin = near_crisis - np.partition(calm, -NEIGHBOURS)[-NEIGHBOURS:].mean()
-        nearest = self.crisis_rows[np.argpartition(crisis, -5)[-5:]]
+        positive, negative = sims[self.positive_rows], sims[self.negative_rows]
+        margin = np.partition(positive, -NEIGHBOURS)[-NEIGHBOURS:].mean() - np.partition(
+            negative, -NEIGHBOURS)[-NEIGHBOURS:].mean()
+        nearest = self.positive_rows[np.argpartition(positive, -NEIGHBOURS)[-NEIGHBOURS:]]
         category = Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
         return float(margin), category
+
+
+class RiskModel(Neighbours):
+    """Nearest neighbours over the safeguarding bank: crisis messages against ordinary ones."""
+
+    def __init__(self, bank: Bank, vectors: np.ndarray, *, crisis: float = CRISIS, near: float = NEAR) -> None:
+        super().__init__(bank, vectors)
+        self.crisis_threshold, self.near_threshold = crisis, near
 
     def assess(self, message: str, embed: Callable[[str], np.ndarray]) -> Risk:
         """The risk of the message, read whole and in its pieces: the most serious reading wins."""
@@ -207,13 +216,15 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60]
 
 
-def calibrate(model: RiskModel) -> list[tuple[float, float, float]]:
-    """(threshold, recall on crisis exemplars, false-alarm rate on the others), leaving each out."""
+def calibrate(
+    model: Neighbours, thresholds: np.ndarray | None = None
+) -> list[tuple[float, float, float]]:
+    """(threshold, share of the positive exemplars above it, share of the negative ones), each left out."""
     margins = np.asarray([model.score(model.vectors[i].copy(), exclude=i)[0] for i in range(len(model.bank.texts))])
     rows = []
-    for threshold in np.arange(-0.05, 0.15, 0.005):
+    for threshold in np.arange(-0.05, 0.15, 0.005) if thresholds is None else thresholds:
         flagged = margins >= threshold
-        recall = float(flagged[model.crisis_rows].mean())
-        false = float(flagged[model.calm_rows].mean())
+        recall = float(flagged[model.positive_rows].mean())
+        false = float(flagged[model.negative_rows].mean())
         rows.append((round(float(threshold), 3), round(recall, 4), round(false, 4)))
     return rows
