@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     # 160 ms; with 16 clients saturating the cores both gave ~42 req/s; only on an idle machine
     # was 2 threads faster, by ~2 ms an ask (19 against 22 ms).
     torch_threads: int = Field(0, ge=0)
+    # What runs the bundled model (any plain BERT with mean pooling): "onnx", onnxruntime with a
+    # graph exported once into <model_cache_dir>/models/ (no torch import when answering), or "torch".
+    # Same vectors (cosine >= 0.9999, checked at export; the index serves both). Measured on 2
+    # busy cores (eval/runtime_bench.py): a question's embedding ~2x faster in onnx; if the export
+    # cannot be made, torch runs instead and the log says why. Other models always run in torch.
+    embedding_runtime: Literal["onnx", "torch"] = "onnx"
+    # Where the onnx export is kept; unset: the user's cache folder ($XDG_CACHE_HOME or ~/.cache,
+    # then care-leavers-assistant/), shared by every process and checkout on the machine.
+    model_cache_dir: Path | None = None
     # Threads torch uses for a batch of documents (an ingest). 0, automatic: every core, the
     # fastest on an idle machine. On 2 cores the other programs kept busy (load average 5-7),
     # 1 thread embedded a new 17 KB document's 196 texts in 13.8 s against 18.9 s with 2

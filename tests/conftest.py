@@ -23,7 +23,7 @@ CORPUS = PROJECT_ROOT / "corpus"
 def embedder():
     from assistant.embed.local import LocalEmbeddings
 
-    return LocalEmbeddings()
+    return LocalEmbeddings(runtime="onnx")  # the default runtime (embedding_runtime)
 
 
 @pytest.fixture(scope="session")

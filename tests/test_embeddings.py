@@ -47,36 +47,49 @@ def reference() -> SentenceTransformerEncoder:
     return SentenceTransformerEncoder(str(BUNDLED))
 
 
+@pytest.fixture(scope="module")
+def torch_embedder() -> LocalEmbeddings:
+    return LocalEmbeddings(runtime="torch")
+
+
+@pytest.fixture(params=["onnx", "torch"])
+def runtime_embedder(request, embedder, torch_embedder) -> LocalEmbeddings:
+    """The bundled model in each runtime (``embedder`` is the default, onnx)."""
+    chosen = embedder if request.param == "onnx" else torch_embedder
+    assert chosen.runtime == request.param
+    return chosen
+
+
 def test_bundled_model_runs_without_sentence_transformers(embedder: LocalEmbeddings) -> None:
     """The bundled model takes the direct path (cold start, issue #3)."""
     assert embedder.backend == "bert-mean"
     assert embedder.max_tokens == 256
 
 
-def test_vectors_match_sentence_transformers(embedder: LocalEmbeddings, reference) -> None:
+def test_vectors_match_sentence_transformers(runtime_embedder: LocalEmbeddings, reference) -> None:
     """Documents and queries get sentence-transformers' vectors, so an index built by either
     serves the other and retrieval does not change."""
     expected = reference.encode(TEXTS, 64)
-    documents = np.asarray(embedder.embed_documents(TEXTS))
-    queries = np.asarray([embedder.embed_query(text) for text in TEXTS])
+    documents = np.asarray(runtime_embedder.embed_documents(TEXTS))
+    queries = np.asarray([runtime_embedder.embed_query(text) for text in TEXTS])
     assert documents.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(documents, expected, atol=1e-5)
     np.testing.assert_allclose(queries, expected, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(documents, axis=1), 1.0, atol=1e-5)
 
 
-def test_small_batches_give_the_same_vectors(embedder: LocalEmbeddings) -> None:
+def test_small_batches_give_the_same_vectors(runtime_embedder: LocalEmbeddings) -> None:
     """Padding a text next to longer ones does not change its vector."""
-    alone = np.asarray([embedder.embed_documents([text])[0] for text in TEXTS])
-    together = np.asarray(embedder.embed_documents(TEXTS))
+    alone = np.asarray([runtime_embedder.embed_documents([text])[0] for text in TEXTS])
+    together = np.asarray(runtime_embedder.embed_documents(TEXTS))
     np.testing.assert_allclose(alone, together, atol=1e-5)
 
 
-def test_long_text_is_cut_at_max_seq_length(embedder: LocalEmbeddings, reference) -> None:
+def test_long_text_is_cut_at_max_seq_length(runtime_embedder: LocalEmbeddings, reference) -> None:
     """A text longer than 256 word pieces is read up to the 256th, as sentence-transformers does:
     what comes after it changes nothing."""
-    assert embedder.count_tokens(LONG) > embedder.max_tokens
-    cut, longer = embedder.embed_documents([LONG, LONG + "Rent deposits and council tax."])
+    assert runtime_embedder.count_tokens(LONG) > runtime_embedder.max_tokens
+    cut, longer = runtime_embedder.embed_documents([LONG, LONG + "Rent deposits and council tax."])
     np.testing.assert_allclose(cut, longer, atol=1e-6)
     np.testing.assert_allclose(cut, reference.encode([LONG], 1)[0], atol=1e-5)
 
@@ -163,15 +176,16 @@ def test_missing_model_is_a_config_error(tmp_path: Path) -> None:
         LocalEmbeddings(str(tmp_path / "no-such-model"))
 
 
-def test_loading_the_bundled_model_imports_no_heavy_libraries() -> None:
+def test_loading_the_bundled_model_imports_no_heavy_libraries(embedder) -> None:
     """Cold start (issue #3): sentence-transformers, transformers and what they pull in
-    (scikit-learn, SciPy, pandas) cost seconds and are not needed for the bundled model."""
+    (scikit-learn, SciPy, pandas) cost seconds and are not needed for the bundled model; once
+    exported (``embedder`` has been), the onnx runtime does not import torch either."""
     code = (
         "import sys\n"
         "from assistant.embed.local import LocalEmbeddings\n"
-        "e = LocalEmbeddings()\n"
+        "e = LocalEmbeddings(runtime='onnx')\n"
         "e.embed_query('housing'); e.count_tokens('housing')\n"
-        "heavy = {'sentence_transformers', 'transformers', 'sklearn', 'scipy', 'pandas'}\n"
+        "heavy = {'sentence_transformers', 'transformers', 'sklearn', 'scipy', 'pandas', 'torch'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -184,3 +198,46 @@ def test_loading_the_bundled_model_imports_no_heavy_libraries() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+# -- the onnx runtime: exported once, checked, never used when it disagrees ----------------
+
+
+def _exports(cache: Path) -> list[Path]:
+    return sorted((cache / "models").glob("*.onnx"))
+
+
+def test_the_export_is_made_once_and_reused(tmp_path: Path, embedder) -> None:
+    first = LocalEmbeddings(runtime="onnx", cache_dir=tmp_path)
+    [export] = _exports(tmp_path)
+    made = export.stat().st_mtime_ns
+    again = LocalEmbeddings(runtime="onnx", cache_dir=tmp_path)
+    assert _exports(tmp_path) == [export] and export.stat().st_mtime_ns == made
+    assert again.runtime == first.runtime == "onnx"
+    np.testing.assert_allclose(again.embed_documents(TEXTS), embedder.embed_documents(TEXTS), atol=1e-6)
+    assert first.fingerprint == LocalEmbeddings(runtime="torch").fingerprint  # one embedding cache
+
+
+def test_an_export_that_disagrees_with_torch_is_never_used(tmp_path: Path, monkeypatch, caplog) -> None:
+    """The check at export compares with torch; a failed check leaves no file and runs torch."""
+    from assistant.embed import onnx
+
+    monkeypatch.setattr(onnx, "MIN_COSINE", 1.5)  # no export can pass: as if it gave other vectors
+    model = LocalEmbeddings(runtime="onnx", cache_dir=tmp_path)
+    assert model.runtime == "torch"
+    assert _exports(tmp_path) == [] and not list((tmp_path / "models").glob("*.part"))
+    assert "other vectors than torch" in caplog.text and "Running the embedding model in torch" in caplog.text
+
+
+def test_a_damaged_export_is_made_again(tmp_path: Path, embedder) -> None:
+    LocalEmbeddings(runtime="onnx", cache_dir=tmp_path)
+    [export] = _exports(tmp_path)
+    export.write_bytes(b"not an onnx graph")
+    model = LocalEmbeddings(runtime="onnx", cache_dir=tmp_path)
+    assert model.runtime == "onnx" and export.stat().st_size > 1_000_000
+    np.testing.assert_allclose(model.embed_documents(TEXTS), embedder.embed_documents(TEXTS), atol=1e-6)
+
+
+def test_an_unknown_runtime_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="embedding_runtime is 'tpu'"):
+        LocalEmbeddings(runtime="tpu")  # type: ignore[arg-type]

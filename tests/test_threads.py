@@ -1,4 +1,5 @@
-"""The ``torch_threads`` setting: how many threads torch uses to embed a question, everywhere.
+"""The ``torch_threads`` setting: how many threads the model's runtime uses to embed a question,
+everywhere (torch here, pinned with ``embedding_runtime="torch"``; onnxruntime's sessions at the end).
 
 The decision is a pure function (``torch_threads``), tested over its cases. Applying it is tested
 in this process through ``Assistant.load`` and an ingest (each embedder sets its own count before
@@ -73,7 +74,7 @@ def _threads_in_a_new_thread(work) -> int:
 
 @pytest.mark.parametrize(("setting", "expected"), [(0, 1), (3, 3)])
 def test_after_assistant_load_questions_use_the_configured_threads(small_settings, setting, expected):
-    settings = small_settings.model_copy(update={"torch_threads": setting})
+    settings = small_settings.model_copy(update={"torch_threads": setting, "embedding_runtime": "torch"})
     bot = Assistant.load(settings)  # loads the model itself, as the CLI, the API and eval do
     assert torch.get_num_threads() == expected
     # A thread that answers (the API's and Streamlit's threads) uses the same count.
@@ -90,20 +91,21 @@ def test_a_batch_uses_every_core_unless_ingest_threads_says(query, setting, expe
 def _recording_threads(embedder, monkeypatch) -> list[int]:
     """torch's thread count each time the model itself runs (inside the embedder)."""
     seen: list[int] = []
-    encode = embedder._model.encode
+    forward = embedder._model._forward
 
-    def recording_encode(texts, batch_size):
+    def recording_forward(ids, mask):
         seen.append(torch.get_num_threads())
-        return encode(texts, batch_size)
+        return forward(ids, mask)
 
-    monkeypatch.setattr(embedder._model, "encode", recording_encode)
+    monkeypatch.setattr(embedder._model, "_forward", recording_forward)
     return seen
 
 
 @pytest.mark.skipif((available_cpus() or 1) < 2, reason="needs 2 cores to tell all cores from 1")
-def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, embedder, monkeypatch):
+def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, monkeypatch):
     """A batch of documents runs on every core; the count is put back after, and a question
     uses the embedder's one thread."""
+    embedder = make_embedder(small_settings.model_copy(update={"embedding_runtime": "torch"}))
     seen = _recording_threads(embedder, monkeypatch)
     before = torch.get_num_threads()
     bot = Assistant.load(small_settings, embedder=embedder)  # builds the index first
@@ -115,7 +117,7 @@ def test_an_ingest_uses_every_core_then_questions_use_one_again(small_settings, 
 
 
 def test_ingest_threads_sets_the_batch_threads(small_settings, monkeypatch):
-    settings = small_settings.model_copy(update={"ingest_threads": 1, "torch_threads": 2})
+    settings = small_settings.model_copy(update={"ingest_threads": 1, "torch_threads": 2, "embedding_runtime": "torch"})
     embedder = make_embedder(settings)
     seen = _recording_threads(embedder, monkeypatch)
     Assistant.ingest(settings, embedder=embedder)
@@ -149,6 +151,7 @@ def test_loading_embeddings_uses_the_set_threads(threads, expected):
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "ASSISTANT_TORCH_THREADS": str(threads),
+        "ASSISTANT_EMBEDDING_RUNTIME": "torch",
     }
     done = subprocess.run(
         [sys.executable, "-c", _CHILD],
@@ -161,3 +164,16 @@ def test_loading_embeddings_uses_the_set_threads(threads, expected):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == [str(expected), str(expected)]
+
+
+@pytest.mark.parametrize(("setting", "ingest", "query", "batch"), [(0, 0, 1, available_cpus()), (2, 1, 2, 1)])
+def test_onnx_questions_and_batches_run_in_sessions_with_those_threads(small_settings, setting, ingest, query, batch):
+    """onnxruntime keeps its threads per session: one session for questions, one for batches
+    (made when the first batch comes), each with the count the settings decide."""
+    settings = small_settings.model_copy(update={"torch_threads": setting, "ingest_threads": ingest})
+    embedder = make_embedder(settings)
+    assert embedder.runtime == "onnx"
+    embedder.embed_query("what help is there with rent")
+    embedder.embed_documents(["housing help for care leavers", "council tax"])
+    used = {threads: s.get_session_options().intra_op_num_threads for threads, s in embedder._model._sessions.items()}
+    assert used == {query: query, batch: batch}

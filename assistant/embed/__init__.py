@@ -38,8 +38,10 @@ def _local(settings: Settings) -> Embedder:
     from assistant.embed.local import LocalEmbeddings
 
     return LocalEmbeddings(
-        settings.embedding_model, threads=settings.torch_threads, ingest_threads=settings.ingest_threads
-    )
+        settings.embedding_model, threads=settings.torch_threads, ingest_threads=settings.ingest_threads,
+        runtime=settings.embedding_runtime,
+        cache_dir=settings.path(settings.model_cache_dir) if settings.model_cache_dir else None,
+    )  # fmt: skip
 
 
 EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
