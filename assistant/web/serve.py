@@ -53,7 +53,7 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, bot: A
     from assistant.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    uvicorn.run(create_app(settings, bot=bot), **_options(host, port))
+    uvicorn.run(create_app(settings, bot=bot), **server_options(host, port))
 
 
 def run_workers(
@@ -76,14 +76,19 @@ def run_workers(
         factory=True,
         workers=workers,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        **_options(host, port),
+        **server_options(host, port),
     )
 
 
-def _options(host: str, port: int) -> dict[str, Any]:
+# The HTTP/1.1 protocol with the app's header, timeout and connection limits (web/protocol.py).
+PROTOCOL = "assistant.web.protocol:GuardedHttpProtocol"
+
+
+def server_options(host: str, port: int) -> dict[str, Any]:
     return {
         "host": host,
         "port": port,
+        "http": PROTOCOL,
         "log_level": "info",
         "server_header": False,
         "date_header": False,
