@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.web.app import create_app
+from assistant.web.edge import GENERIC_500
 from assistant.web.serve import server_options
 from eval.servers import free_port
 
@@ -40,9 +41,15 @@ class Live:
 def live_server(bot, **overrides) -> Iterator[Live]:
     """The app served by uvicorn in a thread, as ``assistant serve`` serves it."""
     settings = bot.settings.model_copy(update={"allowed_hosts": DEFAULT_HOSTS, **LIMITS, **overrides})
+    with serve(create_app(settings, bot=bot)) as live:
+        yield live
+
+
+@contextmanager
+def serve(app, **options) -> Iterator[Live]:
     port = free_port()
-    options = server_options("127.0.0.1", port) | {"log_level": "warning"}
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, bot=bot), **options))
+    options = server_options("127.0.0.1", port) | {"log_level": "warning", **options}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -276,6 +283,22 @@ def test_uvicorn_concurrency_limit_answers_503_in_the_api_shape(bot):
     assert_error(raw, 503)
 
 
+def test_an_app_that_fails_before_answering_gets_a_json_500():
+    """The server's last resort, outside every middleware of the app: never uvicorn's plain text."""
+
+    async def broken(scope, receive, send):
+        raise RuntimeError("failed reading /srv/assistant/secret.toml")
+
+    async def silent(scope, receive, send):
+        return None
+
+    for app in (broken, silent):
+        with serve(app, lifespan="off") as live:
+            response = httpx.get(f"{live.url}/health")
+        assert response.status_code == 500 and response.headers["content-type"] == "application/json"
+        assert response.json() == {"ok": False, "status": 500, "error": GENERIC_500}
+
+
 # -- host names ---------------------------------------------------------------------------
 
 
@@ -326,3 +349,25 @@ def test_a_bad_host_pattern_is_a_setting_error():
 
     with pytest.raises(ConfigError, match=r"allowed_hosts.*\*\.example\.gov\.uk"):
         load_settings(allowed_hosts=["assistant.*.gov.uk"])
+
+
+# -- the feedback store under a running server ----------------------------------------------
+
+
+def test_feedback_recovers_when_its_folder_is_deleted_and_when_it_comes_back(bot, tmp_path):
+    """Deleted while serving, the folder is made again; put back empty, it is used again."""
+    import shutil
+
+    from assistant.feedback import FeedbackStore
+
+    folder = tmp_path / "served"
+    body = {"question": "Can I get help with rent?", "answer": "Yes [1]", "rating": 1}
+    with live_server(bot, feedback_db=folder / "fb.sqlite3") as live, httpx.Client(timeout=10) as client:
+        post = lambda: client.post(f"{live.url}/api/feedback", json=body).status_code  # noqa: E731
+        assert post() == 200
+        shutil.rmtree(folder)
+        assert [post() for _ in range(4)] == [200] * 4
+        shutil.rmtree(folder)
+        folder.mkdir()  # an operator puts the folder back, empty
+        assert [post() for _ in range(4)] == [200] * 4
+    assert len(FeedbackStore(folder / "fb.sqlite3").recent()) == 4

@@ -13,7 +13,8 @@ answers protocol errors in plain text. This subclass, given to uvicorn as ``http
 * refuses a connection from an address that already holds ``max_connections_per_client``
   (429);
 * answers every error it or uvicorn writes (a bad request line or header, 400; uvicorn's
-  ``limit_concurrency``, 503) in the API's error shape ``{"ok", "error", "status"}``.
+  ``limit_concurrency``, 503; an app that fails before it answers, 500) in the API's error
+  shape ``{"ok", "error", "status"}``.
 
 The limits are the app's own settings: the app publishes a ``ConnectionGuard`` in its
 lifespan state, which uvicorn hands to every connection (so each worker process reads its
@@ -33,7 +34,7 @@ from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from assistant.web.edge import GUARD_KEY, SECURITY_HEADERS, ConnectionGuard, HTTPLimits
+from assistant.web.edge import GENERIC_500, GUARD_KEY, SECURITY_HEADERS, ConnectionGuard, HTTPLimits
 from assistant.web.models import error_body, error_response
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,40 @@ BUSY = "The assistant is too busy just now. Please try again in a minute."
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
 
 
+_ERROR_HEADERS = {**SECURITY_HEADERS, "cache-control": "no-store", "connection": "close"}
+
+
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
     """uvicorn's ``limit_concurrency`` refusal, in the API's shape."""
-    headers = {**SECURITY_HEADERS, "cache-control": "no-store", "retry-after": "60", "connection": "close"}
-    await error_response(503, BUSY, headers)(scope, receive, send)
+    await error_response(503, BUSY, {**_ERROR_HEADERS, "retry-after": "60"})(scope, receive, send)
+
+
+class _LastResort:
+    """Around the whole app (its own middlewares included): a failure before any answer is a
+    500 in the API's shape, where uvicorn would write plain text."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise
+            log.exception("Unexpected error on %s %s", scope.get("method"), scope.get("path"))
+        if not started:  # failed, or returned without answering (uvicorn drops it if the client left)
+            await error_response(500, GENERIC_500, _ERROR_HEADERS)(scope, receive, send)
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -64,6 +95,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
+        self.app = _LastResort(self.app)
         self.guard: ConnectionGuard = app_state.setdefault(GUARD_KEY, ConnectionGuard(HTTPLimits()))
         self.limits = self.guard.limits
         self._address: str | None = None  # counted in the guard while the connection is open
@@ -184,14 +216,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         """Write one error in the API's shape and close the connection."""
+        if self.transport.is_closing():
+            return
         body = json.dumps(error_body(status, message)).encode()
         fields = {
-            **SECURITY_HEADERS,
-            "cache-control": "no-store",
             "content-type": "application/json",
             "content-length": str(len(body)),
             **(headers or {}),
-            "connection": "close",
+            **_ERROR_HEADERS,
         }
         head = [STATUS_LINE[status]]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
