@@ -311,6 +311,8 @@ class HostCheck(TrustedHostMiddleware):
         if host is not None and self.allows(host):
             await self.app(scope, receive, send)
             return
+        # The operator's clue when a real name is missing from the setting (never echoed to the client).
+        log.warning("Refused a request for host %r: not in allowed_hosts.", (header or "")[:100])
         message = (
             "The request has no Host header: send the server's name, as browsers do."
             if not header

@@ -53,6 +53,7 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, bot: A
     from assistant.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _log_hosts(settings)
     uvicorn.run(create_app(settings, bot=bot), **server_options(host, port))
 
 
@@ -70,6 +71,7 @@ def run_workers(
     if workers < 1:
         raise ConfigError(f"workers is {workers}: give 1 or more server processes.")
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _log_hosts(settings)
     export_settings(settings)
     uvicorn.run(
         "assistant.web.serve:worker_app",
@@ -80,11 +82,19 @@ def run_workers(
     )
 
 
+def _log_hosts(settings: Settings) -> None:
+    logging.getLogger(__name__).info(
+        "Answering for the host names %s; requests for others get 400 (the allowed_hosts setting).",
+        ", ".join(settings.allowed_hosts),
+    )
+
+
 # The HTTP/1.1 protocol with the app's header, timeout and connection limits (web/protocol.py).
 PROTOCOL = "assistant.web.protocol:GuardedHttpProtocol"
 
 
 def server_options(host: str, port: int) -> dict[str, Any]:
+    """uvicorn's options for ``assistant serve`` (one process or several); tests serve with them too."""
     return {
         "host": host,
         "port": port,
