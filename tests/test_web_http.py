@@ -149,6 +149,18 @@ def test_headers_over_the_limit_are_refused_with_431_before_they_are_read(live):
     assert health(live) == 200
 
 
+def test_the_default_limit_is_16_kib(bot):
+    """Served with the default settings: a 17 KiB header is refused, a 15 KiB one served."""
+    with serve(create_app(bot.settings, bot=bot)) as live:
+        answers = []
+        for size in (17 * 1024, 15 * 1024):
+            sock = connect(live)
+            head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Fill: " + b"a" * size
+            sock.sendall(head + b"\r\nConnection: close\r\n\r\n")
+            answers.append(parse(read_all(sock))[0])
+    assert answers == [431, 200]
+
+
 def test_headers_under_the_limit_are_served(live):
     sock = connect(live)
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Fill: " + b"a" * 15_000 + b"\r\nConnection: close\r\n\r\n")

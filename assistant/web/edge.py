@@ -183,12 +183,12 @@ async def _reads_as_crisis(request: Request) -> bool:
 
 @dataclass(frozen=True)
 class HTTPLimits:
-    """What one connection may take of the server (the settings of the same names)."""
+    """What one connection may take of the server (the settings of the same names, and their defaults)."""
 
-    max_header_bytes: int = 16_384
-    header_timeout: float = 10.0
-    body_timeout: float = 30.0
-    max_connections_per_client: int = 20
+    max_header_bytes: int = Settings.model_fields["max_header_bytes"].default
+    header_timeout: float = Settings.model_fields["header_timeout"].default
+    body_timeout: float = Settings.model_fields["body_timeout"].default
+    max_connections_per_client: int = Settings.model_fields["max_connections_per_client"].default
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HTTPLimits:
