@@ -131,6 +131,18 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(20, ge=1)
     max_history_chars: int = Field(8000, ge=0)
+    # The HTTP server (``assistant serve``), safe on its own without a proxy in front. Host names
+    # the API answers for (the Host header; "*.example.gov.uk" for every sub-domain): the one-machine
+    # default is this machine only; add the name the widget's pages use, e.g. assistant.example.gov.uk.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
+    # A request's line and headers: at most this many bytes (browsers send 1-3 KiB; nginx's
+    # default buffers allow 8 KiB), sent within header_timeout seconds; its body within
+    # body_timeout seconds. An address may hold this many connections at once (browsers open at
+    # most 6 per host; 0 = no cap, e.g. behind a proxy whose address every visitor shares).
+    max_header_bytes: int = Field(16_384, ge=1024)
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
+    max_connections_per_client: int = Field(20, ge=0)
 
     # The gap report (``assistant gaps`` and the staff page): every declined or unhelpful
     # question is counted, always. With gap_examples on, its redacted words are kept too, unless
@@ -172,6 +184,15 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     # Upgrade the connection with STARTTLS (port 587); off for a relay on localhost or port 25.
     smtp_starttls: bool = True
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if "*" in pattern[1:] or (pattern.startswith("*") and pattern != "*" and not pattern.startswith("*.")):
+                raise ValueError(f"'{pattern}' is not a host name: write assistant.example.gov.uk, or "
+                                 "*.example.gov.uk for every sub-domain")
+        return value
 
     @field_validator("embedding_model")
     @classmethod

@@ -34,8 +34,8 @@ import yaml
 from .servers import ROOT, ServerFailed, assistant_server
 
 QUESTIONS = ROOT / "eval" / "questions.yaml"
-# All clients share one IP: with the limit on, the limit would be what is measured.
-RATE_LIMIT_OFF = {"ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000"}
+# All clients share one IP: with the limits on, the limits would be what is measured.
+RATE_LIMIT_OFF = {"ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000", "ASSISTANT_MAX_CONNECTIONS_PER_CLIENT": "0"}
 
 
 def load_questions(path: Path) -> list[dict[str, str]]:

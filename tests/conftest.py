@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Starlette's TestClient sends "Host: testserver": allowed in tests, besides the default hosts.
+os.environ.setdefault("ASSISTANT_ALLOWED_HOSTS", '["localhost", "127.0.0.1", "::1", "testserver"]')
 
 from assistant import Assistant, load_settings
 from assistant.config import Settings

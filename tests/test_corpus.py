@@ -148,6 +148,22 @@ def test_a_manifest_file_outside_the_corpus_folder_is_refused_by_name(tmp_path, 
         read_manifest(corpus)
 
 
+def test_a_manifest_file_linking_outside_the_corpus_folder_is_refused_by_name(tmp_path):
+    from assistant.ingest.corpus import read_manifest
+
+    corpus = make_corpus(tmp_path / "corpus", {"a.md": "# A\n\nSome text about housing for care leavers.\n"})
+    (tmp_path / "secrets.md").write_text("# Secret\n\nNot for the index.\n")
+    (corpus / "a.md").unlink()
+    (corpus / "a.md").symlink_to(tmp_path / "secrets.md")
+    with pytest.raises(CorpusError, match=r"entry 'doc-1': field 'file' names 'a\.md', a link to a file outside"):
+        read_manifest(corpus)
+    (corpus / "a.md").unlink()
+    (corpus / "files").mkdir()
+    (corpus / "files" / "real.md").write_text("# A\n\nSome text about housing for care leavers.\n")
+    (corpus / "a.md").symlink_to("files/real.md")  # a link within the folder is the folder's own file
+    assert [meta.file for meta in read_manifest(corpus)] == ["a.md"]
+
+
 def test_hidden_html_in_a_markdown_document_never_reaches_the_index(tmp_path):
     text = (
         "# Money\n\nThe setting up home allowance is £3,000.<script>alert('stolen')</script>\n\n"

@@ -113,6 +113,12 @@ def _validate_entry(corpus_dir: Path, number: int, entry: Any) -> DocumentMeta:
     if problems:
         name, value, why = problems[0]
         raise CorpusError(f"{where}: field '{name}' {why} (got {value!r}).", file=MANIFEST, problems=problems)
+    if not (corpus_dir / entry["file"]).resolve().is_relative_to(corpus_dir.resolve()):
+        raise CorpusError(
+            f"{where}: field 'file' names '{entry['file']}', a link to a file outside the corpus folder. "
+            "Copy the file into the corpus folder instead of linking to it.",
+            file=entry["file"],
+        )
     if not (corpus_dir / entry["file"]).is_file():
         raise CorpusError(
             f"{where} lists file '{entry['file']}', but {corpus_dir / entry['file']} is missing. "

@@ -42,9 +42,13 @@ from assistant.gaps import GapLog, Reason, note
 from assistant.handoff import MAX_CONTACT, MAX_QUESTION, RequestStore, notify, submit
 from assistant.types import Reply
 from assistant.web.edge import (
+    GUARD_KEY,
     BodyLimit,
     CatchAll,
+    ConnectionGuard,
     Cors,
+    HostCheck,
+    HTTPLimits,
     RateLimiter,
     SecurityHeaders,
     check_chat_request,
@@ -87,7 +91,8 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
 
             app.state.bot = await run_in_threadpool(Assistant.load, settings)
             log.info("Assistant loaded in %.1f s", app.state.bot.load_seconds)
-        yield
+        # For the server's protocol (assistant.web.protocol): this app's connection limits.
+        yield {GUARD_KEY: ConnectionGuard(HTTPLimits.from_settings(settings))}
 
     app = FastAPI(
         title=f"{settings.council_name} care leavers assistant API",
@@ -96,6 +101,8 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # "/api/chat/" is a 404, not a redirect to a URL built from the request's Host header.
+        redirect_slashes=False,
     )
     app.state.bot = bot
     app.state.settings = settings
@@ -113,11 +120,12 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
     _add_api_routes(app, settings)
     add_page_routes(app)
 
-    # Last added runs first: headers on everything, then CORS, then the safety net.
+    # Last added runs first: headers on everything, then the host name, CORS, the safety net.
     body_limit = 32_000 + 8 * (settings.max_question_chars + settings.max_history_chars)
     app.add_middleware(BodyLimit, max_bytes=body_limit)
     app.add_middleware(CatchAll)
     app.add_middleware(Cors, origins=settings.cors_origins)
+    app.add_middleware(HostCheck, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -1,5 +1,6 @@
-"""The HTTP edge of the web API: input limits, the rate limit, and small ASGI middlewares
-(security headers, CORS, body size, last-resort errors), each with one job."""
+"""The HTTP edge of the web API: input limits, the rate limit, the server's connection limits,
+and small ASGI middlewares (security headers, host names, CORS, body size, last-resort errors),
+each with one job."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import logging
 import re
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from ipaddress import AddressValueError, IPv6Address
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -19,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.config import Settings
@@ -46,7 +50,8 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 Status = Literal["answered", "not_found", "off_topic", "safeguarding"]
-
+# A Host header: a name or IPv4 address, or an IPv6 address in brackets, and an optional port.
+_HOST = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))(?::\d{1,5})?$")
 
 
 # -- input limits, rate limit -------------------------------------------------------------
@@ -173,6 +178,60 @@ async def _reads_as_crisis(request: Request) -> bool:
 
 
 
+# -- the server's connection limits ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HTTPLimits:
+    """What one connection may take of the server (the settings of the same names, and their defaults)."""
+
+    max_header_bytes: int = Settings.model_fields["max_header_bytes"].default
+    header_timeout: float = Settings.model_fields["header_timeout"].default
+    body_timeout: float = Settings.model_fields["body_timeout"].default
+    max_connections_per_client: int = Settings.model_fields["max_connections_per_client"].default
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HTTPLimits:
+        return cls(
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            max_connections_per_client=settings.max_connections_per_client,
+        )
+
+
+class ConnectionGuard:
+    """The limits of one server, and its open connections per client address.
+
+    The app publishes its guard in its lifespan state (``GUARD_KEY``), where the server's
+    protocol (``assistant.web.protocol``) finds it for every connection: the limits come
+    from the app's own settings, in every worker process, with nothing to pass between them.
+    """
+
+    def __init__(self, limits: HTTPLimits) -> None:
+        self.limits = limits
+        self._open: Counter[str] = Counter()
+
+    def admit(self, address: str) -> bool:
+        """Count a new connection from ``address``; False (not counted) if it holds its share."""
+        cap = self.limits.max_connections_per_client
+        if cap and self._open[address] >= cap:
+            return False
+        self._open[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self._open[address] -= 1
+        if self._open[address] <= 0:
+            del self._open[address]
+
+    def open_connections(self, address: str) -> int:
+        return self._open.get(address, 0)
+
+
+GUARD_KEY = "assistant.connection_guard"
+
+
 # -- the HTTP edge: small ASGI middlewares -------------------------------------------------
 
 
@@ -210,6 +269,61 @@ class SecurityHeaders(HTTPOnly):
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def host_name(header: str | None) -> str | None:
+    """The host of a Host header, lower-case and without port or IPv6 brackets; None if malformed."""
+    match = _HOST.match(header or "")
+    if match is None:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            return str(IPv6Address(match["ipv6"]))
+        except AddressValueError:
+            return None
+    return match["name"].lower()
+
+
+class HostCheck(TrustedHostMiddleware):
+    """Starlette's check of the Host header, with refusals in the API's error shape.
+
+    A request for a host name not in ``allowed_hosts`` (or with no Host header) is answered
+    400 before anything else reads it, so no page, link or redirect is ever built from a name an
+    attacker chose. Never redirects (Starlette's ``www_redirect`` is off). IPv6 addresses
+    are compared without brackets, so "::1" allows ``Host: [::1]:8000``.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str]) -> None:
+        super().__init__(app, allowed_hosts=[_bare(h) for h in allowed_hosts], www_redirect=False)
+
+    def allows(self, host: str) -> bool:
+        return self.allow_any or any(
+            host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+            for pattern in self.allowed_hosts
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("host")
+        host = host_name(header)
+        if host is not None and self.allows(host):
+            await self.app(scope, receive, send)
+            return
+        # The operator's clue when a real name is missing from the setting (never echoed to the client).
+        log.warning("Refused a request for host %r: not in allowed_hosts.", (header or "")[:100])
+        message = (
+            "The request has no Host header: send the server's name, as browsers do."
+            if not header
+            else "This server does not answer for that host name. Use the assistant's own address."
+        )
+        await error_response(400, message)(scope, receive, send)
+
+
+def _bare(pattern: str) -> str:
+    pattern = pattern.strip().lower()
+    return pattern[1:-1] if pattern.startswith("[") and pattern.endswith("]") else pattern
 
 
 class Cors:

@@ -53,7 +53,8 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, bot: A
     from assistant.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    uvicorn.run(create_app(settings, bot=bot), **_options(host, port))
+    _log_hosts(settings)
+    uvicorn.run(create_app(settings, bot=bot), **server_options(host, port))
 
 
 def run_workers(
@@ -70,20 +71,34 @@ def run_workers(
     if workers < 1:
         raise ConfigError(f"workers is {workers}: give 1 or more server processes.")
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _log_hosts(settings)
     export_settings(settings)
     uvicorn.run(
         "assistant.web.serve:worker_app",
         factory=True,
         workers=workers,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        **_options(host, port),
+        **server_options(host, port),
     )
 
 
-def _options(host: str, port: int) -> dict[str, Any]:
+def _log_hosts(settings: Settings) -> None:
+    logging.getLogger(__name__).info(
+        "Answering for the host names %s; requests for others get 400 (the allowed_hosts setting).",
+        ", ".join(settings.allowed_hosts),
+    )
+
+
+# The HTTP/1.1 protocol with the app's header, timeout and connection limits (web/protocol.py).
+PROTOCOL = "assistant.web.protocol:GuardedHttpProtocol"
+
+
+def server_options(host: str, port: int) -> dict[str, Any]:
+    """uvicorn's options for ``assistant serve`` (one process or several); tests serve with them too."""
     return {
         "host": host,
         "port": port,
+        "http": PROTOCOL,
         "log_level": "info",
         "server_header": False,
         "date_header": False,
