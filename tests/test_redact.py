@@ -1,0 +1,167 @@
+"""Redaction on young people's own words: every kind of personal item goes, ordinary words stay.
+
+The messages here were written for these tests (not taken from tests/data/redaction_cases.yaml,
+the dev set ``python -m eval.redaction`` measures), so they also check the rules generalise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import tomllib
+from contextlib import closing
+
+import pytest
+
+from assistant.feedback import FeedbackStore
+from assistant.text import redact as redaction
+from assistant.text.redact import redact, spans
+
+# (message, what must not survive, the label that must replace it)
+PERSONAL = [
+    # names, with and without a cue, in every case
+    ("hi my name is Chidi Okonkwo", ["Chidi", "Okonkwo"], "[name]"),
+    ("im chloe and im 17", ["chloe"], "[name]"),
+    ("its Ryan btw", ["Ryan"], "[name]"),
+    ("Hi I'm Priya Sharma, I left care last year", ["Priya", "Sharma"], "[name]"),
+    ("my sister Amira is still in care", ["Amira"], "[name]"),
+    ("my support worker Dave never shows up", ["Dave"], "[name]"),
+    ("my foster carers are the Hendersons", ["Hendersons"], "[name]"),
+    ("hello this is Kofi Mensah from the hostel", ["Kofi", "Mensah"], "[name]"),
+    ("thank you so much Ms Adeyemi", ["Adeyemi"], "[name]"),
+    ("please tell Natasha i said thanks", ["Natasha"], "[name]"),
+    ("speak to my pa, her name is Fatima", ["Fatima"], "[name]"),
+    ("can someone ring me back. love, Grace", ["Grace"], "[name]"),
+    ("regards, Emmanuel Boateng", ["Emmanuel", "Boateng"], "[name]"),
+    ("me and darren want a flat together", ["darren"], "[name]"),
+    ("Femi Adeyemi here, my PA left", ["Femi", "Adeyemi"], "[name]"),
+    # dates of birth
+    ("i was born on 4 July 2005", ["4 July 2005"], "[date]"),
+    ("date of birth: 14.2.05", ["14.2.05"], "[date]"),
+    ("my birthday is the 9th of october", ["9th of october"], "[date]"),
+    ("born in 2006 so am i too old", ["2006"], "[date]"),
+    # phones, UK and international
+    ("07912 345678", ["07912 345678"], "[phone]"),
+    ("call 07912345678 or 020 8123 4567", ["07912345678", "8123 4567"], "[phone]"),
+    ("+1 415 555 2671 is my cousins", ["415 555 2671"], "[phone]"),
+    ("my uk number is 07 912 345 678", ["912 345 678"], "[phone]"),
+    ("00447912345678", ["7912345678"], "[phone]"),
+    ("ring (0208) 123 4567", ["123 4567"], "[phone]"),
+    # emails, plain and spelled out
+    ("email is callum.b@btinternet.com", ["callum.b", "btinternet"], "[email]"),
+    ("chidi(at)gmail(dot)com", ["chidi"], "[email]"),
+    ("write to amy dot lee at yahoo dot co dot uk", ["amy dot lee", "yahoo"], "[email]"),
+    # addresses, flats, postcodes
+    ("i live at 3 Bellingham Road SE6 2PN", ["3 Bellingham Road", "SE6 2PN"], "[address]"),
+    ("flat 12 Holbeach Gardens", ["flat 12", "Holbeach Gardens"], "[address]"),
+    ("28b Ladywell Road", ["28b Ladywell Road"], "[address]"),
+    ("im in se6 now", ["se6"], "[postcode]"),
+    # numbers: NHS, NI, bank, card, student
+    ("NHS number 485 777 3456", ["485 777 3456"], "[number]"),
+    ("NI: AB 12 34 56 C", ["AB 12 34 56 C"], "[NI number]"),
+    ("my national insurance is JK123456D", ["JK123456D"], "[NI number]"),
+    ("my sort code is 20 00 00 account number 55779911", ["20 00 00", "55779911"], "[number]"),
+    ("card number 4929 1234 5678 9012", ["4929 1234 5678 9012"], "[number]"),
+    ("student number 1900456", ["1900456"], "[number]"),
+    ("student id K2049981", ["K2049981"], "[id]"),
+    ("IBAN GB29 NWBK 6016 1331 9268 19", ["GB29 NWBK 6016 1331 9268 19"], "[bank account]"),
+    # schools and placements
+    ("Prendergast School wont give me my grades", ["Prendergast School"], "[school or placement]"),
+    ("I go to Bonus Pastor Catholic College", ["Bonus Pastor Catholic College"], "[school or placement]"),
+    ("my placement is Rosewood House in Bromley", ["Rosewood House"], "[school or placement]"),
+    ("i stay at Oakhill children's home", ["Oakhill"], "[school or placement]"),
+    ("my school is st matthew academy", ["matthew academy"], "[school or placement]"),
+]
+
+ORDINARY = [
+    ("im 17 and in foster care what happens when i turn 18", ["17", "18"]),
+    ("Will I still get support if I move to Manchester", ["Will", "Manchester"]),
+    ("my foster carer wants me to stay after 18, is that staying put", ["staying put"]),
+    ("im in year 12 what support is there for sixth form", ["year 12", "sixth form"]),
+    ("thanks for the help x", ["thanks for the help"]),
+    ("i got a letter from HMRC about tax", ["HMRC"]),
+    ("im from Eritrea and came here alone, am i a care leaver", ["Eritrea"]),
+    ("It's my birthday next week do i get anything", ["birthday next week"]),
+    ("i cant go back to my carers house", ["carers house"]),
+    ("what happens to my junior isa when im 18", ["junior isa"]),
+    ("the crisis line is 0800 731 2864 and NHS 111", ["0800 731 2864", "NHS 111"]),
+    ("Samaritans 116 123 helped", ["116 123"]),
+    ("in the 2021–24 strategy what was the aim", ["2021–24"]),
+    ("the office is open 9.30-4.30 on weekdays", ["9.30-4.30"]),
+    ("my boyfriend strangled me last night", ["strangled"]),
+    ("is the Leaving Care Grant £2,000 in 2025", ["Leaving Care Grant", "£2,000", "2025"]),
+    ("Lewisham Virtual School said they would pay", ["Lewisham Virtual School"]),
+    ("see https://lewisham.gov.uk/myservices/socialcare/children/Pages/leaving-care.aspx", ["leaving-care.aspx"]),
+    ("Brockley Max is in June", ["Brockley Max", "June"]),
+    ("Grace period for rent arrears", ["Grace period"]),
+]
+
+
+@pytest.mark.parametrize(("text", "secrets", "label"), PERSONAL, ids=[p[0][:40] for p in PERSONAL])
+def test_each_kind_of_personal_item_is_removed(text, secrets, label):
+    out = redact(text)
+    for secret in secrets:
+        assert secret not in out, (secret, out)
+    assert label in out or (label == "[number]" and "[phone]" in out), out
+
+
+@pytest.mark.parametrize(("text", "words"), ORDINARY, ids=[o[0][:40] for o in ORDINARY])
+def test_ordinary_words_stay(text, words):
+    out = redact(text)
+    for word in words:
+        assert word in out, (word, out)
+
+
+def test_the_tail_of_a_number_is_never_left_behind():
+    # The first version turned "0044 20 7946 0958" into "[phone]0958".
+    assert redact("im abroad rn so use 0044 20 7946 0958") == "im abroad rn so use [phone]"
+    assert redact("ring the house on (020) 7946 0123") == "ring the house on [phone]"
+
+
+def test_spans_are_sorted_and_never_overlap():
+    text = "name: aisha khan, 12 catford road SE6 4RU, aisha.k@gmail.com, 07700 900123, born 3/4/07"
+    found = spans(text)
+    assert [s[0] for s in found] == sorted(s[0] for s in found)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(found))
+    assert redact(text) == "name: [name], [address] [postcode], [email], [phone], born [date]"
+
+
+def test_labels_name_the_kind():
+    assert redact("card 4111 1111 1111 1111") == "card [card number]"  # a Luhn-valid number
+    assert redact("nhs 943 476 5919") == "nhs [NHS number]"  # a mod-11-valid NHS number
+
+
+def test_the_word_lists_are_data_and_lower_case():
+    data = tomllib.loads(redaction.DATA.read_text(encoding="utf-8"))
+    for key, values in data.items():
+        assert values and all(isinstance(v, str) and v == v.lower() and v.strip() for v in values), key
+    # Every census name that is also a word keeps its word meaning when written in lower case.
+    assert redact("the grace period and my will") == "the grace period and my will"
+
+
+def test_a_different_word_list_changes_behaviour(tmp_path):
+    data = redaction.DATA.read_text(encoding="utf-8").replace('"kooth", ', "")
+    path = tmp_path / "redaction.toml"
+    path.write_text(data, encoding="utf-8")
+    assert redaction.spans("its Kooth for counselling") == []
+    assert redaction.spans("its Kooth for counselling", redaction.words(path)) != []
+
+
+def test_feedback_stores_only_redacted_words(tmp_path):
+    db = tmp_path / "fb.sqlite3"
+    store = FeedbackStore(db)
+    item = store.add(
+        question="hi im Jordan Smith, dob 03/04/2007, can i get the bursary",
+        answer="Yes, the bursary is £2,000.",
+        rating=0,
+        comment="ring me on 0044 20 7946 0958 or email jordan at gmail dot com, 12 Catford Road",
+    )
+    store.update(item, comment="my NHS number is 943 476 5919, x Precious")
+    with closing(sqlite3.connect(db)) as con:
+        question, answer, comment = con.execute("select question, answer, comment from feedback").fetchone()
+    assert question == "hi im [name], dob [date], can i get the bursary"
+    assert answer == "Yes, the bursary is £2,000."
+    assert comment == "my NHS number is [NHS number], x [name]"
+    raw = db.read_bytes()
+    for secret in (b"Jordan", b"2007", b"0958", b"943 476", b"Precious", b"Catford"):
+        assert secret not in raw
