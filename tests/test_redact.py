@@ -6,13 +6,16 @@ the dev set ``python -m eval.redaction`` measures), so they also check the rules
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import sqlite3
 import tomllib
 from contextlib import closing
 
 import pytest
+from click.testing import CliRunner
 
+from assistant.cli import main
 from assistant.feedback import FeedbackStore
 from assistant.text import redact as redaction
 from assistant.text.redact import redact, spans
@@ -165,3 +168,37 @@ def test_feedback_stores_only_redacted_words(tmp_path):
     raw = db.read_bytes()
     for secret in (b"Jordan", b"2007", b"0958", b"943 476", b"Precious", b"Catford"):
         assert secret not in raw
+
+
+# -- minimise: feedback is kept no longer than its retention period --------------------------------
+
+
+def _age_rows(db, days: int) -> None:
+    old = (dt.date.today() - dt.timedelta(days=days)).isoformat() + "T10:00:00"
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("update feedback set created = ?", (old,))
+
+
+def test_feedback_older_than_its_retention_is_purged(tmp_path):
+    db = tmp_path / "fb.sqlite3"
+    FeedbackStore(db).add(question="old question", answer="a", rating=1)
+    _age_rows(db, 30)
+    store = FeedbackStore(db, retention_days=30)
+    assert store.purge(older_than_days=31) == 0  # still inside a 31-day window
+    store.add(question="new question", answer="a", rating=0)  # the day's first rating purges
+    assert [i.question for i in store.recent()] == ["new question"]
+
+
+def test_the_cli_purges_feedback_and_says_how_many(tmp_path, monkeypatch):
+    db = tmp_path / "cli.sqlite3"
+    store = FeedbackStore(db)
+    for q in ("first", "second"):
+        store.add(question=q, answer="a", rating=1)
+    _age_rows(db, 100)
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(db))
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_RETENTION_DAYS", "60")
+    out = CliRunner().invoke(main, ["feedback"])
+    assert out.exit_code == 0 and "2 ratings stored (2 helpful, 0 not helpful), each kept 60 days" in out.output
+    out = CliRunner().invoke(main, ["feedback", "--purge"])
+    assert out.exit_code == 0, out.output
+    assert "Deleted 2 ratings older than 60 days." in out.output and "0 ratings stored" in out.output

@@ -56,7 +56,7 @@ _DATE_WITH_YEAR = re.compile(
     rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b|\b{_MONTH}\s+(?:the\s+)?{_DAY},?\s+{_YEAR}\b",
     re.IGNORECASE,
 )
-_BIRTH_CUE = r"(?:born|dob|d\.o\.b\.?|date of birth|birthday|bday|b-day|birth date)"
+_BIRTH_CUE = r"(?:born|dob|d\.o\.b\.?|date of birth|birthday|bday|b-day|birth date|turn(?:ing)?\s+\d{1,2}\s+on)"
 _DATE_AFTER_CUE = re.compile(
     rf"\b{_BIRTH_CUE}\s*(?::|is|was|on|in|=|-)?\s*(?:is\s+|on\s+)?(?:the\s+)?"
     rf"({_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+{_DAY}|\d{{1,2}}\s*[/.-]\s*\d{{1,2}}|(?:19|20)\d{{2}})",
@@ -89,6 +89,7 @@ class Words:
     """The word lists of ``redaction.toml``, compiled once."""
 
     keep: frozenset[str]
+    keep_phrases: re.Pattern[str]
     service_numbers: frozenset[str]
     service_prefixes: tuple[str, ...]
     postcode_areas: frozenset[str]
@@ -128,6 +129,7 @@ def words(path: Path = DATA) -> Words:
     suffixes = _alternation(data["institution_suffixes"])
     return Words(
         keep=frozenset(data["keep"]),
+        keep_phrases=re.compile(rf"\b{_alternation(k for k in data['keep'] if ' ' in k)}\b", re.IGNORECASE),
         service_numbers=frozenset(data["service_numbers"]),
         service_prefixes=tuple(data["service_prefixes"]),
         postcode_areas=frozenset(data["postcode_areas"]),
@@ -257,6 +259,15 @@ class _Names:
         return self.likely(word) or (low in self.last and _zipf(low) < 4.0)
 
 
+# A word after a school's last word that makes it something else.
+_NOT_AN_INSTITUTION_BEFORE = frozenset("hospital trust road street lane station council union".split())
+
+
+@cache
+def _names_for(w: Words) -> _Names:
+    return _Names(w)
+
+
 def _tokens_from(text: str, pos: int, limit: int = 3) -> list[re.Match[str]]:
     """Up to ``limit`` words from ``pos`` on, separated only by spaces (a comma ends a name)."""
     found = []
@@ -285,7 +296,14 @@ def _name_span(text: str, pos: int, names: _Names, *, strong: bool) -> tuple[int
         if names.acronym(first):
             return None
         capitalised = first[0].isupper()
-        if not (names.likely(first) or (capitalised and _zipf(first.lower()) < 4.0 and not names.kept(first))):
+        second = tokens[1].group() if len(tokens) > 1 else ""
+        full_name = (  # "my aunt Grace Mensah": a capitalised word and a surname after it
+            capitalised and not names.kept(first) and second[:1].isupper()
+            and not names.kept(second) and not names.acronym(second)
+            and (names.rare(second) or second.lower() in names.last)
+        )
+        uncommon = capitalised and _zipf(first.lower()) < 4.0 and not names.kept(first)
+        if not (names.likely(first) or full_name or uncommon):
             return None
         if first.lower() in names.w.names_also_words and not capitalised:
             return None
@@ -340,7 +358,7 @@ def _sign_off(text: str, names: _Names) -> list[tuple[int, int, str]]:
 
 
 def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
-    names = _Names(w)
+    names = _names_for(w)
     spans: list[tuple[int, int, str]] = []
 
     def add(span: tuple[int, int] | None) -> None:
@@ -451,7 +469,7 @@ def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
 
 
 def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
-    names = _Names(w)
+    names = _names_for(w)
     spans: list[tuple[int, int, str]] = []
     for m in re.finditer(r"\b([A-Z]{1,2})(\d[A-Z\d]?)(\s*\d[A-Z]{2})?\b", text, re.IGNORECASE):
         area, rest = m.group(1), m.group(3)
@@ -472,6 +490,9 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
                     continue  # "2021-24 corporate parenting approach", "8 weeks at the end"
             spans.append((m.start(), m.end(), "[address]"))
     for m in w.institution.finditer(text):
+        after = re.match(r"\s+([A-Za-z]+)", text[m.end():])
+        if after and after.group(1).lower() in _NOT_AN_INSTITUTION_BEFORE:
+            continue  # "Kings College Hospital", "Academy Road"
         parts = m.group().split()
         # Drop leading words that make it generic or start the sentence ("I'm at", "The").
         while len(parts) > 1 and (parts[0].lower().strip("'’") in w.generic or parts[0].lower() in _STOP
@@ -516,6 +537,7 @@ def spans(text: str, w: Words | None = None) -> list[tuple[int, int, str]]:
     w = w or words()
     found = _emails(text) + _dates(text) + _numbers(text, w) + _places(text, w) + _names(text, w)
     public = [(m.start(), m.end()) for m in _PUBLIC_URL.finditer(text)]
+    public += [(m.start(), m.end()) for m in w.keep_phrases.finditer(text)]  # "Laurence House"
     found = [s for s in found if not any(a <= s[0] and s[1] <= b for a, b in public)]
     found += [(m.start(), m.end(), "[link]") for m in _URL.finditer(text) if (m.start(), m.end()) not in public]
     found.sort(key=lambda s: (s[0], -s[1]))
