@@ -38,7 +38,15 @@ PERSONAL = [
     ("regards, Emmanuel Boateng", ["Emmanuel", "Boateng"], "[name]"),
     ("me and darren want a flat together", ["darren"], "[name]"),
     ("Femi Adeyemi here, my PA left", ["Femi", "Adeyemi"], "[name]"),
+    ("my little sister (Ruby) is still in care", ["Ruby"], "[name]"),
+    ("i'm with my nan, Pat", ["Pat"], "[name]"),
+    ("i live with my aunt Grace Mensah", ["Grace", "Mensah"], "[name]"),
+    ("please ask for Imran when u call", ["Imran"], "[name]"),
+    # social media
+    ("hmu on snap @jaydenb_06", ["jaydenb_06"], "[handle]"),
+    ("my insta is tia.x.o", ["tia.x.o"], "[handle]"),
     # dates of birth
+    ("i turn 18 on 5 may", ["5 may"], "[date]"),
     ("i was born on 4 July 2005", ["4 July 2005"], "[date]"),
     ("date of birth: 14.2.05", ["14.2.05"], "[date]"),
     ("my birthday is the 9th of october", ["9th of october"], "[date]"),
@@ -97,6 +105,13 @@ ORDINARY = [
     ("see https://lewisham.gov.uk/myservices/socialcare/children/Pages/leaving-care.aspx", ["leaving-care.aspx"]),
     ("Brockley Max is in June", ["Brockley Max", "June"]),
     ("Grace period for rent arrears", ["Grace period"]),
+    ("add me on insta pls", ["insta pls"]),
+    ("i got 2 x bus passes", ["2 x bus passes"]),
+    ("my old PA is great", ["my old PA is great"]),
+    ("its Lewisham Council that decides", ["Lewisham Council"]),
+    ("my PA works at Laurence House", ["Laurence House"]),
+    ("Kings College Hospital is where my baby was born", ["Kings College Hospital"]),
+    ("i want to know about the House Project", ["House Project"]),
 ]
 
 

@@ -67,7 +67,15 @@ _AT = r"(?:\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+)"
 _DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
 _TLD = r"(?:com|co|uk|org|net|ac|gov|edu|io|me|info|biz|ie|us|eu|mail)"
 _OBFUSCATED_EMAIL = re.compile(
-    rf"\b\w[\w.+-]*(?:\s+dot\s+[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}\b", re.IGNORECASE
+    rf"\b\w[\w.+-]*(?:\s+(?:dot|underscore|dash)\s+[\w+-]+|\s+\d+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}\b",
+    re.IGNORECASE,
+)
+# A social media handle: "@jaydenb_06", or whatever follows "my insta is".
+_HANDLE = re.compile(
+    r"(?<![\w.@])(@[A-Za-z0-9_.]{2,})|\b(?:insta|instagram|snap|snapchat|tiktok|twitter|fb|facebook|"
+    r"discord|telegram)(?:\s+(?:is|name|username|handle|@|:))*\s*:?\s+(?!(?:is|me|my|the|and|or|pls|please|too|if|but|to|instead|now|later|dm|then|so)\b)"
+    r"(@?[\w.]*[\w]{2,}[\w.]*)",
+    re.IGNORECASE,
 )
 _NI = re.compile(r"\b[A-Z]{2}[\s.-]?(?:\d{2}[\s.-]?){3}[A-D]\b", re.IGNORECASE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
@@ -156,7 +164,7 @@ def words(path: Path = DATA) -> Words:
         strong=re.compile(rf"(?:^|(?<=\W)){_alternation(data['strong_cues'])}\s*", re.IGNORECASE),
         weak=re.compile(rf"(?:^|(?<=[\s(\[,.!?:;-])){_alternation(data['weak_cues'])}\s+", re.IGNORECASE),
         relation=re.compile(
-            rf"\b(?:my|our|me|the|his|her|their|ur|your)\s+(?:new\s+|old\s+|ex\s+|real\s+)?"
+            rf"\b(?:my|our|me|the|his|her|their|ur|your)\s+(?:(?:new|old|ex|real|little|big|older|younger|elder|best)\s+)*"
             rf"{_alternation(data['relations'])}(?:\s+(?:is|was|are|were|called|named|its|it's|=|:))?\s+(?:called\s+|the\s+)?",
             re.IGNORECASE,
         ),
@@ -222,7 +230,7 @@ class _Names:
 
     def kept(self, word: str) -> bool:
         low = re.sub(r"['’]s$", "", word.lower())
-        return low in self.w.keep or low in _STOP or word.lower() in _STOP
+        return low in self.w.keep or low in _STOP or word.lower() in _STOP or low in self.w.relation_words
 
     def first_name(self, word: str) -> bool:
         """A census first name that is no everyday word ("dee-dee": each part is one)."""
@@ -274,7 +282,7 @@ def _tokens_from(text: str, pos: int, limit: int = 3) -> list[re.Match[str]]:
     at = pos
     for m in _TOKEN.finditer(text, pos):
         gap = text[at:m.start()]
-        if gap.strip() or (found and not gap):
+        if (gap.strip() and (found or gap.strip() not in {"(", "[", '"', "'", "“", "‘"})) or (found and not gap):
             break
         found.append(m)
         at = m.end()
@@ -372,9 +380,12 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
         nxt = _tokens_from(text, m.end(), 1)
         if nxt and (not is_miss or nxt[0].group()[0].isupper() or names.likely(nxt[0].group())):
             add(_name_span(text, m.end(), names, strong=True))
-    for pattern in (w.weak, w.relation):
-        for m in pattern.finditer(text):
-            add(_name_span(text, m.end(), names, strong=False))
+    for m in w.weak.finditer(text):
+        add(_name_span(text, m.end(), names, strong=False))
+    for m in w.relation.finditer(text):  # "my sister (Ruby)": a capitalised word after a relation is a name
+        nxt = _tokens_from(text, m.end(), 1)
+        capital = bool(nxt) and nxt[0].group()[0].isupper() and not names.acronym(nxt[0].group())
+        add(_name_span(text, nxt[0].start() if nxt else m.end(), names, strong=capital))
     # Before a cue: "Mohammed Al-Hashimi here", "Siobhán Ní Bhriain is my PA".
     for m in w.after.finditer(text):
         before = list(_TOKEN.finditer(text[: m.start()]))[-3:]
@@ -529,7 +540,11 @@ def _dates(text: str) -> list[tuple[int, int, str]]:
 
 
 def _emails(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), "[email]") for p in (_EMAIL, _OBFUSCATED_EMAIL) for m in p.finditer(text)]
+    found = [(m.start(), m.end(), "[email]") for p in (_EMAIL, _OBFUSCATED_EMAIL) for m in p.finditer(text)]
+    for m in _HANDLE.finditer(text):
+        group = 1 if m.group(1) else 2
+        found.append((m.start(group), m.end(group), "[handle]"))
+    return found
 
 
 def spans(text: str, w: Words | None = None) -> list[tuple[int, int, str]]:
