@@ -49,7 +49,7 @@ MIN_PHONE_DIGITS = 9
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _MONTH = r"(?:jan|feb|febr|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)(?:[a-z]*)\.?"
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
 _YEAR = r"(?:'?\d{2}|\d{4})"
 _DATE_WITH_YEAR = re.compile(
     rf"(?<![\d.:])\b\d{{1,2}}\s*[/.-]\s*\d{{1,2}}\s*[/.-]\s*\d{{2,4}}\b(?![.:]\d)|\b(?:19|20)\d{{2}}[/.-]\d{{1,2}}[/.-]\d{{1,2}}\b|"
@@ -59,7 +59,8 @@ _DATE_WITH_YEAR = re.compile(
 _BIRTH_CUE = r"(?:born|dob|d\.o\.b\.?|date of birth|birthday|bday|b-day|birth date|turn(?:ing)?\s+\d{1,2}\s+on)"
 _DATE_AFTER_CUE = re.compile(
     rf"\b{_BIRTH_CUE}\s*(?::|is|was|on|in|=|-)?\s*(?:is\s+|on\s+)?(?:the\s+)?"
-    rf"({_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+{_DAY}|\d{{1,2}}\s*[/.-]\s*\d{{1,2}}|(?:19|20)\d{{2}})",
+    rf"({_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+(?:19|20)\d{{2}}|{_MONTH}\s+{_DAY}|\d{{1,2}}\s*[/.-]\s*\d{{1,2}}|"
+    rf"(?:19|20)\d{{2}})",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+\s?@\s?[\w-]+(?:\s?\.\s?[\w-]+)+")
@@ -79,7 +80,21 @@ _HANDLE = re.compile(
 )
 _NI = re.compile(r"\b[A-Z]{2}[\s.-]?(?:\d{2}[\s.-]?){3}[A-D]\b", re.IGNORECASE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
-_ALNUM_ID = re.compile(r"\b(?=[A-Za-z]*\d)[A-Za-z]{1,4}\d{4,}[A-Za-z]?\b|\b\d{4,}[A-Za-z]{1,3}\b")
+# An identifier mixing letters and four or more digits ("S1234567", "MORGA753116SM9IJ").
+_ALNUM_ID = re.compile(r"\b(?=[A-Za-z0-9]*[A-Za-z])(?=(?:[A-Za-z]*\d){4})[A-Za-z0-9]{5,}\b")
+# A number after the word for what it is ("student number is 12345", "case ref: 4471").
+_CUED_NUMBER = re.compile(
+    r"\b(?:student|id|ref|reference|uln|ucas|case|account|acc|a/c|membership|passport|licence|license|"
+    r"enrolment|enrollment|claim|tenancy|customer|member)(?:\s+(?:number|no\.?|num|id|ref|reference|code))?"
+    r"\s*(?:is|was|:|#|-)?\s*(#?[A-Za-z]{0,4}[\d][\d /-]{2,}\d[A-Za-z]?)\b",
+    re.IGNORECASE,
+)
+# An address after the words that give one, without a street word ("i live at 12 Brockley").
+_CUED_ADDRESS = re.compile(
+    r"\b(?:live at|living at|address is|address:|moved to|staying at|send it to|post it to|deliver to)\s+"
+    r"(\d+[a-z]?,?(?-i:\s+[A-Z][\w'’-]*)(?:\s+[A-Za-z][\w'’-]*){0,2})",
+    re.IGNORECASE,
+)
 _DIGIT_RUN = re.compile(r"(?<![£$€\d.,])\+?(?:\(\d+\)|\d)(?:(?:[ \-./]|\s?\(\d+\)\s?)?\d)*")
 _SAFE_RUN = re.compile(
     r"(?:19|20)\d{2}\s*[-–/]\s*(?:(?:19|20)?\d{2})|\d{1,2}[.:]\d{2}\s*[-–]\s*\d{1,2}[.:]\d{2}"
@@ -148,7 +163,9 @@ def words(path: Path = DATA) -> Words:
         street_alone=re.compile(
             rf"\b(?:{cap}\s+){{1,2}}(?-i:{_alternation(s.title() for s in data['street_suffixes_alone'])})\b"
         ),
-        unit=re.compile(rf"\b{_alternation(data['unit_words'])}\s*(?:no\.?\s*)?\d+[a-z]?\b", re.IGNORECASE),
+        unit=re.compile(
+            rf"\b{_alternation(data['unit_words'])}\s*(?:no\.?\s*)?(?:\d+[a-z]?|(?-i:[A-Z]))\b", re.IGNORECASE
+        ),
         institution=re.compile(
             rf"\b(?:(?:St\.?|{cap})\s+){{1,3}}(?i:{suffixes})(?=\W|$)"
         ),
@@ -476,6 +493,9 @@ def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
         spans.append((m.start(), m.start() + len(run), label))
     for m in _ALNUM_ID.finditer(text):
         spans.append((m.start(), m.end(), "[id]"))
+    for m in _CUED_NUMBER.finditer(text):
+        if not _SAFE_RUN.fullmatch(m.group(1).strip()):
+            spans.append((m.start(1), m.end(1), "[id]"))
     return spans
 
 
@@ -491,6 +511,11 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
         if rest is None and m.group(2)[-1].isalpha() and not m.group(2)[-1].isupper():
             continue
         spans.append((m.start(), m.end(), "[postcode]"))
+    for m in _CUED_ADDRESS.finditer(text):
+        parts = list(re.finditer(r"\S+", m.group(1)))
+        while len(parts) > 1 and parts[-1].group().lower().strip(",.") in _STOP:
+            parts.pop()
+        spans.append((m.start(1), m.start(1) + parts[-1].end(), "[address]"))
     for pattern in (w.unit, w.street, w.street_alone):
         for m in pattern.finditer(text):
             if m.group().lower() in w.keep:
