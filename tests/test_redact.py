@@ -64,6 +64,7 @@ PERSONAL = [
     ("email is callum.b@btinternet.com", ["callum.b", "btinternet"], "[email]"),
     ("chidi(at)gmail(dot)com", ["chidi"], "[email]"),
     ("write to amy dot lee at yahoo dot co dot uk", ["amy dot lee", "yahoo"], "[email]"),
+    ("email me jordan at gmail", ["jordan at gmail"], "[email]"),
     # addresses, flats, postcodes
     ("i live at 3 Bellingham Road SE6 2PN", ["3 Bellingham Road", "SE6 2PN"], "[address]"),
     ("flat 12 Holbeach Gardens", ["flat 12", "Holbeach Gardens"], "[address]"),
@@ -113,6 +114,7 @@ ORDINARY = [
     ("Brockley Max is in June", ["Brockley Max", "June"]),
     ("Grace period for rent arrears", ["Grace period"]),
     ("add me on insta pls", ["insta pls"]),
+    ("im at live music tonight", ["at live music"]),
     ("Children and Young Persons Act 2008", ["Young Persons Act"]),
     ("Champion high aspirations and create opportunities", ["Champion high aspirations"]),
     ("Terms of Reference - Corporate Parenting Board.", ["Corporate Parenting Board"]),

@@ -74,6 +74,12 @@ _OBFUSCATED_EMAIL = re.compile(
     rf"\b\w[\w.+-]*(?:\s+(?:dot|underscore|dash)\s+[\w+-]+|\s+\d+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}\b",
     re.IGNORECASE,
 )
+# "jordan at gmail": a mail provider's name after "at" is an email even without its ending.
+_PROVIDER_EMAIL = re.compile(
+    r"\b\w[\w.+-]*(?:\s+(?:dot|underscore)\s+[\w+-]+)*\s*(?:[\[({<]\s*at\s*[\])}>]|\s+at\s+|@)\s*"
+    r"(?:gmail|googlemail|hotmail|outlook|yahoo|icloud|protonmail|aol|btinternet|msn)\b",
+    re.IGNORECASE,
+)
 # A social media handle: "@jaydenb_06", or whatever follows "my insta is".
 _HANDLE = re.compile(
     r"(?<![\w.@])(@[A-Za-z0-9_.]{2,})|\b(?:insta|instagram|snap|snapchat|tiktok|twitter|fb|facebook|"
@@ -595,7 +601,9 @@ def _dates(text: str) -> list[tuple[int, int, str]]:
 
 
 def _emails(text: str) -> list[tuple[int, int, str]]:
-    found = [(m.start(), m.end(), "[email]") for p in (_EMAIL, _OBFUSCATED_EMAIL) for m in p.finditer(text)]
+    found = [
+        (m.start(), m.end(), "[email]") for p in (_EMAIL, _OBFUSCATED_EMAIL, _PROVIDER_EMAIL) for m in p.finditer(text)
+    ]
     for m in _HANDLE.finditer(text):
         group = 1 if m.group(1) else 2
         found.append((m.start(group), m.end(group), "[handle]"))
