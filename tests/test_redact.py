@@ -47,6 +47,7 @@ PERSONAL = [
     # social media
     ("hmu on snap @jaydenb_06", ["jaydenb_06"], "[handle]"),
     ("my insta is tia.x.o", ["tia.x.o"], "[handle]"),
+    ("my snap: tyreseb", ["tyreseb"], "[handle]"),
     # dates of birth
     ("i turn 18 on 5 may", ["5 may"], "[date]"),
     ("i was born on 4 July 2005", ["4 July 2005"], "[date]"),
@@ -115,6 +116,10 @@ ORDINARY = [
     ("Grace period for rent arrears", ["Grace period"]),
     ("add me on insta pls", ["insta pls"]),
     ("im at live music tonight", ["at live music"]),
+    ("there's a post going round on snap saying im in trouble", ["snap saying"]),
+    ("I feel like my PA doesn't like me much", ["PA doesn't like"]),
+    ("wat help do i get wiv college travel", ["wiv college"]),
+    ("when we go to sierra leone in august", ["sierra leone"]),
     ("Children and Young Persons Act 2008", ["Young Persons Act"]),
     ("Champion high aspirations and create opportunities", ["Champion high aspirations"]),
     ("Terms of Reference - Corporate Parenting Board.", ["Corporate Parenting Board"]),

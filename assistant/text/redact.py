@@ -49,6 +49,9 @@ DATA = Path(__file__).parent / "data" / "redaction.toml"
 # messages 4 or more ("staying" 4.6); rarer ordinary words ("budgeting" 3.2) are why verb and
 # adverb forms never count.
 RARE_ZIPF = 3.3
+# A lower-case word before "academy", "college", ... is a school's name only if English hardly
+# knows it ("hollybrook" 0, "addey" 1.2); slang scores higher ("wiv college": 1.8).
+INSTITUTION_ZIPF = 1.5
 # A census surname after a first name continues the name unless English uses it more than this
 # ("sarah jones": 4.7, kept; "jordan again": a stop word, ends it).
 SURNAME_ZIPF = 5.0
@@ -87,11 +90,12 @@ _PROVIDER_EMAIL = re.compile(
     r"(?:gmail|googlemail|hotmail|outlook|yahoo|icloud|protonmail|aol|btinternet|msn)\b",
     re.IGNORECASE,
 )
-# A social media handle: "@jaydenb_06", or whatever follows "my insta is".
+# A social media handle: "@jaydenb_06", what follows "my insta is", or a handle-like word
+# (with a digit, a dot or an underscore) after "snap", "insta", ...
+_SOCIAL = r"(?:insta|instagram|snap|snapchat|tiktok|twitter|fb|facebook|discord|telegram)"
 _HANDLE = re.compile(
-    r"(?<![\w.@])(@[A-Za-z0-9_.]{2,})|\b(?:insta|instagram|snap|snapchat|tiktok|twitter|fb|facebook|"
-    r"discord|telegram)(?:\s+(?:is|name|username|handle|@|:))*\s*:?\s+(?!(?:is|me|my|the|and|or|pls|please|too|if|but|to|instead|now|later|dm|then|so)\b)"
-    r"(@?[\w.]*[\w]{2,}[\w.]*)",
+    rf"(?<![\w.@])(@[A-Za-z0-9_.]{{2,}})|\b{_SOCIAL}(?:\s+(?:name|username|handle))?\s*(?:\s+is|:|=)\s*(@?[\w.]*\w{{2,}}[\w.]*)|"
+    rf"\b{_SOCIAL}\s+(@?\w*[\d_.]\w*[\w.]*)",
     re.IGNORECASE,
 )
 _NI = re.compile(r"\b[A-Z]{2}[\s.-]?(?:\d{2}[\s.-]?){3}[A-D]\b", re.IGNORECASE)
@@ -284,6 +288,8 @@ class _Names:
             return False
         if word.islower() and low.endswith(("ed", "ing", "ly")):
             return False
+        if ("'" in low or "’" in low) and _zipf(low.replace("’", "'")) >= 4.0:
+            return False  # a contraction ("doesn't" 5.5), not a name ("d'angelo" 3.5)
         parts = re.split(r"['’-]", low)
         return all(p and _zipf(p) < RARE_ZIPF for p in parts if len(p) > 1)
 
@@ -587,7 +593,8 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
         spans.append((start, m.end(), "[school or placement]"))
     for m in w.institution_lower.finditer(text):
         word = m.group(1)
-        if (names.rare(word) or names.first_name(word)) and word.lower() not in w.generic:
+        unknown = names.rare(word) and _zipf(word.lower()) < INSTITUTION_ZIPF
+        if (unknown or names.first_name(word)) and word.lower() not in w.generic:
             spans.append((m.start(), m.end(), "[school or placement]"))
     for m in w.placement_before.finditer(text):
         phrase = m.group(1)
@@ -612,7 +619,7 @@ def _emails(text: str) -> list[tuple[int, int, str]]:
         (m.start(), m.end(), "[email]") for p in (_EMAIL, _OBFUSCATED_EMAIL, _PROVIDER_EMAIL) for m in p.finditer(text)
     ]
     for m in _HANDLE.finditer(text):
-        group = 1 if m.group(1) else 2
+        group = next(i for i in (1, 2, 3) if m.group(i))
         found.append((m.start(group), m.end(group), "[handle]"))
     return found
 
