@@ -120,6 +120,8 @@ ORDINARY = [
     ("I feel like my PA doesn't like me much", ["PA doesn't like"]),
     ("wat help do i get wiv college travel", ["wiv college"]),
     ("when we go to sierra leone in august", ["sierra leone"]),
+    ("during a trip to Sierra Leone", ["Sierra Leone"]),
+    ("my PA hasnt replied in 3 weeks", ["PA hasnt replied"]),
     ("Children and Young Persons Act 2008", ["Young Persons Act"]),
     ("Champion high aspirations and create opportunities", ["Champion high aspirations"]),
     ("Terms of Reference - Corporate Parenting Board.", ["Corporate Parenting Board"]),

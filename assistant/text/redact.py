@@ -40,6 +40,8 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.gb import nhs
 
+from assistant.text.personal import CHAT_WORDS
+
 DATA = Path(__file__).parent / "data" / "redaction.toml"
 
 # A word English rarely uses (wordfreq's Zipf scale: 3 is once per million words; "kwame" 2.7,
@@ -271,8 +273,10 @@ class _Names:
         self.first = first | w.extra_first_names
 
     def kept(self, word: str) -> bool:
+        """A word never taken for a name: kept, a stop or chat word ("hasnt"), a relation ("nan")."""
         low = re.sub(r"['’]s$", "", word.lower())
-        return low in self.w.keep or low in _STOP or word.lower() in _STOP or low in self.w.relation_words
+        return (low in self.w.keep or low in _STOP or word.lower() in _STOP or low in CHAT_WORDS
+                or low in self.w.relation_words)
 
     def first_name(self, word: str) -> bool:
         """A census first name that is no everyday word ("dee-dee": each part is one)."""
