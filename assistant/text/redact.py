@@ -212,8 +212,11 @@ def words(path: Path = DATA) -> Words:
             rf"{_alternation(data['relations'])}(?:\s+(?:is|was|are|were|called|named|its|it's|=|:))?\s+(?:called\s+|the\s+)?",
             re.IGNORECASE,
         ),
-        after=re.compile(rf"\s+{_alternation(data['after_cues'])}\b|\s+is\s+my\s+{_alternation(data['relations'])}\b",
-                         re.IGNORECASE),
+        after=re.compile(
+            rf"\s+{_alternation(data['after_cues'])}\b|\s+(?:is|are|was|were)\s+my\s+(?:new\s+|old\s+)?"
+            rf"{_alternation(data['relations'])}\b",
+            re.IGNORECASE,
+        ),
         title=re.compile(rf"\b{_alternation(data['titles'])}\.?\s+", re.IGNORECASE),
         names_also_words=frozenset(data["names_also_words"]),
         extra_first_names=frozenset(data["extra_first_names"]),
