@@ -305,7 +305,7 @@ class _Names:
         return self.first_name(word) or self.rare(word)
 
     def acronym(self, word: str) -> bool:
-        """"HMRC", "PA", "NHS": capitals of five letters or fewer that are no first name."""
+        """Capitals of five letters or fewer that are no first name: "HMRC", "PA", "NHS"."""
         return word.isupper() and len(word) <= 5 and not self.first_name(word)
 
     def continues(self, word: str, capitalised: bool) -> bool:
