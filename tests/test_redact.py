@@ -14,6 +14,7 @@ from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
+from conftest import PROJECT_ROOT
 
 from assistant.cli import main
 from assistant.feedback import FeedbackStore
@@ -243,3 +244,20 @@ def test_the_cli_purges_feedback_and_says_how_many(tmp_path, monkeypatch):
     out = CliRunner().invoke(main, ["feedback", "--purge"])
     assert out.exit_code == 0, out.output
     assert "Deleted 2 ratings older than 60 days." in out.output and "0 ratings stored" in out.output
+
+
+def test_the_council_profile_contacts_are_public_and_kept(tmp_path):
+    profile = tmp_path / "council.toml"
+    profile.write_text(
+        '[[council_contacts]]\nname = "Duty team"\ndetail = "Call 020 7000 1234 or email duty@example.gov.uk"\n',
+        encoding="utf-8",
+    )
+    w = redaction.words(redaction.DATA, profile)
+    text = "is 020 7000 1234 or duty@example.gov.uk right? my own is 020 7000 1299, jo@example.com"
+    kept = text
+    for start, end, _ in reversed(redaction.spans(text, w)):
+        kept = kept[:start] + "[x]" + kept[end:]
+    assert kept == "is 020 7000 1234 or duty@example.gov.uk right? my own is [x], [x]"
+    # The shipped profile's own contacts: the out-of-hours number stays in an answer.
+    shipped = redaction.words(redaction.DATA, PROJECT_ROOT / "council.toml")
+    assert redaction.spans("Call 020 8314 6000 and ask for the emergency duty team", shipped) == []

@@ -40,6 +40,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.gb import nhs
 
+from assistant.config import profile_path
 from assistant.text.personal import CHAT_WORDS
 
 DATA = Path(__file__).parent / "data" / "redaction.toml"
@@ -136,6 +137,7 @@ class Words:
     keep: frozenset[str]
     keep_phrases: re.Pattern[str]
     service_numbers: frozenset[str]
+    public_emails: frozenset[str]
     service_prefixes: tuple[str, ...]
     postcode_areas: frozenset[str]
     street: re.Pattern[str]
@@ -170,16 +172,38 @@ def _capitalised(phrases: Iterable[str]) -> list[str]:
     return [p.upper() if len(p) <= 3 else p.title().replace("'S", "'s") for p in phrases]
 
 
+def _public_contacts(profile: Path | None) -> tuple[set[str], set[str]]:
+    """The phone numbers (digits) and emails of the council profile's contacts: public, never redacted."""
+    if profile is None or not profile.exists():
+        return set(), set()
+    try:
+        data = tomllib.loads(profile.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return set(), set()  # the settings report a broken profile; redaction keeps working
+    details = " ".join(
+        str(c.get("detail", "")) for key in ("urgent_contacts", "council_contacts")
+        for c in data.get(key, []) if isinstance(c, dict)
+    )
+    numbers = {_digits(m.group()) for m in _DIGIT_RUN.finditer(details) if len(_digits(m.group())) >= 3}
+    return numbers, {m.group().lower() for m in _EMAIL.finditer(details)}
+
+
 @cache
-def words(path: Path = DATA) -> Words:
-    """Load and compile the redaction word lists (``assistant/text/data/redaction.toml``)."""
+def words(path: Path = DATA, profile: Path | None = None) -> Words:
+    """Load and compile the redaction word lists (``assistant/text/data/redaction.toml``).
+
+    The council profile's contacts (``profile``, else the one in force) are public: their phone
+    numbers and emails are kept.
+    """
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    numbers, emails = _public_contacts(profile or profile_path())
     name = r"[^\W\d_][\w'’-]*"
     cap = r"[A-Z][\w'’-]*"
     return Words(
         keep=frozenset(data["keep"]),
         keep_phrases=re.compile(rf"\b{_alternation(k for k in data['keep'] if ' ' in k)}\b", re.IGNORECASE),
-        service_numbers=frozenset(data["service_numbers"]),
+        service_numbers=frozenset(data["service_numbers"]) | frozenset(numbers),
+        public_emails=frozenset(emails),
         service_prefixes=tuple(data["service_prefixes"]),
         postcode_areas=frozenset(data["postcode_areas"]),
         street=re.compile(
@@ -621,9 +645,10 @@ def _dates(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _emails(text: str) -> list[tuple[int, int, str]]:
+def _emails(text: str, w: Words) -> list[tuple[int, int, str]]:
     found = [
         (m.start(), m.end(), "[email]") for p in (_EMAIL, _OBFUSCATED_EMAIL, _PROVIDER_EMAIL) for m in p.finditer(text)
+        if m.group().lower() not in w.public_emails
     ]
     for m in _HANDLE.finditer(text):
         group = next(i for i in (1, 2, 3) if m.group(i))
@@ -634,7 +659,7 @@ def _emails(text: str) -> list[tuple[int, int, str]]:
 def spans(text: str, w: Words | None = None) -> list[tuple[int, int, str]]:
     """The personal spans of ``text``: (start, end, label), sorted, not overlapping."""
     w = w or words()
-    found = _emails(text) + _dates(text) + _numbers(text, w) + _places(text, w) + _names(text, w)
+    found = _emails(text, w) + _dates(text) + _numbers(text, w) + _places(text, w) + _names(text, w)
     public = [(m.start(), m.end()) for m in _PUBLIC_URL.finditer(text)]
     public += [(m.start(), m.end()) for m in w.keep_phrases.finditer(text)]  # "Laurence House"
     found = [s for s in found if not any(a <= s[0] and s[1] <= b for a, b in public)]
