@@ -1,4 +1,5 @@
-"""Pure: remove personal data from free text before it is stored or logged.
+"""Pure (once its word lists and the council profile's public contacts are read): remove
+personal data from free text before it is stored or logged.
 
 Each detector finds spans of the original text; overlapping spans are merged and each is
 replaced by one label (``[name]``, ``[phone]``, ``[email]``, ``[date]``, ``[address]``,
