@@ -233,6 +233,24 @@ def gaps(ctx: click.Context, days: int, csv_file: str | None, purge: bool) -> No
             click.echo(f"   nearest in the documents: {g.section}")
 
 
+@main.command()
+@click.option("--purge", is_flag=True, help="Delete ratings older than the retention period.")
+@click.pass_context
+def feedback(ctx: click.Context, purge: bool) -> None:
+    """How many ratings are stored; with --purge, first delete those past feedback_retention_days."""
+    from assistant.feedback import FeedbackStore
+
+    settings = ctx.obj["settings"]
+    store = FeedbackStore.from_settings(settings)
+    if purge:
+        removed = store.purge()
+        click.echo(f"Deleted {removed} ratings older than {settings.feedback_retention_days} days.", err=True)
+    items = store.recent(limit=1_000_000)
+    helpful = sum(i.rating for i in items)
+    click.echo(f"{len(items)} ratings stored ({helpful} helpful, {len(items) - helpful} not helpful), "
+               f"each kept {settings.feedback_retention_days} days.")
+
+
 def _check_workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value < 1:
         raise click.BadParameter(

@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     # longer than retention_days.
     gap_examples: bool = True
     retention_days: int = Field(90, ge=1, le=3650)
+    # Ratings and their redacted question, answer and comment are deleted after this many days.
+    feedback_retention_days: int = Field(90, ge=1, le=3650)
 
     # The council profile.
     council_name: str = "the council"

@@ -10,15 +10,20 @@ built. Its first use creates the table (or adds the columns an older database
 lacks); while the database is down every use fails fast with ``FeedbackError`` and
 the next use tries again. So the web API keeps answering questions while feedback
 is refused, and recovers by itself when the database is back.
+
+The deployment's store (``FeedbackStore.from_settings``, used by the web API, the chat and the
+CLI) keeps nothing longer than ``feedback_retention_days`` (90 by default): each day's first
+rating purges older ones, and ``assistant feedback --purge`` does it on demand.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Integer, Table, Text
+from sqlalchemy import Column, Integer, Table, Text, delete
 
 from assistant.errors import FeedbackError
 from assistant.store import CONNECT_TIMEOUT_SECONDS, EXAMPLE_URL, SQLStore, metadata
@@ -65,6 +70,16 @@ class FeedbackStore(SQLStore):
 
     label = "feedback"
 
+    def __init__(self, database: Any, *, retention_days: int | None = None) -> None:
+        """``retention_days``: purge older ratings (the deployment's store has the setting's; None keeps all)."""
+        super().__init__(database)
+        self.retention_days = retention_days
+        self._purged_on: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FeedbackStore:
+        return cls(settings.feedback_database, retention_days=settings.feedback_retention_days)
+
     def add(
         self,
         *,
@@ -88,7 +103,12 @@ class FeedbackStore(SQLStore):
         }
         with self._transaction("saved in") as db:
             result = db.execute(feedback_table.insert().values(**row))
-            return int(result.inserted_primary_key[0])
+            item_id = int(result.inserted_primary_key[0])
+        today = row["created"][:10]
+        if self.retention_days is not None and self._purged_on != today:
+            self.purge()
+            self._purged_on = today
+        return item_id
 
     def update(
         self, item_id: int, *, rating: int | None = None, comment: str | None = None
@@ -106,6 +126,16 @@ class FeedbackStore(SQLStore):
         with self._transaction("saved in") as db:
             row = feedback_table.c.id == item_id
             db.execute(feedback_table.update().where(row).values(**values))
+
+    def purge(self, older_than_days: int | None = None, *, today: dt.date | None = None) -> int:
+        """Delete ratings older than the retention period (or ``older_than_days``); returns how many."""
+        days = older_than_days if older_than_days is not None else self.retention_days
+        if days is None:
+            return 0
+        days = max(days, 1)
+        cutoff = ((today or dt.date.today()) - dt.timedelta(days=days - 1)).isoformat()
+        with self._transaction("purged in") as db:
+            return int(db.execute(delete(feedback_table).where(feedback_table.c.created < cutoff)).rowcount or 0)
 
     def recent(self, limit: int = 50) -> list[FeedbackItem]:
         """The latest ``limit`` ratings, newest first (for the staff page)."""

@@ -7,9 +7,9 @@ entry keeps:
 * the question's meaning, as its vector from the embedding model, so questions asked in
   different words fall into one group;
 * the nearest document section, so staff see what the documents say closest to it;
-* an example text, only if ``gap_examples`` is on (the default), only after redaction,
-  and only if what is left no longer looks personal (:func:`looks_personal`): a message
-  with a name, a number, an address or an email left in it is counted without its words.
+* an example text, only if ``gap_examples`` is on (the default), only if redaction finds
+  nothing personal in it and it does not look personal either (:func:`looks_personal`): a
+  message with a name, a number, an address or an email in it is counted without its words.
 
 Nothing is kept longer than ``retention_days`` (90 by default): each day's first entry
 purges older ones, and ``assistant gaps --purge`` does it on demand.
@@ -38,7 +38,7 @@ from sqlalchemy import Column, Integer, LargeBinary, Table, Text, delete
 from assistant.errors import FeedbackError, InputError
 from assistant.store import SQLStore, metadata
 from assistant.text.personal import Vocabulary, looks_personal
-from assistant.text.redact import redact
+from assistant.text.redact import redact, spans
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
@@ -113,8 +113,8 @@ class GapLog(SQLStore):
             raise InputError(f"A gap's reason is one of {', '.join(REASONS)}, not {reason!r}.")
         day = today or dt.date.today()
         example = None
-        if self.examples:
-            cleaned = " ".join(redact(question).split())[:MAX_EXAMPLE]
+        if self.examples and not spans(question):  # anything personal found: the words go, the count stays
+            cleaned = " ".join(question.split())[:MAX_EXAMPLE]
             example = None if looks_personal(cleaned, vocabulary) else cleaned
         vec = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(vec))

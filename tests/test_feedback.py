@@ -19,7 +19,7 @@ from eval.servers import free_port
     [
         ("email me at jo.bloggs+1@example.co.uk please", "jo.bloggs", "[email]"),
         ("my number is 07700 900123", "07700", "[phone]"),
-        ("call 020 8314 6660 now", "8314", "[phone]"),
+        ("call 020 8123 4567 now", "8123", "[phone]"),  # not the council's own number: that one is kept
         ("NI number QQ 12 34 56 C", "QQ 12", "[NI number]"),
         ("I live at SE6 4RU", "SE6 4RU", "[postcode]"),
         ("Hi, my name is Amara Okafor and I'm 19", "Amara", "[name]"),

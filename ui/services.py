@@ -103,15 +103,15 @@ def feedback_store(source: Settings | str) -> FeedbackStore:
     """The feedback store of these settings (``feedback_url``, else the file ``feedback_db``),
     or of a database URL or file path given directly."""
     if isinstance(source, Settings):
-        return _feedback_store(source.feedback_database)
+        return _feedback_store(source.feedback_database, source.feedback_retention_days)
     return _feedback_store(source)
 
 
 @st.cache_resource(show_spinner=False)
-def _feedback_store(database: str) -> FeedbackStore:
+def _feedback_store(database: str, retention_days: int | None = None) -> FeedbackStore:
     """One store per database, shared by all visitors. It connects only when used, so a
     database that is down refuses feedback for a while without breaking the chat."""
-    return FeedbackStore(database)
+    return FeedbackStore(database, retention_days=retention_days)
 
 
 def gap_log(s: Settings) -> GapLog:

@@ -112,7 +112,7 @@ def looks_personal(text: str, vocabulary: Vocabulary | None = None) -> bool:
         return True
     if vocabulary is None:
         return False
-    text = re.sub(r"\[[a-z ]+\]", " ", text)  # redaction's own labels are fine
+    text = re.sub(r"\[[A-Za-z ]+\]", " ", text)  # redaction's own labels are fine
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
     for part in _PART.finditer(text):
         w = part.group()

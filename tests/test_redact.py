@@ -1,0 +1,273 @@
+"""Redaction on young people's own words: every kind of personal item goes, ordinary words stay.
+
+The messages here were written for these tests (not taken from tests/data/redaction_cases.yaml,
+the dev set ``python -m eval.redaction`` measures), so they also check the rules generalise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import sqlite3
+import tomllib
+from contextlib import closing
+
+import pytest
+from click.testing import CliRunner
+from conftest import PROJECT_ROOT
+
+from assistant.cli import main
+from assistant.feedback import FeedbackStore
+from assistant.text import redact as redaction
+from assistant.text.redact import redact, spans
+
+# (message, what must not survive, the label that must replace it)
+PERSONAL = [
+    # names, with and without a cue, in every case
+    ("hi my name is Chidi Okonkwo", ["Chidi", "Okonkwo"], "[name]"),
+    ("im chloe and im 17", ["chloe"], "[name]"),
+    ("its Ryan btw", ["Ryan"], "[name]"),
+    ("Hi I'm Priya Sharma, I left care last year", ["Priya", "Sharma"], "[name]"),
+    ("my sister Amira is still in care", ["Amira"], "[name]"),
+    ("my support worker Dave never shows up", ["Dave"], "[name]"),
+    ("my foster carers are the Hendersons", ["Hendersons"], "[name]"),
+    ("the Smiths are my foster carers", ["Smiths"], "[name]"),
+    ("hello this is Kofi Mensah from the hostel", ["Kofi", "Mensah"], "[name]"),
+    ("thank you so much Ms Adeyemi", ["Adeyemi"], "[name]"),
+    ("please tell Natasha i said thanks", ["Natasha"], "[name]"),
+    ("speak to my pa, her name is Fatima", ["Fatima"], "[name]"),
+    ("can someone ring me back. love, Grace", ["Grace"], "[name]"),
+    ("regards, Emmanuel Boateng", ["Emmanuel", "Boateng"], "[name]"),
+    ("me and darren want a flat together", ["darren"], "[name]"),
+    ("Femi Adeyemi here, my PA left", ["Femi", "Adeyemi"], "[name]"),
+    ("my little sister (Ruby) is still in care", ["Ruby"], "[name]"),
+    ("i'm with my nan, Pat", ["Pat"], "[name]"),
+    ("i live with my aunt Grace Mensah", ["Grace", "Mensah"], "[name]"),
+    ("please ask for Imran when u call", ["Imran"], "[name]"),
+    ("sarah jones said no", ["sarah", "jones"], "[name]"),
+    ("ok thanks. Jade Brown", ["Jade Brown"], "[name]"),
+    # social media
+    ("hmu on snap @jaydenb_06", ["jaydenb_06"], "[handle]"),
+    ("my insta is tia.x.o", ["tia.x.o"], "[handle]"),
+    ("my snap: tyreseb", ["tyreseb"], "[handle]"),
+    # dates of birth
+    ("i turn 18 on 5 may", ["5 may"], "[date]"),
+    ("i was born on 4 July 2005", ["4 July 2005"], "[date]"),
+    ("date of birth: 14.2.05", ["14.2.05"], "[date]"),
+    ("my birthday is the 9th of october", ["9th of october"], "[date]"),
+    ("born in 2006 so am i too old", ["2006"], "[date]"),
+    # phones, UK and international
+    ("07912 345678", ["07912 345678"], "[phone]"),
+    ("call 07912345678 or 020 8123 4567", ["07912345678", "8123 4567"], "[phone]"),
+    ("+1 415 555 2671 is my cousins", ["415 555 2671"], "[phone]"),
+    ("my uk number is 07 912 345 678", ["912 345 678"], "[phone]"),
+    ("00447912345678", ["7912345678"], "[phone]"),
+    ("ring (0208) 123 4567", ["123 4567"], "[phone]"),
+    # emails, plain and spelled out
+    ("email is callum.b@btinternet.com", ["callum.b", "btinternet"], "[email]"),
+    ("chidi(at)gmail(dot)com", ["chidi"], "[email]"),
+    ("write to amy dot lee at yahoo dot co dot uk", ["amy dot lee", "yahoo"], "[email]"),
+    ("email me jordan at gmail", ["jordan at gmail"], "[email]"),
+    # addresses, flats, postcodes
+    ("i live at 3 Bellingham Road SE6 2PN", ["3 Bellingham Road", "SE6 2PN"], "[address]"),
+    ("flat 12 Holbeach Gardens", ["flat 12", "Holbeach Gardens"], "[address]"),
+    ("28b Ladywell Road", ["28b Ladywell Road"], "[address]"),
+    ("im in se6 now", ["se6"], "[postcode]"),
+    # numbers: NHS, NI, bank, card, student
+    ("NHS number 485 777 3456", ["485 777 3456"], "[number]"),
+    ("NI: AB 12 34 56 C", ["AB 12 34 56 C"], "[NI number]"),
+    ("my national insurance is JK123456D", ["JK123456D"], "[NI number]"),
+    ("my sort code is 20 00 00 account number 55779911", ["20 00 00", "55779911"], "[number]"),
+    ("card number 4929 1234 5678 9012", ["4929 1234 5678 9012"], "[number]"),
+    ("student number 1900456", ["1900456"], "[number]"),
+    ("student id K2049981", ["K2049981"], "[id]"),
+    ("IBAN GB29 NWBK 6016 1331 9268 19", ["GB29 NWBK 6016 1331 9268 19"], "[bank account]"),
+    ("my student number is 12345", ["12345"], "[id]"),
+    ("driving licence MORGA753116SM9IJ", ["MORGA753116SM9IJ"], "[id]"),
+    ("case ref: 4471", ["4471"], "[id]"),
+    ("i live at 12 Brockley and its cold", ["12 Brockley"], "[address]"),
+    ("born april 2007", ["april 2007"], "[date]"),
+    # schools and placements
+    ("Prendergast School wont give me my grades", ["Prendergast School"], "[school or placement]"),
+    ("I go to Bonus Pastor Catholic College", ["Bonus Pastor Catholic College"], "[school or placement]"),
+    ("my placement is Rosewood House in Bromley", ["Rosewood House"], "[school or placement]"),
+    ("i stay at Oakhill children's home", ["Oakhill"], "[school or placement]"),
+    ("my school is st matthew academy", ["matthew academy"], "[school or placement]"),
+]
+
+ORDINARY = [
+    ("im 17 and in foster care what happens when i turn 18", ["17", "18"]),
+    ("Will I still get support if I move to Manchester", ["Will", "Manchester"]),
+    ("my foster carer wants me to stay after 18, is that staying put", ["staying put"]),
+    ("im in year 12 what support is there for sixth form", ["year 12", "sixth form"]),
+    ("thanks for the help x", ["thanks for the help"]),
+    ("i got a letter from HMRC about tax", ["HMRC"]),
+    ("im from Eritrea and came here alone, am i a care leaver", ["Eritrea"]),
+    ("It's my birthday next week do i get anything", ["birthday next week"]),
+    ("i cant go back to my carers house", ["carers house"]),
+    ("what happens to my junior isa when im 18", ["junior isa"]),
+    ("the crisis line is 0800 731 2864 and NHS 111", ["0800 731 2864", "NHS 111"]),
+    ("Samaritans 116 123 helped", ["116 123"]),
+    ("in the 2021–24 strategy what was the aim", ["2021–24"]),
+    ("the office is open 9.30-4.30 on weekdays", ["9.30-4.30"]),
+    ("my boyfriend strangled me last night", ["strangled"]),
+    ("is the Leaving Care Grant £2,000 in 2025", ["Leaving Care Grant", "£2,000", "2025"]),
+    ("Lewisham Virtual School said they would pay", ["Lewisham Virtual School"]),
+    ("see https://lewisham.gov.uk/myservices/socialcare/children/Pages/leaving-care.aspx", ["leaving-care.aspx"]),
+    ("Brockley Max is in June", ["Brockley Max", "June"]),
+    ("Grace period for rent arrears", ["Grace period"]),
+    ("add me on insta pls", ["insta pls"]),
+    ("im at live music tonight", ["at live music"]),
+    ("there's a post going round on snap saying im in trouble", ["snap saying"]),
+    ("I feel like my PA doesn't like me much", ["PA doesn't like"]),
+    ("wat help do i get wiv college travel", ["wiv college"]),
+    ("when we go to sierra leone in august", ["sierra leone"]),
+    ("during a trip to Sierra Leone", ["Sierra Leone"]),
+    ("my PA hasnt replied in 3 weeks", ["PA hasnt replied"]),
+    ("The people here are my friends", ["people here are my friends"]),
+    ("Children and Young Persons Act 2008", ["Young Persons Act"]),
+    ("Champion high aspirations and create opportunities", ["Champion high aspirations"]),
+    ("Terms of Reference - Corporate Parenting Board.", ["Corporate Parenting Board"]),
+    ("What is the Foster Carers Advisory Board", ["Foster Carers Advisory Board"]),
+    ("The hostel say no. I am on the street", ["no. I am"]),
+    ("i moved to 14 last year", ["14 last year"]),
+    ("is the ucas deadline in 2025-26", ["2025-26"]),
+    ("covid19 and catch22 and a 4x4 and u18s", ["covid19", "catch22", "4x4", "u18s"]),
+    ("i got 2 x bus passes", ["2 x bus passes"]),
+    ("my old PA is great", ["my old PA is great"]),
+    ("its Lewisham Council that decides", ["Lewisham Council"]),
+    ("my PA works at Laurence House", ["Laurence House"]),
+    ("Kings College Hospital is where my baby was born", ["Kings College Hospital"]),
+    ("i want to know about the House Project", ["House Project"]),
+]
+
+
+@pytest.mark.parametrize(("text", "secrets", "label"), PERSONAL, ids=[p[0][:40] for p in PERSONAL])
+def test_each_kind_of_personal_item_is_removed(text, secrets, label):
+    out = redact(text)
+    for secret in secrets:
+        assert secret not in out, (secret, out)
+    assert label in out or (label == "[number]" and "[phone]" in out), out
+
+
+@pytest.mark.parametrize(("text", "words"), ORDINARY, ids=[o[0][:40] for o in ORDINARY])
+def test_ordinary_words_stay(text, words):
+    out = redact(text)
+    for word in words:
+        assert word in out, (word, out)
+
+
+def test_the_tail_of_a_number_is_never_left_behind():
+    # The first version turned "0044 20 7946 0958" into "[phone]0958".
+    assert redact("im abroad rn so use 0044 20 7946 0958") == "im abroad rn so use [phone]"
+    assert redact("ring the house on (020) 7946 0123") == "ring the house on [phone]"
+
+
+def test_spans_are_sorted_and_never_overlap():
+    text = "name: aisha khan, 12 catford road SE6 4RU, aisha.k@gmail.com, 07700 900123, born 3/4/07"
+    found = spans(text)
+    assert [s[0] for s in found] == sorted(s[0] for s in found)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(found))
+    assert redact(text) == "name: [name], [address] [postcode], [email], [phone], born [date]"
+
+
+def test_labels_name_the_kind():
+    assert redact("card 4111 1111 1111 1111") == "card [card number]"  # a Luhn-valid number
+    assert redact("nhs 943 476 5919") == "nhs [NHS number]"  # a mod-11-valid NHS number
+
+
+def test_the_word_lists_are_data_and_lower_case():
+    data = tomllib.loads(redaction.DATA.read_text(encoding="utf-8"))
+    for key, values in data.items():
+        assert values and all(isinstance(v, str) and v == v.lower() and v.strip() for v in values), key
+    # Every census name that is also a word keeps its word meaning when written in lower case.
+    assert redact("the grace period and my will") == "the grace period and my will"
+
+
+def test_a_different_word_list_changes_behaviour(tmp_path):
+    data = redaction.DATA.read_text(encoding="utf-8").replace('"kooth", ', "")
+    path = tmp_path / "redaction.toml"
+    path.write_text(data, encoding="utf-8")
+    assert redaction.spans("its Kooth for counselling") == []
+    assert redaction.spans("its Kooth for counselling", redaction.words(path)) != []
+
+
+def test_feedback_stores_only_redacted_words(tmp_path):
+    db = tmp_path / "fb.sqlite3"
+    store = FeedbackStore(db)
+    item = store.add(
+        question="hi im Jordan Smith, dob 03/04/2007, can i get the bursary",
+        answer="Yes, the bursary is £2,000.",
+        rating=0,
+        comment="ring me on 0044 20 7946 0958 or email jordan at gmail dot com, 12 Catford Road",
+    )
+    store.update(item, comment="my NHS number is 943 476 5919, x Precious")
+    with closing(sqlite3.connect(db)) as con:
+        question, answer, comment = con.execute("select question, answer, comment from feedback").fetchone()
+    assert question == "hi im [name], dob [date], can i get the bursary"
+    assert answer == "Yes, the bursary is £2,000."
+    assert comment == "my NHS number is [NHS number], x [name]"
+    raw = db.read_bytes()
+    for secret in (b"Jordan", b"2007", b"0958", b"943 476", b"Precious", b"Catford"):
+        assert secret not in raw
+
+
+# -- minimise: feedback is kept no longer than its retention period --------------------------------
+
+
+def _age_rows(db, days: int) -> None:
+    old = (dt.date.today() - dt.timedelta(days=days)).isoformat() + "T10:00:00"
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("update feedback set created = ?", (old,))
+
+
+def test_feedback_older_than_its_retention_is_purged(tmp_path):
+    db = tmp_path / "fb.sqlite3"
+    FeedbackStore(db).add(question="old question", answer="a", rating=1)
+    _age_rows(db, 30)
+    store = FeedbackStore(db, retention_days=30)
+    assert store.purge(older_than_days=31) == 0  # still inside a 31-day window
+    store.add(question="new question", answer="a", rating=0)  # the day's first rating purges
+    assert [i.question for i in store.recent()] == ["new question"]
+
+
+def test_the_cli_purges_feedback_and_says_how_many(tmp_path, monkeypatch):
+    db = tmp_path / "cli.sqlite3"
+    store = FeedbackStore(db)
+    for q in ("first", "second"):
+        store.add(question=q, answer="a", rating=1)
+    _age_rows(db, 100)
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(db))
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_RETENTION_DAYS", "60")
+    out = CliRunner().invoke(main, ["feedback"])
+    assert out.exit_code == 0 and "2 ratings stored (2 helpful, 0 not helpful), each kept 60 days" in out.output
+    out = CliRunner().invoke(main, ["feedback", "--purge"])
+    assert out.exit_code == 0, out.output
+    assert "Deleted 2 ratings older than 60 days." in out.output and "0 ratings stored" in out.output
+
+
+def test_the_council_profile_contacts_are_public_and_kept(tmp_path):
+    profile = tmp_path / "council.toml"
+    profile.write_text(
+        '[[council_contacts]]\nname = "Duty team"\ndetail = "Call 020 7000 1234 or email duty@example.gov.uk"\n',
+        encoding="utf-8",
+    )
+    w = redaction.words(redaction.DATA, profile)
+    text = "is 020 7000 1234 or duty@example.gov.uk right? my own is 020 7000 1299, jo@example.com"
+    kept = text
+    for start, end, _ in reversed(redaction.spans(text, w)):
+        kept = kept[:start] + "[x]" + kept[end:]
+    assert kept == "is 020 7000 1234 or duty@example.gov.uk right? my own is [x], [x]"
+    # The shipped profile's own contacts: the out-of-hours number stays in an answer.
+    shipped = redaction.words(redaction.DATA, PROJECT_ROOT / "council.toml")
+    assert redaction.spans("Call 020 8314 6000 and ask for the emergency duty team", shipped) == []
+
+
+@pytest.mark.parametrize("text", ["0" * 8000, "ab at " * 1600, "x." * 4000, "Aa " * 2600, "my name is " * 700])
+def test_long_text_is_redacted_in_linear_time(text):
+    # The web API redacts answers of up to 8,000 characters inside a request; 8,000 zeros once took 1.3 s.
+    import time
+
+    start = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - start < 1.0
