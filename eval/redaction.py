@@ -57,18 +57,21 @@ def measure(cases: dict[str, Any], redact: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default="latest")
+    parser.add_argument("--cases", type=Path, default=CASES,
+                        help="a set in the same format (eval/redaction_sets/ holds the held-out ones)")
     args = parser.parse_args(argv)
     from assistant.text.redact import redact
 
-    result = measure(yaml.safe_load(CASES.read_text(encoding="utf-8")), redact)
+    result = measure(yaml.safe_load(args.cases.read_text(encoding="utf-8")), redact)
     REPORTS.mkdir(parents=True, exist_ok=True)
     data = json.dumps(result, indent=1, ensure_ascii=False) + "\n"
     (REPORTS / f"{args.label}.json").write_text(data, encoding="utf-8")
     lines = [
         f"# Redaction on the held-out personal data: {args.label}",
         "",
-        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-        f"Reproduce: `python -m eval.redaction --label {args.label}`",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {_shown(args.cases)}. "
+        f"Reproduce: `python -m eval.redaction --label {args.label}"
+        + ("" if args.cases == CASES else f" --cases {_shown(args.cases)}") + "`",
         "",
         f"- Personal items removed: **{result['removed']} of {result['items']}** (recall {result['recall']:.3f})",
         f"- Ordinary words kept: **{result['kept']} of {result['keep_total']}**",
@@ -90,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Removed {result['removed']}/{result['items']} personal items (recall {result['recall']:.3f}); "
           f"kept {result['kept']}/{result['keep_total']} ordinary words.")
     return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":
