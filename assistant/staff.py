@@ -121,6 +121,14 @@ def check_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who does a staff action, for the audit log: an account name and the client address."""
+
+    name: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
 class Account:
     name: str
     created: str
