@@ -335,8 +335,10 @@ def staff_unlock(ctx: click.Context, name: str | None, address: str | None) -> N
         assert name is not None
         was = store.unlock(name, by=_operator())
         what = repr(name.strip().lower())
-    said = f"Unlocked {what}." if was else f"{what[0].upper()}{what[1:]} was not locked; its failed attempts are forgotten."
-    click.echo(said)
+    if was:
+        click.echo(f"Unlocked {what}.")
+    else:
+        click.echo(f"{what[0].upper()}{what[1:]} was not locked; its failed attempts are forgotten.")
 
 
 @staff.command("audit")
