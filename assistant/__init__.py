@@ -18,6 +18,7 @@ from assistant.errors import (
     LLMUnavailable,
     QuestionFileError,
     RateLimited,
+    StaffError,
     StaffOnly,
 )
 from assistant.explain import Explanation
@@ -44,6 +45,7 @@ __all__ = [
     "Reply",
     "Rules",
     "Settings",
+    "StaffError",
     "StaffOnly",
     "load_rules",
     "load_settings",

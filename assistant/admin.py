@@ -16,7 +16,8 @@ import shutil
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from assistant.ingest.corpus import (
     load_document,
     read_manifest,
 )
+from assistant.staff import PUBLISH, REMOVE, REPLACE, UPLOAD, Actor, StaffStore
 from assistant.types import DocumentMeta
 
 # Order of the fields in a written manifest entry (the order of the README example).
@@ -228,14 +230,44 @@ def add_document(
     *,
     embedder: Any = None,
     progress: Progress | None = None,
+    by: Actor | None = None,
 ) -> BuildReport:
     """Validate, add and index one document; on any failure the corpus and index are as before.
 
     ``fields`` are the manifest fields (id, title, publisher, published, period,
     status, superseded_by, kind, source_url); ``file`` is taken from ``filename``.
     Raises CorpusError (with the reason) for a bad file or field, or the
-    ingest's own error if the rebuild fails.
+    ingest's own error if the rebuild fails. With ``by``, the audit log records who did it.
     """
+    with _audited(settings, by, UPLOAD, f"{fields.get('id', '')} ({filename})"):
+        return _add_document(settings, filename, data, fields, embedder=embedder, progress=progress)
+
+
+@contextmanager
+def _audited(settings: Settings, by: Actor | None, action: str, target: str) -> Iterator[None]:
+    """The staff action's audit row, "done" or "failed: why", when someone is named."""
+    if by is None:
+        yield
+        return
+    with StaffStore.from_settings(settings).audited(by.name, action, target, address=by.address):
+        yield
+
+
+def rebuild_index(
+    settings: Settings, *, embedder: Any = None, progress: Progress | None = None, by: Actor | None = None
+) -> BuildReport:
+    """Rebuild the index from the corpus and put it in service (publish), atomically; audited with ``by``."""
+    from assistant.service import Assistant
+
+    kwargs = {"progress": progress} if progress else {}
+    with _audited(settings, by, PUBLISH, "the index"):
+        return Assistant.ingest(settings, embedder=embedder, **kwargs)
+
+
+def _add_document(
+    settings: Settings, filename: str, data: bytes, fields: dict[str, Any], *, embedder: Any,
+    progress: Progress | None,
+) -> BuildReport:
     from assistant.service import Assistant
 
     corpus = settings.corpus_path
@@ -317,13 +349,20 @@ def _keep_copy(settings: Settings, doc_id: str, files: dict[str, bytes]) -> Path
 
 
 def remove_document(
-    settings: Settings, doc_id: str, *, embedder: Any = None, progress: Progress | None = None
+    settings: Settings, doc_id: str, *, embedder: Any = None, progress: Progress | None = None,
+    by: Actor | None = None,
 ) -> BuildReport:
     """Take one document out of the corpus and rebuild; on any failure the corpus and index are as before.
 
     The removed file and the manifest as it was are kept in ``<cache_dir>/removed-documents/``.
     A document another one names as its replacement ("Replaced by") cannot be removed first.
+    With ``by``, the audit log records who did it.
     """
+    with _audited(settings, by, REMOVE, doc_id):
+        return _remove_document(settings, doc_id, embedder=embedder, progress=progress)
+
+
+def _remove_document(settings: Settings, doc_id: str, *, embedder: Any, progress: Progress | None) -> BuildReport:
     from assistant.service import Assistant
 
     corpus = settings.corpus_path
@@ -362,12 +401,21 @@ def replace_document(
     *,
     embedder: Any = None,
     progress: Progress | None = None,
+    by: Actor | None = None,
 ) -> BuildReport:
     """Put a new file in place of one document's, keeping its manifest entry; rebuild atomically.
 
     The new file is tried in a copy of the corpus first; on any failure the corpus and index
-    are as before. The old file is kept in ``<cache_dir>/removed-documents/``.
+    are as before. The old file is kept in ``<cache_dir>/removed-documents/``. With ``by``, the
+    audit log records who did it.
     """
+    with _audited(settings, by, REPLACE, f"{doc_id} ({filename})"):
+        return _replace_document(settings, doc_id, filename, data, embedder=embedder, progress=progress)
+
+
+def _replace_document(
+    settings: Settings, doc_id: str, filename: str, data: bytes, *, embedder: Any, progress: Progress | None
+) -> BuildReport:
     from assistant.service import Assistant
 
     corpus = settings.corpus_path

@@ -251,6 +251,134 @@ def feedback(ctx: click.Context, purge: bool) -> None:
                f"each kept {settings.feedback_retention_days} days.")
 
 
+@main.group()
+def staff() -> None:
+    """Staff accounts for the staff page: add, change a password, remove, list, unlock; the audit log."""
+
+
+def _staff_store(ctx: click.Context) -> Any:
+    from assistant.staff import StaffStore
+
+    return StaffStore.from_settings(ctx.find_root().obj["settings"])
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit log: the system user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _new_password(store: Any, from_stdin: bool) -> str:
+    """A password typed twice (hidden), or the first line of stdin with --password-stdin."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    store.check_password(password)
+    return password
+
+
+_STDIN_HELP = "Read the password from the first line of stdin (for scripts) instead of asking twice."
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help=_STDIN_HELP)
+@click.pass_context
+def staff_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Create the staff account NAME (asks for its password twice)."""
+    from assistant.staff import check_name
+
+    store = _staff_store(ctx)
+    name = check_name(name)
+    added = store.add(name, _new_password(store, password_stdin), by=_operator())
+    click.echo(f"Added the staff account {added!r}. It signs in on the staff page with its password.")
+
+
+@staff.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help=_STDIN_HELP)
+@click.pass_context
+def staff_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Give the staff account NAME a new password (its open sessions end)."""
+    store = _staff_store(ctx)
+    store.set_password(name, _new_password(store, password_stdin), by=_operator())
+    click.echo(f"Changed the password of {name.strip().lower()!r}; sessions signed in with the old one have ended.")
+
+
+@staff.command("remove")
+@click.argument("name")
+@click.pass_context
+def staff_remove(ctx: click.Context, name: str) -> None:
+    """Delete the staff account NAME (its audit rows are kept)."""
+    _staff_store(ctx).remove(name, by=_operator())
+    click.echo(f"Removed the staff account {name.strip().lower()!r}.")
+
+
+@staff.command("list")
+@click.pass_context
+def staff_list(ctx: click.Context) -> None:
+    """List the staff accounts, and which are locked."""
+    from assistant.staff import wait_words
+
+    accounts = _staff_store(ctx).accounts()
+    if not accounts:
+        click.echo("No staff accounts yet. Create one with: assistant staff add NAME")
+        return
+    for a in accounts:
+        state = ""
+        if a.locked_until:
+            until, minutes = wait_words(a.locked_until)
+            state = f"  LOCKED until {until} ({minutes} min; assistant staff unlock {a.name})"
+        click.echo(f"{a.name:<24} created {a.created}  password changed {a.changed}{state}")
+
+
+@staff.command("unlock")
+@click.argument("name", required=False)
+@click.option("--address", help="Unlock this client address instead (as shown by `assistant staff audit`).")
+@click.pass_context
+def staff_unlock(ctx: click.Context, name: str | None, address: str | None) -> None:
+    """Let NAME (or a client address) sign in again at once, forgetting its failed attempts."""
+    if bool(name) == bool(address):
+        raise click.UsageError("Give a NAME, or --address ADDRESS (one of them).")
+    store = _staff_store(ctx)
+    if address:
+        was = store.unlock_address(address, by=_operator())
+        what = f"the address {address}"
+    else:
+        assert name is not None
+        was = store.unlock(name, by=_operator())
+        what = repr(name.strip().lower())
+    if was:
+        click.echo(f"Unlocked {what}.")
+    else:
+        click.echo(f"{what[0].upper()}{what[1:]} was not locked; its failed attempts are forgotten.")
+
+
+@staff.command("audit")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650), help="The last DAYS days.")
+@click.option("--purge", is_flag=True, help="First delete rows older than staff_audit_retention_days.")
+@click.pass_context
+def staff_audit(ctx: click.Context, days: int, purge: bool) -> None:
+    """Sign-ins and staff actions (newest first): when, who, from where, what, and how it went."""
+    store = _staff_store(ctx)
+    if purge:
+        keep = ctx.find_root().obj["settings"].staff_audit_retention_days
+        click.echo(f"Deleted {store.purge(keep)} audit rows older than {keep} days.", err=True)
+    entries = store.audit(days)
+    if not entries:
+        click.echo(f"Nothing in the audit log for the last {days} days.")
+        return
+    for e in entries:
+        where = f" from {e.address}" if e.address else ""
+        target = f" {e.target}" if e.target else ""
+        click.echo(f"{e.at}  {e.actor}{where}: {e.action}{target} ({e.outcome})")
+
+
 def _check_workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value < 1:
         raise click.BadParameter(

@@ -122,8 +122,24 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0)
 
     # Web: the Streamlit staff page and the JSON API.
-    # No default password: the staff page stays locked until one is set.
+    # The old shared staff password: it no longer opens the staff page (each person signs in with
+    # their own account, made with ``assistant staff add NAME``); the page says so when it is set.
     staff_password: str | None = None
+    # Staff accounts (assistant/staff.py). 12 characters: NCSC's advice of three random words.
+    staff_min_password_length: int = Field(12, ge=8, le=256)
+    # Failed sign-ins within the window before signing in is paused: per name typed, and per
+    # client address (higher: an office shares one address). Each new lock lasts twice as long
+    # as the last, up to the maximum; a day without a lock starts again at staff_lockout_minutes.
+    staff_lockout_failures: int = Field(5, ge=1)
+    staff_lockout_address_failures: int = Field(20, ge=1)
+    staff_lockout_window_minutes: float = Field(15, gt=0)
+    staff_lockout_minutes: float = Field(5, gt=0)
+    staff_lockout_max_minutes: float = Field(24 * 60, gt=0)
+    # Behind a reverse proxy the staff page sees the proxy's address: name the header the proxy
+    # sets (e.g. X-Forwarded-For; its last address is used). Empty: the connection's own address.
+    staff_client_header: str = ""
+    # Audit rows (sign-ins and staff actions) are deleted after this many days.
+    staff_audit_retention_days: int = Field(365, ge=1, le=3650)
     # The token staff send (Authorization: Bearer <token>) to get an answer's explanation from the
     # API (``explain: true``). Empty, the default: the API explains nothing.
     staff_api_token: str = ""

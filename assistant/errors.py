@@ -12,7 +12,8 @@ happened, where (file, setting, value) and what to do next::
     ├── RateLimited        one client sent too many messages in the last minute
     ├── StaffOnly          a staff-only request (an explanation) came without the staff token
     ├── FeedbackError      feedback could not be saved (the answer itself is unaffected)
-    │   └── HandoffError   a request to the leaving care team could not be saved
+    │   ├── HandoffError   a request to the leaving care team could not be saved
+    │   └── StaffError     the staff accounts or audit log could not be read or saved
     └── LLMUnavailable     the optional language model could not be reached
 
 Behaviour at the edges lives on the classes: ``exit_code`` for the CLI, ``http_status`` and
@@ -105,6 +106,12 @@ class HandoffError(FeedbackError):
         "Your request could not be sent just now. Please try again in a few minutes. "
         "If you need help now, open “Need help now?”."
     )
+
+
+class StaffError(FeedbackError):
+    """The staff accounts, sign-in counters or audit log could not be read or saved."""
+
+    public = "Staff sign-in is not available right now. Please try again in a few minutes."
 
 
 class LLMUnavailable(AssistantError):

@@ -12,16 +12,17 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import PROJECT_ROOT, make_corpus
+from staff_accounts import NAME, make_account, sign_in
 
 from assistant import Assistant
 from assistant.admin import add_document, check_fields, make_entry, remove_document, replace_document
 from assistant.errors import CorpusError
+from assistant.staff import StaffStore
 from ui import messages
 from ui.staff import field_problems
 from ui.staff_reports import evaluation_summary
 
 APP = PROJECT_ROOT / "ui" / "app.py"
-PASSWORD = "staff page in plain words"
 DOCS = {
     "housing.md": "# Housing\n\nCare leavers can get help with rent deposits from the housing team.\n",
     "money.md": "# Money\n\nThe setting up home allowance helps you buy furniture for your first flat.\n",
@@ -180,13 +181,10 @@ def page(tmp_path, monkeypatch):
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
-    monkeypatch.setenv("ASSISTANT_STAFF_PASSWORD", PASSWORD)
-    at = AppTest.from_file(str(APP), default_timeout=180).run()
-    at.switch_page("staff_page.py").run()
-    at.text_input[0].input(PASSWORD)
-    next(b for b in at.button if b.label == messages.STAFF_SIGN_IN).click().run()
-    assert not at.exception, at.exception
-    return SimpleNamespace(at=at, corpus=corpus)
+    monkeypatch.delenv("ASSISTANT_FEEDBACK_URL", raising=False)
+    make_account(tmp_path / "feedback.sqlite3")
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=180).run())
+    return SimpleNamespace(at=at, corpus=corpus, database=tmp_path / "feedback.sqlite3")
 
 
 def button(at, label):
@@ -224,3 +222,5 @@ def test_the_page_removes_a_document_only_after_confirmation(page):
     assert not at.exception, at.exception
     assert at.success[0].value == messages.MANAGE_REMOVED.format(title="Test document 2 2025", documents=2, chunks=2)
     assert not (page.corpus / "money.md").exists()
+    latest = StaffStore(page.database).audit()[0]
+    assert (latest.actor, latest.action, latest.target, latest.outcome) == (NAME, "remove", "doc-2", "done")

@@ -17,12 +17,15 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import make_corpus
+from staff_accounts import NAME, PASSWORD, make_account
+from staff_accounts import sign_in as staff_sign_in
 
-from assistant import Assistant, load_settings
+from assistant import Assistant
 from assistant.admin import add_document, manifest_block, safe_filename, toml_string
 from assistant.errors import CorpusError
 from assistant.feedback import FeedbackStore
 from assistant.handoff import RequestStore
+from assistant.staff import StaffStore
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -31,23 +34,20 @@ if str(ROOT) not in sys.path:
 from ui import messages, render  # noqa: E402
 
 APP = ROOT / "ui" / "app.py"
-PASSWORD = "correct horse battery staple"
 TIMEOUT = 180  # the first run loads the embedding model; a busy CI machine can be slow
 
 
 # -- fixtures -------------------------------------------------------------------------------
 
 
-def point_app_at(
-    monkeypatch, corpus: Path, index: Path, feedback: Path, password: str | None = PASSWORD
-) -> None:
+def point_app_at(monkeypatch, corpus: Path, index: Path, feedback: Path, account: bool = True) -> None:
+    """Point the app at these folders and this database, with one staff account (unless told not)."""
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index))
     monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(feedback))
-    if password is None:
-        monkeypatch.delenv("ASSISTANT_STAFF_PASSWORD", raising=False)
-    else:
-        monkeypatch.setenv("ASSISTANT_STAFF_PASSWORD", password)
+    monkeypatch.delenv("ASSISTANT_FEEDBACK_URL", raising=False)
+    if account:
+        make_account(feedback)
 
 
 @pytest.fixture
@@ -102,11 +102,7 @@ def texts(block) -> list[str]:
 
 
 def sign_in(at, password: str = PASSWORD):
-    at.switch_page("staff_page.py").run()
-    at.text_input[0].input(password)
-    next(b for b in at.button if b.label == messages.STAFF_SIGN_IN).click().run()
-    assert not at.exception, at.exception
-    return at
+    return staff_sign_in(at, NAME, password)
 
 
 def button(at, label: str):
@@ -305,19 +301,20 @@ def test_first_run_builds_the_index_with_visible_progress(small_app):
     assert len(at.status) == 0
 
 
-def test_staff_page_without_password_only_says_how_to_set_one(
+def test_staff_page_without_an_account_only_says_how_to_create_one(
     bot, settings, monkeypatch, feedback_db
 ):
+    """The old shared password no longer opens the page: with no account, it says what to run."""
     from streamlit.testing.v1 import AppTest
 
-    point_app_at(monkeypatch, settings.corpus_path, settings.index_path, feedback_db, password=None)
-    if load_settings().staff_password:
-        pytest.skip("council.toml sets a staff password")
+    point_app_at(monkeypatch, settings.corpus_path, settings.index_path, feedback_db, account=False)
+    monkeypatch.setenv("ASSISTANT_STAFF_PASSWORD", "the old shared password")
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     at.switch_page("staff_page.py").run()
     assert not at.exception
-    assert [w.value for w in at.warning] == [messages.STAFF_NO_PASSWORD]
-    assert "ASSISTANT_STAFF_PASSWORD" in at.warning[0].value
+    assert [w.value for w in at.warning] == [messages.STAFF_NO_ACCOUNTS]
+    assert "assistant staff add NAME" in at.warning[0].value
+    assert [i.value for i in at.info] == [messages.STAFF_OLD_PASSWORD]
     assert len(at.text_input) == 0 and len(at.header) == 0 and len(at.button) == 0
 
 
@@ -328,7 +325,7 @@ def test_staff_page_refuses_a_wrong_password(app):
     assert not any("Corporate Parenting Strategy 2025" in t for t in texts(app))
 
 
-def test_staff_page_lists_documents_and_rebuilds_with_the_password(small_app):
+def test_staff_page_lists_documents_and_rebuilds_with_the_password(small_app, feedback_db):
     at = sign_in(small_app.at)
     headers = [h.value for h in at.header]
     assert headers[:3] == [messages.REQUESTS_HEADING, messages.DOCS_HEADING, messages.REBUILD_HEADING]
@@ -346,6 +343,8 @@ def test_staff_page_lists_documents_and_rebuilds_with_the_password(small_app):
     assert not at.exception
     assert at.success and at.success[0].value.startswith("Rebuilt: 3 documents")
     assert (small_app.index / "CURRENT").read_text() != before
+    audit = [(e.actor, e.action, e.outcome) for e in StaffStore(feedback_db).audit()]
+    assert audit[:2] == [(NAME, "publish", "done"), (NAME, "sign-in", "done")]
 
 
 def test_staff_answer_a_request_from_the_queue_then_close_it(small_app, feedback_db):
@@ -383,6 +382,11 @@ def test_staff_answer_a_request_from_the_queue_then_close_it(small_app, feedback
     assert not at.exception, at.exception
     assert store.get(waiting).status == "closed" and store.get(waiting).contact == ""
     assert [s.value for s in at.success] == [messages.REQUEST_CLOSED.format(id=waiting)]
+    # Who read which request, and who answered and closed it, in the audit log (oldest first).
+    audit = [(e.actor, e.action, e.target) for e in reversed(StaffStore(feedback_db).audit())]
+    assert audit[-5:] == [(NAME, "sign-in", ""), (NAME, "read request", f"#{waiting}"),
+                          (NAME, "answer request", f"#{waiting}"), (NAME, "read request", f"#{older}"),
+                          (NAME, "close request", f"#{waiting}")]
 
 
 def test_upload_of_corrupt_pdf_is_refused_and_old_index_still_answers(app, settings):

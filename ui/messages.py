@@ -118,15 +118,25 @@ ERROR_QUESTION = "{reason}"
 # -- staff page -------------------------------------------------------------------------
 
 STAFF_TITLE = "Staff tools"
-STAFF_NO_PASSWORD = (
-    "The staff page is locked because no staff password is set. To turn it on, set the environment "
-    'variable `ASSISTANT_STAFF_PASSWORD`, or add `staff_password = "…"` to council.toml, '
-    "then restart "
-    "the app."
+STAFF_NO_ACCOUNTS = (
+    "The staff page is locked because no staff account exists yet. On the server, whoever runs "
+    "the assistant creates one for each person with `assistant staff add NAME` (it asks for the "
+    "password twice); then each person signs in here with their own name and password."
 )
-STAFF_PASSWORD = "Staff password"
+STAFF_OLD_PASSWORD = (
+    "The shared staff password (`staff_password` or `ASSISTANT_STAFF_PASSWORD`) no longer opens "
+    "this page. Create an account for each person instead, then remove that setting."
+)
+STAFF_NAME = "Staff name"
+STAFF_PASSWORD = "Password"
 STAFF_SIGN_IN = "Sign in"
-STAFF_WRONG_PASSWORD = "That password is not right. Please try again."
+STAFF_WRONG_PASSWORD = "That name and password do not match a staff account. Please try again."
+STAFF_LOCKED = (
+    "Too many failed sign-ins for this name or from this computer, so signing in is paused until "
+    "{until} (in about {minutes} min). Please try again then. If it is urgent, whoever runs the "
+    "assistant can run `assistant staff unlock NAME`."
+)
+STAFF_SIGNED_IN_AS = "Signed in as **{name}**."
 STAFF_SIGN_OUT = "Sign out"
 STAFF_LOAD_FAILED = (
     "The assistant could not open its index: {reason} Fix the cause, then rebuild below."

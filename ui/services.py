@@ -23,6 +23,7 @@ from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason
 from assistant.handoff import RequestStore
 from assistant.index import Progress, in_service
+from assistant.staff import Lockout, StaffStore
 from assistant.text.redact import redact
 
 from . import messages, render
@@ -141,6 +142,45 @@ def request_store(s: Settings) -> RequestStore:
 def _request_store(database: str) -> RequestStore:
     """One store per database, shared by all visitors (it connects only when used)."""
     return RequestStore(database)
+
+
+def staff_store(s: Settings) -> StaffStore:
+    """Staff accounts, sign-in counters and the audit log, in the same database as feedback."""
+    return _staff_store(s.feedback_database, Lockout.from_settings(s), s.staff_min_password_length)
+
+
+@st.cache_resource(show_spinner=False)
+def _staff_store(database: str, lockout: Lockout, min_password_length: int) -> StaffStore:
+    return StaffStore(database, lockout=lockout, min_password_length=min_password_length)
+
+
+def client_address(s: Settings) -> str:
+    """The visitor's address for the sign-in lockout and the audit log.
+
+    ``st.context.ip_address`` (Streamlit 1.45 and later) is the WebSocket peer's address; behind
+    a reverse proxy that is the proxy, so ``staff_client_header`` names the header the proxy
+    sets (its last address is the one the proxy saw). Streamlit gives no address for a visitor
+    on localhost, and older versions none at all: those are "local" and "unknown", each one
+    address for the lockout, so guessing from them is still counted.
+    """
+    context = getattr(st, "context", None)
+    if s.staff_client_header and context is not None:
+        try:
+            header = context.headers.get(s.staff_client_header)
+        except Exception:  # no request to read (AppTest)
+            header = None
+        forwarded = header.split(",")[-1].strip() if isinstance(header, str) else ""
+        if forwarded:
+            return forwarded
+    if context is None or not hasattr(type(context), "ip_address"):
+        return "unknown"  # a Streamlit too old to say
+    try:
+        address = context.ip_address
+    except Exception:  # no connection to ask
+        return "unknown"
+    if address is None:
+        return "local"
+    return address if isinstance(address, str) and address else "unknown"  # AppTest gives a stand-in
 
 
 def log_error(where: str, exc: BaseException) -> None:

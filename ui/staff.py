@@ -2,17 +2,17 @@
 document, the questions the documents don't answer, the latest evaluation, recent feedback, and why
 an answer was given (explain).
 
-Locked by ``staff_password`` (compared in constant time). With no password
-set, the page only says how to set one: there is no default password to
-forget to change. Staff see the real reason when something fails, since they
-are the people who can fix it.
+Each person signs in with their own staff account (``assistant staff add NAME``; see
+``assistant.staff``): failed sign-ins are counted per name and per client address in the shared
+database, so every session and worker shares one lockout, and every sign-in and action is written
+to the audit log. With no account yet, the page only says how to create one: there is no default
+password to forget to change, and the old shared ``staff_password`` no longer opens it. Staff see
+the real reason when something fails, since they are the people who can fix it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,8 +21,9 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings
-from assistant.admin import MAX_BYTES, MB, add_document, remove_document, replace_document
+from assistant.admin import MAX_BYTES, MB, add_document, rebuild_index, remove_document, replace_document
 from assistant.ingest.corpus import SUPPORTED
+from assistant.staff import Actor, StaffStore, wait_words
 
 from . import messages, render, services
 from .staff_base import NOTICE, reason
@@ -30,7 +31,7 @@ from .staff_explain import explain
 from .staff_reports import evaluation, recent_feedback, unanswered
 from .staff_requests import requests_queue
 
-SIGNED_IN = "staff_signed_in"  # session key: a digest of the password the session signed in with
+SIGNED_IN = "staff_signed_in"  # session key: (account name, tag of the password it signed in with)
 UPLOAD_ROUND = "staff_upload_round"  # session key: bumped to give a fresh, empty upload form
 REPORTS = Path(__file__).resolve().parent.parent / "eval" / "reports"  # the checkout's reports
 
@@ -43,15 +44,27 @@ def page() -> None:
         services.log_error("settings", exc)
         st.error(messages.ERROR_SETTINGS)
         return
-    if not s.staff_password:
-        st.warning(messages.STAFF_NO_PASSWORD)
+    try:
+        store = services.staff_store(s)
+        store.purge(s.staff_audit_retention_days)
+        has_accounts = store.has_accounts()
+    except AssistantError as exc:
+        services.log_error("staff accounts", exc)
+        st.error(reason(exc))
         return
-    if not signed_in(s.staff_password):
+    if not has_accounts:
+        st.warning(messages.STAFF_NO_ACCOUNTS)
+        if s.staff_password:
+            st.info(messages.STAFF_OLD_PASSWORD)
         return
+    user = signed_in(s, store)
+    if user is None:
+        return
+    st.markdown(messages.STAFF_SIGNED_IN_AS.format(name=render.escape_markdown(user.name)))
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         st.success(notice)
-    requests_queue(s)
+    requests_queue(s, user)
     try:
         bot = services.assistant(s)
     except Exception as exc:
@@ -60,10 +73,10 @@ def page() -> None:
         bot = None
     if bot is not None:
         documents(bot)
-    rebuild(s)
-    upload(s, bot)
-    manage(s, bot)
-    unanswered(s)
+    rebuild(s, user)
+    upload(s, bot, user)
+    manage(s, bot, user)
+    unanswered(s, user)
     evaluation(REPORTS)
     recent_feedback(s)
     if bot is not None:
@@ -71,21 +84,46 @@ def page() -> None:
     st.button(messages.STAFF_SIGN_OUT, on_click=lambda: st.session_state.pop(SIGNED_IN, None))
 
 
-def signed_in(password: str) -> bool:
-    """Show the sign-in form unless this session has signed in with the current password."""
-    digest = hashlib.sha256(password.encode()).hexdigest()
-    if st.session_state.get(SIGNED_IN) == digest:
-        return True
+def signed_in(s: Settings, store: StaffStore) -> Actor | None:
+    """The person this session signed in as, or None after showing the sign-in form.
+
+    A session ends when its account is removed or given a new password. A wrong name or password
+    and a lock look the same for every name, so the form never tells which names exist.
+    """
+    address = services.client_address(s)
+    session = st.session_state.get(SIGNED_IN)
+    if session:
+        name, tag = session
+        try:
+            if store.session_valid(name, tag):
+                return Actor(name, address)
+        except AssistantError as exc:
+            services.log_error("staff sign-in", exc)
+            st.error(reason(exc))
+            return None
+        st.session_state.pop(SIGNED_IN, None)
     with st.form("staff-sign-in"):
-        entered = st.text_input(messages.STAFF_PASSWORD, type="password")
+        name = st.text_input(messages.STAFF_NAME, autocomplete="username")
+        entered = st.text_input(messages.STAFF_PASSWORD, type="password", autocomplete="current-password")
         submitted = st.form_submit_button(messages.STAFF_SIGN_IN)
-    if submitted:
-        if hmac.compare_digest(entered.encode(), password.encode()):
-            st.session_state[SIGNED_IN] = digest
-            st.rerun()
-        time.sleep(1)  # slows down guessing
+    if not submitted:
+        return None
+    try:
+        result = store.sign_in(name, entered, address)
+    except AssistantError as exc:
+        services.log_error("staff sign-in", exc)
+        st.error(reason(exc))
+        return None
+    if result.ok:
+        st.session_state[SIGNED_IN] = (result.name, result.session)
+        st.rerun()
+    time.sleep(1)  # slows down one session's guessing; the lockout limits all of them together
+    if result.locked:
+        until, minutes = wait_words(result.locked_until)
+        st.error(messages.STAFF_LOCKED.format(until=until, minutes=minutes))
+    else:
         st.error(messages.STAFF_WRONG_PASSWORD)
-    return False
+    return None
 
 
 def documents(bot: Assistant) -> None:
@@ -101,7 +139,7 @@ def documents(bot: Assistant) -> None:
     )
 
 
-def rebuild(s: Settings) -> None:
+def rebuild(s: Settings, user: Actor) -> None:
     st.header(messages.REBUILD_HEADING)
     st.markdown(messages.REBUILD_HELP)
     if not st.button(messages.REBUILD_BUTTON, icon=":material/refresh:"):
@@ -109,10 +147,11 @@ def rebuild(s: Settings) -> None:
     with st.status(messages.REBUILD_RUNNING, expanded=True) as status:
         bar = st.progress(0.0)
         try:
-            report = Assistant.ingest(
+            report = rebuild_index(
                 s,
                 embedder=services.embedder(s.embedding_model),
                 progress=services.progress_reporter(bar),
+                by=user,
             )
         except Exception as exc:
             services.log_error("rebuild", exc)
@@ -125,7 +164,7 @@ def rebuild(s: Settings) -> None:
     st.rerun()
 
 
-def upload(s: Settings, bot: Assistant | None) -> None:
+def upload(s: Settings, bot: Assistant | None, user: Actor) -> None:
     st.header(messages.UPLOAD_HEADING)
     st.markdown(messages.UPLOAD_HELP)
     known = {m.id: m.title for m in bot.index.documents.values()} if bot else {}
@@ -174,6 +213,7 @@ def upload(s: Settings, bot: Assistant | None) -> None:
                 fields,
                 embedder=services.embedder(s.embedding_model),
                 progress=services.progress_reporter(bar),
+                by=user,
             )
         except Exception as exc:
             services.log_error("upload", exc)
@@ -205,7 +245,7 @@ def field_problems(name: str, problems: Sequence[tuple[str, object, str]]) -> st
     return "\n".join(lines)
 
 
-def manage(s: Settings, bot: Assistant | None) -> None:
+def manage(s: Settings, bot: Assistant | None, user: Actor) -> None:
     """Replace a document's file, or remove a document, with a confirmation; the index is rebuilt atomically."""
     st.header(messages.MANAGE_HEADING)
     st.markdown(messages.MANAGE_HELP)
@@ -231,7 +271,8 @@ def manage(s: Settings, bot: Assistant | None) -> None:
             return
         _run(messages.MANAGE_REPLACE_RUNNING.format(name=file.name),
              lambda progress: replace_document(s, doc_id, file.name, file.getvalue(),
-                                               embedder=services.embedder(s.embedding_model), progress=progress),
+                                               embedder=services.embedder(s.embedding_model), progress=progress,
+                                               by=user),
              done=lambda r: messages.MANAGE_REPLACED.format(title=title, name=file.name, documents=r.documents,
                                                             chunks=r.chunks),
              refused=lambda reason: messages.MANAGE_REPLACE_REFUSED.format(reason=reason))
@@ -241,7 +282,7 @@ def manage(s: Settings, bot: Assistant | None) -> None:
             return
         _run(messages.MANAGE_REMOVE_RUNNING.format(title=title),
              lambda progress: remove_document(s, doc_id, embedder=services.embedder(s.embedding_model),
-                                              progress=progress),
+                                              progress=progress, by=user),
              done=lambda r: messages.MANAGE_REMOVED.format(title=title, documents=r.documents, chunks=r.chunks),
              refused=lambda reason: messages.MANAGE_REMOVE_REFUSED.format(title=title, reason=reason))
 

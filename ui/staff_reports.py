@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from assistant import Settings, gaps
+from assistant.staff import DOWNLOAD_GAPS, Actor
 
 from . import messages, render, services
 from .staff_base import reason
@@ -94,7 +95,7 @@ def chart_figure(chart: Path, alt: str) -> None:
     st.html(render.figure_html(chart.read_bytes(), alt))
 
 
-def unanswered(s: Settings) -> None:
+def unanswered(s: Settings, user: Actor) -> None:
     """The gap report: what young people asked that the documents did not answer, by meaning."""
     st.header(messages.GAPS_HEADING)
     st.markdown(messages.GAPS_HELP.format(days=s.retention_days))
@@ -125,8 +126,17 @@ def unanswered(s: Settings) -> None:
             ]
         )
     )
-    st.download_button(messages.GAPS_DOWNLOAD, gaps.to_csv(groups), file_name=f"unanswered-{days}-days.csv",
-                       mime="text/csv", icon=":material/download:")
+    name = f"unanswered-{days}-days.csv"
+    st.download_button(messages.GAPS_DOWNLOAD, gaps.to_csv(groups), file_name=name, mime="text/csv",
+                       icon=":material/download:", on_click=_audit_download, args=(s, user, name))
+
+
+def _audit_download(s: Settings, user: Actor, name: str) -> None:
+    """The gap CSV was downloaded: say so in the audit log (a failure is logged, not shown)."""
+    try:
+        services.staff_store(s).record(user.name, DOWNLOAD_GAPS, name, address=user.address)
+    except Exception as exc:
+        services.log_error("audit log", exc)
 
 
 def recent_feedback(s: Settings) -> None:

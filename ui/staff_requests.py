@@ -10,14 +10,16 @@ import streamlit as st
 
 from assistant import Settings
 from assistant.handoff import Request, RequestStore
+from assistant.staff import ANSWER_REQUEST, CLOSE_REQUEST, READ_REQUEST, Actor
 
 from . import messages, render, services
 from .staff_base import NOTICE, reason
 
 REQUESTS_SHOWN = "staff_requests_shown"  # session key: which requests the queue shows
+REQUESTS_AUDITED = "staff_requests_audited"  # session key: requests whose reading is in the audit log
 
 
-def requests_queue(s: Settings) -> None:
+def requests_queue(s: Settings, user: Actor) -> None:
     """Young people's requests to a person: open ones first, each with how to reply and actions."""
     st.header(messages.REQUESTS_HEADING)
     try:
@@ -46,12 +48,35 @@ def requests_queue(s: Settings) -> None:
     if not items:
         st.markdown(messages.REQUESTS_NONE)
         return
+    if not _audit_reading(s, user, items):
+        return
     order = {"open": 0, "answered": 1, "closed": 2}
     for item in sorted(items, key=lambda r: order.get(r.status, 3)):  # newest first within a state
-        request_card(item, store, s)
+        request_card(item, store, s, user)
 
 
-def request_card(item: Request, store: RequestStore, s: Settings) -> None:
+def _audit_reading(s: Settings, user: Actor, items: list[Request]) -> bool:
+    """Write who read which requests before showing them, once per request and session.
+
+    Nothing personal is shown unless its reading is in the audit log: if the log cannot be
+    written, the queue says why instead.
+    """
+    seen: set[int] = st.session_state.setdefault(REQUESTS_AUDITED, set())
+    new = [item.id for item in items if item.id not in seen]
+    if not new:
+        return True
+    try:
+        services.staff_store(s).record(user.name, READ_REQUEST, ", ".join(f"#{i}" for i in sorted(new)),
+                                       address=user.address)
+    except Exception as exc:
+        services.log_error("audit log", exc)
+        st.error(reason(exc))
+        return False
+    seen.update(new)
+    return True
+
+
+def request_card(item: Request, store: RequestStore, s: Settings, user: Actor) -> None:
     with st.container(border=True, key=f"request-{item.id}"):
         st.markdown(
             messages.REQUEST_TITLE.format(
@@ -74,14 +99,16 @@ def request_card(item: Request, store: RequestStore, s: Settings) -> None:
             with st.form(key=f"answer-{item.id}", border=False):
                 note = st.text_area(messages.REQUEST_NOTE_LABEL, max_chars=2000)
                 if st.form_submit_button(messages.REQUEST_MARK_ANSWERED):
-                    _act(lambda: store.mark_answered(item.id, note), messages.REQUEST_ANSWERED, item.id)
+                    _act(s, user, ANSWER_REQUEST, lambda: store.mark_answered(item.id, note),
+                         messages.REQUEST_ANSWERED, item.id)
         if item.status != "closed" and st.button(messages.REQUEST_CLOSE, key=f"close-{item.id}"):
-            _act(lambda: store.close(item.id), messages.REQUEST_CLOSED, item.id)
+            _act(s, user, CLOSE_REQUEST, lambda: store.close(item.id), messages.REQUEST_CLOSED, item.id)
 
 
-def _act(change: Any, done: str, request_id: int) -> None:
+def _act(s: Settings, user: Actor, action: str, change: Any, done: str, request_id: int) -> None:
     try:
-        change()
+        with services.staff_store(s).audited(user.name, action, f"#{request_id}", address=user.address):
+            change()
     except Exception as exc:
         services.log_error("request change", exc)
         st.error(reason(exc))
