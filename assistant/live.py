@@ -146,7 +146,13 @@ class LiveAssistant:
             log.warning("%s", exc)
             self._start_rebuild(force=True)
             return False
-        if serving is None or serving.name in self._damaged:
+        if serving is not None and serving.name in self._damaged:
+            # Rebuild the damaged build, unless the corpus is known to fail (then say so, and wait
+            # for a change of the corpus: a new fingerprint).
+            if corpus_fingerprint(self.settings) not in self._failed:
+                self._start_rebuild(force=True)
+            return False
+        if serving is None:
             return False
         if serving.name == bot.index.name and not force:
             return False

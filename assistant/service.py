@@ -7,6 +7,7 @@ A turn is ``plan_turn`` (the named steps in ``answer/plan.py``) and then the wri
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -237,9 +238,12 @@ class Assistant:
             built = build_index(settings, embedder, skip_bad=skip_bad, **kwargs).name
             index, damaged = open_index(settings, embedder, built), None
         bot = cls(settings, embedder, index, load_glossary(settings.corpus_path))
+        # A stale warning names the build answering, which may be the fallback of a damaged one.
+        warnings = [dataclasses.replace(w, build=index.name) for w in warnings]
         if damaged is not None:
-            warnings = [w for w in warnings if w.kind != "stale"] + [damaged]
-            bot.rebuilding = rebuild_in_background(settings, embedder, force=True)
+            warnings.append(damaged)
+            if not any(w.kind == "stale" for w in warnings):  # else the rebuild just failed already
+                bot.rebuilding = rebuild_in_background(settings, embedder, force=True)
         bot.warnings = warnings
         bot.load_seconds = time.perf_counter() - started
         return bot
