@@ -27,6 +27,7 @@ from assistant.service import (
     Assistant,
     IndexWarning,
     corpus_fingerprint,
+    corpus_state,
     problem_file,
     rebuild_in_background,
 )
@@ -53,7 +54,7 @@ class LiveAssistant:
         self._thread: threading.Thread | None = None
         self._rebuild: threading.Thread | None = None
         self._damaged: dict[str, str] = {}  # build name -> why it cannot be opened
-        self._failed: dict[str, tuple[str | None, str]] = {}  # corpus fingerprint -> (file, reason)
+        self._failed: dict[str, tuple[str | None, str]] = {}  # corpus_state -> (file, reason)
         self._warnings: list[IndexWarning] = []
         self.switches = 0  # builds switched to since start (for the log and tests)
         if bot is not None:
@@ -111,7 +112,7 @@ class LiveAssistant:
             if warning.kind == "damaged" and warning.file:
                 self._damaged[warning.file] = warning.reason
             elif warning.kind == "stale":
-                self._failed[warning.fingerprint] = (warning.file, warning.reason)
+                self._failed[warning.corpus_state] = (warning.file, warning.reason)
         self._warnings = list(bot.warnings)
         if bot.rebuilding is not None:
             self._rebuild = bot.rebuilding
@@ -148,8 +149,8 @@ class LiveAssistant:
             return False
         if serving is not None and serving.name in self._damaged:
             # Rebuild the damaged build, unless the corpus is known to fail (then say so, and wait
-            # for a change of the corpus: a new fingerprint).
-            if corpus_fingerprint(self.settings) not in self._failed:
+            # for a change of the corpus folder).
+            if corpus_state(self.settings) not in self._failed:
                 self._start_rebuild(force=True)
             return False
         if serving is None:
@@ -160,6 +161,8 @@ class LiveAssistant:
             index = open_index(self.settings, self._embedder, serving.name)
         except IndexBuildError as exc:
             self._damaged[serving.name] = str(exc)
+            log.warning("%s It is being rebuilt from the corpus in the background; %s keeps answering.",
+                        exc, bot.index.name)
             self._start_rebuild(force=True)
             return False
         new = Assistant(self.settings, bot.embedder, index, load_glossary(self.settings.corpus_path))
@@ -172,18 +175,21 @@ class LiveAssistant:
         return True
 
     def _rebuild_if_stale(self) -> None:
-        wanted = corpus_fingerprint(self.settings)
-        if not wanted or wanted == self.bot.index.fingerprint or wanted in self._failed:
+        wanted, state = corpus_fingerprint(self.settings), corpus_state(self.settings)
+        if not wanted or wanted == self.bot.index.fingerprint or state in self._failed:
             return
-        self._start_rebuild(force=False, wanted=wanted)
+        self._start_rebuild(force=False, wanted=state)
 
     def _start_rebuild(self, *, force: bool, wanted: str = "") -> None:
         if self._rebuild is not None and self._rebuild.is_alive():
             return
 
         def done(error: BaseException | None) -> None:
+            key = wanted or corpus_state(self.settings)
             if error is not None:
-                self._failed[wanted or corpus_fingerprint(self.settings)] = (problem_file(error), str(error))
+                self._failed[key] = (problem_file(error), str(error))
+            else:
+                self._failed.pop(key, None)
             self._wake.set()  # look at the new build (or say why there is none) at once
 
         self._rebuild = rebuild_in_background(self.settings, self._embedder, force=force, done=done)
@@ -198,10 +204,10 @@ class LiveAssistant:
             serving = None
         if serving is not None and serving.name in self._damaged and serving.name != served:
             warnings.append(IndexWarning("damaged", served, serving.name, self._damaged[serving.name]))
-        wanted = corpus_fingerprint(self.settings)
-        if wanted and wanted != bot.index.fingerprint and wanted in self._failed:
-            file, reason = self._failed[wanted]
-            warnings.append(IndexWarning("stale", served, file, reason, wanted))
+        state = corpus_state(self.settings)
+        if state in self._failed:  # the corpus as it is now failed to build
+            file, reason = self._failed[state]
+            warnings.append(IndexWarning("stale", served, file, reason, state))
         for warning in warnings:
             if warning not in self._warnings:
                 log.warning(warning.message)

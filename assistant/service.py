@@ -7,7 +7,9 @@ A turn is ``plan_turn`` (the named steps in ``answer/plan.py``) and then the wri
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -59,7 +61,7 @@ class IndexWarning:
     build: str  # the build answering meanwhile: the last good one
     file: str | None
     reason: str
-    fingerprint: str = ""  # stale: the corpus fingerprint whose build failed
+    corpus_state: str = ""  # stale: the corpus (``corpus_state``) whose build failed
 
     @property
     def message(self) -> str:
@@ -85,10 +87,23 @@ def problem_file(exc: BaseException) -> str | None:
 
 
 def corpus_fingerprint(settings: Settings) -> str:
+    """The fingerprint the corpus asks for, or "" when it cannot be read (a broken manifest)."""
     try:
         return fingerprint(settings)
     except (AssistantError, OSError):
         return ""
+
+
+def corpus_state(settings: Settings) -> str:
+    """The fingerprint plus every file in the corpus folder (name, size, time): a build that failed
+    for this state fails again, so it is tried again only when the state changes. The fingerprint
+    alone misses a stray file, which fails a build but is not part of any index."""
+    digest = hashlib.sha256(corpus_fingerprint(settings).encode())
+    with contextlib.suppress(OSError):
+        for path in sorted(settings.corpus_path.iterdir()):
+            info = path.stat()
+            digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+    return digest.hexdigest()
 
 
 def rebuild_in_background(
@@ -227,7 +242,7 @@ class Assistant:
                 if serving is None:
                     raise
                 warnings.append(IndexWarning("stale", serving.name, problem_file(exc), str(exc),
-                                             corpus_fingerprint(settings)))
+                                             corpus_state(settings)))
                 log.warning(warnings[-1].message)
         try:
             index, damaged = open_last_good(settings, embedder, built)

@@ -348,7 +348,12 @@ def test_serve_starts_from_the_last_good_build_when_the_corpus_is_bad(small_sett
             chat = httpx.post(f"{server.url}/api/chat", json={"message": "help with rent deposits"}, timeout=60)
             assert chat.status_code == 200 and chat.json()["status"] == "answered"
 
-            manifest.write_text(fixed, encoding="utf-8")  # staff fix the corpus
+            manifest.write_text(fixed, encoding="utf-8")  # staff take the file out of the corpus
+            time.sleep(2)  # a stray file fails the build too: still the last good build, and why
+            health = httpx.get(f"{server.url}/health", timeout=30).json()
+            assert health["build"] == good.name
+            assert "broken.pdf has no entry in manifest.toml" in str(health["warnings"])
+            (small_settings.corpus_path / "broken.pdf").unlink()
 
             def clean() -> bool:
                 body = httpx.get(f"{server.url}/health", timeout=30).json()
@@ -357,3 +362,22 @@ def test_serve_starts_from_the_last_good_build_when_the_corpus_is_bad(small_sett
             _wait(clean, "the rebuild once the file is fixed", timeout=90)
     except ServerFailed as exc:
         pytest.fail(str(exc))
+
+
+def test_health_is_a_readiness_check_that_really_searches(small_settings, embedder):
+    """/health searches Chroma and BM25: 200 with the build's name while they answer, 503 when not."""
+    from fastapi.testclient import TestClient
+
+    from assistant.web.app import create_app
+
+    bot = Assistant.load(small_settings, embedder=embedder)
+    client = TestClient(create_app(small_settings, bot))
+    body = client.get("/health").json()
+    assert (body["ok"], body["build"], body["warnings"]) == (True, bot.index.name, [])
+    lexical, bot.index.bm25 = bot.index.bm25, None  # BM25 gone: not ready
+    response = client.get("/health")
+    assert response.status_code == 503 and response.json()["ok"] is False
+    bot.index.bm25 = lexical
+    assert client.get("/health").status_code == 200
+    bot.close()  # Chroma closed and its copy removed: not ready either
+    assert client.get("/health").status_code == 503
