@@ -45,7 +45,7 @@ class LiveAssistant:
                  watch: bool = True) -> None:
         self.settings = settings
         self._bot = bot
-        self._embedder = embedder if embedder is not None else (bot.embedder if bot else None)
+        self._embedder = embedder if embedder is not None else getattr(bot, "embedder", None)
         self.watch = watch
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -88,7 +88,8 @@ class LiveAssistant:
     def start(self) -> LiveAssistant:
         """Load the assistant if none was given (the last good build), then start watching."""
         if self._bot is None:
-            bot = Assistant.load(self.settings, embedder=self._embedder)
+            kwargs = {"embedder": self._embedder} if self._embedder is not None else {}
+            bot = Assistant.load(self.settings, **kwargs)
             self._embedder = bot.embedder
             self._adopt(bot)
             self._bot = bot
@@ -108,14 +109,13 @@ class LiveAssistant:
 
     def _adopt(self, bot: Assistant) -> None:
         """Take over what ``Assistant.load`` found: its warnings and its background rebuild."""
-        for warning in bot.warnings:
+        for warning in getattr(bot, "warnings", []):
             if warning.kind == "damaged" and warning.file:
                 self._damaged[warning.file] = warning.reason
             elif warning.kind == "stale":
                 self._failed[warning.corpus_state] = (warning.file, warning.reason)
-        self._warnings = list(bot.warnings)
-        if bot.rebuilding is not None:
-            self._rebuild = bot.rebuilding
+        self._warnings = list(getattr(bot, "warnings", []))
+        self._rebuild = getattr(bot, "rebuilding", None)
 
     def _watch(self) -> None:
         while not self._stopped.is_set():
@@ -144,8 +144,9 @@ class LiveAssistant:
         try:
             serving = in_service(self.settings)
         except AssistantError as exc:  # a damaged pointer: keep answering, rebuild
-            log.warning("%s", exc)
-            self._start_rebuild(force=True)
+            if corpus_state(self.settings) not in self._failed:
+                log.warning("%s", exc)
+                self._start_rebuild(force=True)
             return False
         if serving is not None and serving.name in self._damaged:
             # Rebuild the damaged build, unless the corpus is known to fail (then say so, and wait
