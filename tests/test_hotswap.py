@@ -381,3 +381,33 @@ def test_health_is_a_readiness_check_that_really_searches(small_settings, embedd
     assert client.get("/health").status_code == 200
     bot.close()  # Chroma closed and its copy removed: not ready either
     assert client.get("/health").status_code == 503
+
+
+def test_the_staff_page_says_the_last_good_build_answers_and_why(tmp_path, monkeypatch, embedder):
+    """The Streamlit app answers from the last good build when the corpus has a bad file; the
+    staff page says so, with the file and the reason."""
+    from conftest import PROJECT_ROOT, make_corpus
+    from streamlit.testing.v1 import AppTest
+
+    from assistant import load_settings
+    from ui import messages
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "housing.md": "# Housing\n\nCare leavers can get help with rent deposits from the housing team.\n",
+        "money.md": "# Money\n\nThe setting up home allowance helps you buy furniture for your first flat.\n",
+    })  # fmt: skip
+    good = Assistant.ingest(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    add_bad_file(corpus)
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+    monkeypatch.setenv("ASSISTANT_STAFF_PASSWORD", "hot swap staff")
+    at = AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button] == messages.STARTERS["care_leaver"]  # the chat is up
+    at.switch_page("staff_page.py").run()
+    at.text_input[0].input("hot swap staff")
+    next(b for b in at.button if b.label == messages.STAFF_SIGN_IN).click().run()
+    assert not at.exception, at.exception
+    said = [w.value for w in at.warning]
+    assert any("(broken.pdf)" in w and "not a readable PDF" in w and good.name in w for w in said), said
