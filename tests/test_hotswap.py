@@ -411,3 +411,38 @@ def test_the_staff_page_says_the_last_good_build_answers_and_why(tmp_path, monke
     assert not at.exception, at.exception
     said = [w.value for w in at.warning]
     assert any("(broken.pdf)" in w and "not a readable PDF" in w and good.name in w for w in said), said
+
+
+@pytest.mark.slow
+def test_hangup_under_the_supervisor_restarts_the_workers_on_the_new_build(small_settings, embedder, tmp_path):
+    """With --workers 2, kill -HUP makes uvicorn's supervisor replace each worker; the new workers
+    serve the build in service (the check interval is an hour, so only the restart can do it)."""
+    first = Assistant.ingest(small_settings, embedder=embedder)
+
+    def workers(url: str) -> dict[int, str]:
+        seen: dict[int, str] = {}
+        deadline = time.monotonic() + 120
+        while len(seen) < 2 and time.monotonic() < deadline:
+            try:
+                body = httpx.get(f"{url}/health", timeout=30).json()
+            except httpx.HTTPError:
+                continue
+            seen[body["pid"]] = body["build"]
+        return seen
+
+    try:
+        with assistant_server(workers=2, env=_server_env(small_settings, tmp_path, 3600),
+                              log=tmp_path / "server.log") as server:
+            before = workers(server.url)
+            assert set(before.values()) == {first.name}, before
+            second = Assistant.ingest(small_settings, embedder=embedder)
+            os.kill(server.process.pid, signal.SIGHUP)
+
+            def replaced() -> bool:
+                now = workers(server.url)
+                return len(now) == 2 and not set(now) & set(before) and set(now.values()) == {second.name}
+
+            _wait(replaced, "both workers restarted on the new build", timeout=240)
+            assert server.process.poll() is None
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
