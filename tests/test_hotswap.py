@@ -446,3 +446,24 @@ def test_hangup_under_the_supervisor_restarts_the_workers_on_the_new_build(small
             assert server.process.poll() is None
     except ServerFailed as exc:
         pytest.fail(str(exc))
+
+
+def test_a_process_leaves_no_private_copy_or_lease_behind(small_settings, embedder):
+    """``assistant ask`` in its own process: its private copy and its lease are gone when it exits."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from conftest import PROJECT_ROOT
+
+    Assistant.ingest(small_settings, embedder=embedder)
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(small_settings.corpus_path),
+           "ASSISTANT_INDEX_DIR": str(small_settings.index_path)}  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ask", "help with rent deposits"],
+                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "rent deposits" in out
+    assert not list(Path(tempfile.gettempdir()).glob(f"assistant-build-{process.pid}-*"))
+    assert not list((small_settings.index_path / "leases").glob("*"))

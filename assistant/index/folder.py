@@ -18,6 +18,7 @@ the previous build is always kept, as the fallback when the one in service is da
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -148,6 +149,18 @@ def held_builds(root: Path) -> set[str]:
     return held
 
 
+_open_copies: set[Path] = set()
+
+
+@atexit.register
+def _remove_own_copies() -> None:
+    """At exit, the private copies and leases of the builds this process still had open."""
+    for copy in list(_open_copies):
+        shutil.rmtree(copy, ignore_errors=True)
+    for lease in list(_held):
+        lease.unlink(missing_ok=True)
+
+
 def _remove_dead_copies() -> None:
     """Private copies left by processes that died without closing their build."""
     for copy in Path(tempfile.gettempdir()).glob(f"{COPY_PREFIX}*"):
@@ -268,6 +281,7 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
         )
     lease = take_lease(folder)
     copy = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-{folder.name}-"))
+    _open_copies.add(copy)
     client: Any = None
 
     def close() -> None:
@@ -275,6 +289,7 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
             with contextlib.suppress(Exception):
                 client.close()
         shutil.rmtree(copy, ignore_errors=True)
+        _open_copies.discard(copy)
         release_lease(lease)
 
     try:
