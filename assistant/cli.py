@@ -7,6 +7,7 @@ a traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,7 +44,17 @@ def _load(ctx: click.Context, **kwargs: Any) -> Any:
     from assistant.service import Assistant
 
     with _progress() as progress:
-        return Assistant.load(ctx.obj["settings"], progress=progress, **kwargs)
+        bot = Assistant.load(ctx.obj["settings"], progress=progress, **kwargs)
+    for warning in bot.warnings:  # answering from the last good index: say so, and why
+        click.echo(f"Warning: {warning.message}", err=True)
+    return bot
+
+
+def _finish_rebuild(bot: Any) -> None:
+    """Wait for the background rebuild of a damaged index (``Assistant.load``) before exiting."""
+    if bot.rebuilding is not None and bot.rebuilding.is_alive():
+        click.echo("Rebuilding the damaged index from the corpus before exiting…", err=True)
+        bot.rebuilding.join()
 
 
 class _Group(click.Group):
@@ -64,6 +75,9 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Answer questions about a council's support for children in care and care leavers."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    # The CLI says what matters itself (warnings as "Warning: ..."); without a handler of their
+    # own, the package's log lines would be printed bare a second time by logging's last resort.
+    logging.getLogger("assistant").addHandler(logging.NullHandler())
     try:
         ctx.obj["settings"] = load_settings()
     except AssistantError as exc:
@@ -162,11 +176,13 @@ def ask(ctx: click.Context, question: str, audience: str, as_json: bool, explain
     if as_json:
         body = reply.to_dict() | ({"explanation": explanation.to_dict()} if explanation else {})
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        _finish_rebuild(bot)
         return
     _print_reply(reply)
     if explanation:
         click.echo("\nWhy this answer:\n")
         click.echo(explanation.to_markdown())
+    _finish_rebuild(bot)
 
 
 @main.command()

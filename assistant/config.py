@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # shipped corpus: 942 vectors, 1.4 MB). 3 lets a change be undone, or a failed upload
     # retried, without embedding again. 0 turns the cache off: every build embeds everything.
     embedding_cache_builds: int = Field(3, ge=0)
+    # Hot swap (assistant/live.py): a running server or app looks for a new build in service this
+    # often, and loads it in the background; kill -HUP looks at once.
+    index_check_seconds: float = Field(5.0, gt=0)
+    # Builds are never changed once written. One replaced longer ago than this, and held by no
+    # process (index/folder.py's leases: pid + heartbeat), is deleted at the next switch; the
+    # previous build is always kept, as the fallback when the one in service is damaged.
+    index_keep_seconds: float = Field(3600.0, ge=0)
 
     # Retrieval. RRF's k damps the head of each ranking (Cormack et al. 2009 used 60
     # for web-scale lists). Here each list has only ~30 candidates, and k=60 made ranks

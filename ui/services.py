@@ -4,8 +4,9 @@ The model and the loaded index are expensive, so they are cached for the whole
 server process (``st.cache_resource``) and shared by every visitor. Building
 the index is *not* done inside a cached call: on a first run it happens in
 front of the visitor with a progress bar, then the cached load finds it ready.
-The cache key includes the build in service, so after a staff rebuild the next
-question is answered from the new index without restarting the server.
+The Assistant is a ``LiveAssistant``: after a staff rebuild (or one by any other process) it
+loads the new build in the background and switches between runs, with no restart and no
+error; if a rebuild failed, it keeps answering from the last good build and says why.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, Settings, gaps, load_settings
-from assistant.admin import index_is_current
 from assistant.embed import make_embedder
+from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason
 from assistant.handoff import RequestStore
 from assistant.index import Progress, in_service
+from assistant.live import LiveAssistant
+from assistant.service import IndexWarning
 from assistant.staff import Lockout, StaffStore
 from assistant.text.redact import redact
 
@@ -57,8 +60,9 @@ def _build_lock() -> threading.Lock:
 
 
 @st.cache_resource(show_spinner=messages.LOADING, max_entries=2)
-def _load(key: str, _settings: Settings, _embedder: Any) -> Assistant:
-    return Assistant.load(_settings, embedder=_embedder)
+def _live(key: str, _settings: Settings, _embedder: Any) -> LiveAssistant:
+    """The process's Assistant, switched to each new build in the background (assistant/live.py)."""
+    return LiveAssistant(_settings, embedder=_embedder).start()
 
 
 def progress_reporter(bar: Any) -> Progress:
@@ -72,11 +76,20 @@ def progress_reporter(bar: Any) -> Progress:
 
 
 def assistant(s: Settings) -> Assistant:
-    """The Assistant over the current index, building the index first (visibly) if needed."""
+    """The Assistant over the build in service, building the first index (visibly) if there is none.
+
+    Later builds are switched to in the background, between runs, with no reload of the page;
+    if the corpus changed and the rebuild failed, the last good build answers (``warnings``).
+    """
+    return live_assistant(s).bot
+
+
+def live_assistant(s: Settings) -> LiveAssistant:
+    """The process's LiveAssistant for these settings (its ``warnings`` are for the staff page)."""
     model = embedder(s.embedding_model)
-    if not index_is_current(s):
+    if not _has_index(s):
         with _build_lock():
-            if not index_is_current(s):  # another visitor may have just built it
+            if not _has_index(s):  # another visitor may have just built it
                 with st.status(messages.BUILDING, expanded=True) as status:
                     bar = st.progress(0.0, text=messages.BUILDING)
                     try:
@@ -85,10 +98,32 @@ def assistant(s: Settings) -> Assistant:
                         status.update(state="error", expanded=False)
                         raise
                     status.update(label=messages.BUILD_DONE, state="complete", expanded=False)
-    serving = in_service(s)
     public = s.model_dump_json(exclude={"staff_password", "staff_api_token", "llm_api_key", "smtp_password"})
-    key = f"{public}|{serving.name if serving else ''}"
-    return _load(key, s, model)
+    return _live(public, s, model)
+
+
+def switch_now(s: Settings) -> None:
+    """After a staff rebuild: answer from the new build from the next run on (no waiting for the check)."""
+    try:
+        live_assistant(s).refresh()
+    except Exception as exc:  # the watcher will try again; the old build keeps answering
+        log_error("switching to the new index", exc)
+
+
+def index_warnings(s: Settings) -> list[IndexWarning]:
+    """Why the assistant answers from another build than the corpus asks for (staff page)."""
+    try:
+        return live_assistant(s).warnings
+    except Exception as exc:  # the page says the load failed already
+        log_error("index warnings", exc)
+        return []
+
+
+def _has_index(s: Settings) -> bool:
+    try:
+        return in_service(s) is not None
+    except AssistantError:  # a damaged pointer: the last good build is found on load
+        return True
 
 
 def current_assistant() -> Assistant | None:

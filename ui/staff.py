@@ -71,6 +71,8 @@ def page() -> None:
         services.log_error("loading the assistant", exc)
         st.error(messages.STAFF_LOAD_FAILED.format(reason=reason(exc)))
         bot = None
+    for warning in services.index_warnings(s):  # answering from the last good build: say why
+        st.warning(warning.message)
     if bot is not None:
         documents(bot)
     rebuild(s, user)
@@ -161,6 +163,7 @@ def rebuild(s: Settings, user: Actor) -> None:
     st.session_state[NOTICE] = messages.REBUILD_DONE.format(
         documents=report.documents, chunks=report.chunks, seconds=report.seconds
     )
+    services.switch_now(s)
     st.rerun()
 
 
@@ -228,6 +231,7 @@ def upload(s: Settings, bot: Assistant | None, user: Actor) -> None:
         name=file.name, documents=report.documents, chunks=report.chunks
     )
     st.session_state[UPLOAD_ROUND] = round_ + 1
+    services.switch_now(s)
     st.rerun()
 
 
@@ -301,6 +305,7 @@ def _run(running: str, work: Callable[[Any], Any], *, done: Callable[[Any], str]
             return
     st.session_state[NOTICE] = done(report)
     st.session_state[UPLOAD_ROUND] = st.session_state.get(UPLOAD_ROUND, 0) + 1
+    services.switch_now(services.settings())
     st.rerun()
 
 

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from assistant.config import Settings
-from assistant.index.base import BuildReport, IndexStore, InService, StoredIndex, file_lock, fingerprint
+from assistant.index.base import (
+    BuildReport,
+    IndexStore,
+    InService,
+    StoredIndex,
+    file_lock,
+    fingerprint,
+    try_file_lock,
+)
 from assistant.index.chroma_server import ChromaServerStore
 from assistant.index.folder import FolderStore
 from assistant.ingest.prepare import Progress, no_progress
@@ -55,5 +63,5 @@ def build_index(
 
 __all__ = [
     "STORES", "BuildReport", "InService", "IndexStore", "Progress", "StoredIndex", "build_index",
-    "file_lock", "fingerprint", "in_service", "index_store", "is_current", "open_index",
+    "file_lock", "fingerprint", "in_service", "index_store", "is_current", "open_index", "try_file_lock",
 ]

@@ -17,14 +17,15 @@ import contextlib
 import fcntl
 import hashlib
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from assistant.config import Settings
+from assistant.errors import IndexBuildError
 from assistant.ingest.chunking import CHUNKER_VERSION
 from assistant.ingest.corpus import MANIFEST, read_manifest
 from assistant.ingest.prepare import Prepared, Progress, passage_batches
@@ -92,6 +93,29 @@ class StoredIndex:
     unit_owners: np.ndarray
     name: str = ""  # the build's folder or collection name, the same in every worker serving it
     location: str = ""  # where it was read from: the folder, or the server and collection
+    # Releases what opening took (a private copy of a folder build, its lease); run once by close().
+    closer: Callable[[], None] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Release this loaded build: its Chroma client, private copy and lease. Idempotent."""
+        closer, self.closer = self.closer, None
+        if closer is not None:
+            closer()
+
+    def check(self) -> None:
+        """Really query both halves (Chroma and BM25) once; IndexBuildError naming the build if not.
+
+        The readiness check of /health: a build that loaded but cannot answer is not ready.
+        """
+        try:
+            if not self.chunks or not self.nearest([float(x) for x in self.chunk_vectors[0]], 1):
+                raise ValueError("the vector store returned nothing")
+            self.bm25.rank(self.chunks[0].section or self.chunks[0].id, 1)
+        except Exception as exc:  # chromadb and bm25s raise their own types
+            raise IndexBuildError(
+                f"The index build {self.name or self.location} cannot be searched ({exc}). "
+                "Rebuild it from the corpus with 'assistant ingest --rebuild'."
+            ) from exc
 
     @property
     def entries(self) -> int:
@@ -121,6 +145,22 @@ def file_lock(root: Path, name: str = ".lock") -> Iterator[None]:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def try_file_lock(root: Path, name: str) -> Iterator[bool]:
+    """Take the lock on ``root/name`` if it is free; yield whether it was taken (never waits)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / name).open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

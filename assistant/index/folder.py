@@ -4,14 +4,27 @@ The folder layout::
 
     CURRENT                  name of the build in service (replaced atomically)
     build-<fingerprint>-<t>/ chroma/ (PersistentClient), bm25/, corpus.json, meta.json
+    leases/<build>.<pid>     "this process serves that build", touched every 30 s
     embedding-cache/         vectors of recent builds, by model and text (``embed.cache``)
+
+A build is never written once it is switched in. Opening one never writes to it either:
+chromadb (1.5) has no read-only mode, and a PersistentClient rewrites its SQLite file and
+segment files when it opens them, so each process opens a private copy of the build's
+``chroma/`` folder (a few MB) in the temporary folder, removed when the build is closed.
+A switch deletes older builds only when no process holds a live lease on them (its pid is
+running and its heartbeat recent) and they were replaced more than ``index_keep_seconds`` ago;
+the previous build is always kept, as the fallback when the one in service is damaged.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import shutil
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +70,106 @@ class FolderStore:
         if folder is None:
             raise IndexBuildError(f"No index has been built in {root} yet. Run 'assistant ingest'.")
         return load_index(folder, embedder)
+
+    def builds(self) -> list[str]:
+        """The complete builds in the folder, newest first (the fallbacks of a damaged one)."""
+        return [b.name for b in _builds_newest_first(self.settings.index_path)]
+
+
+# -- leases: which builds running processes hold -------------------------------------------------
+
+LEASES = "leases"
+LEASE_HEARTBEAT_SECONDS = 30.0
+# Four missed heartbeats: the process is gone (or frozen), its lease no longer keeps a build.
+LEASE_STALE_SECONDS = 120.0
+COPY_PREFIX = "assistant-build-"
+_held: set[Path] = set()
+_held_lock = threading.Lock()
+_heartbeat: threading.Thread | None = None
+
+
+def _beat() -> None:
+    while True:
+        time.sleep(LEASE_HEARTBEAT_SECONDS)
+        with _held_lock:
+            for lease in list(_held):
+                with contextlib.suppress(OSError):
+                    lease.touch()
+
+
+def take_lease(folder: Path) -> Path:
+    """Record that this process serves ``folder`` (until ``release_lease``); a thread keeps it fresh."""
+    global _heartbeat
+    leases = folder.parent / LEASES
+    leases.mkdir(exist_ok=True)
+    lease = leases / f"{folder.name}.{os.getpid()}.{threading.get_ident()}.{time.time_ns()}"
+    lease.write_text(str(os.getpid()))
+    with _held_lock:
+        _held.add(lease)
+        if _heartbeat is None or not _heartbeat.is_alive():
+            _heartbeat = threading.Thread(target=_beat, name="index-lease", daemon=True)
+            _heartbeat.start()
+    return lease
+
+
+def release_lease(lease: Path) -> None:
+    with _held_lock:
+        _held.discard(lease)
+    lease.unlink(missing_ok=True)
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _lease_live(lease: Path, now: float) -> bool:
+    try:
+        pid = int(lease.name.split(".")[1])
+        fresh = now - lease.stat().st_mtime < LEASE_STALE_SECONDS
+    except (IndexError, ValueError, OSError):
+        return False
+    return fresh and _pid_running(pid)
+
+
+def held_builds(root: Path) -> set[str]:
+    """The builds some running process holds a live lease on; dead leases are removed."""
+    held: set[str] = set()
+    now = time.time()
+    for lease in (root / LEASES).glob("build-*"):
+        if _lease_live(lease, now):
+            held.add(lease.name.split(".")[0])
+        else:
+            lease.unlink(missing_ok=True)
+    return held
+
+
+_open_copies: set[Path] = set()
+
+
+@atexit.register
+def _remove_own_copies() -> None:
+    """At exit, the private copies and leases of the builds this process still had open."""
+    for copy in list(_open_copies):
+        shutil.rmtree(copy, ignore_errors=True)
+    for lease in list(_held):
+        lease.unlink(missing_ok=True)
+
+
+def _remove_dead_copies() -> None:
+    """Private copies left by processes that died without closing their build."""
+    for copy in Path(tempfile.gettempdir()).glob(f"{COPY_PREFIX}*"):
+        try:
+            pid = int(copy.name[len(COPY_PREFIX):].split("-")[0])
+        except ValueError:
+            continue
+        if not _pid_running(pid):
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 def current_folder(root: Path) -> Path | None:
@@ -114,36 +227,79 @@ def build_index(
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        _switch(root, folder)
+        _switch(root, folder, settings.index_keep_seconds)
         return BuildReport(
             folder, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
             time.perf_counter() - started, name=folder.name, cached=prepared.cached, embedded=prepared.embedded,
         )
 
 
-def _switch(root: Path, folder: Path) -> None:
-    """Point CURRENT at ``folder`` atomically, then remove all but the previous build."""
+def _created(build: Path) -> float:
+    """When a build was made, from its name (``build_name``: the time is its last part)."""
+    try:
+        return int(build.name.rsplit("-", 1)[1]) / 1e9
+    except (IndexError, ValueError):
+        return 0.0
+
+
+def _builds_newest_first(root: Path) -> list[Path]:
+    return sorted((b for b in root.glob("build-*") if (b / "meta.json").exists()), key=_created, reverse=True)
+
+
+def _switch(root: Path, folder: Path, keep_seconds: float) -> None:
+    """Point CURRENT at ``folder`` atomically, then prune builds no one needs any more.
+
+    Kept: the new build and the previous one, every build a running process holds a lease
+    on, and every build replaced less than ``keep_seconds`` ago (its replacement's age).
+    """
     previous = current_folder(root)
     tmp = root / "CURRENT.tmp"
     tmp.write_text(folder.name)
     os.replace(tmp, root / "CURRENT")
-    keep = {folder.name, previous.name if previous else ""}
-    for other in root.glob("build-*"):
-        if other.name not in keep:
+    keep = {folder.name, previous.name if previous else ""} | held_builds(root)
+    now = time.time()
+    replaced_at = now  # the newest build has not been replaced
+    for other in sorted(root.glob("build-*"), key=_created, reverse=True):
+        if other.name not in keep and now - replaced_at >= keep_seconds:
             shutil.rmtree(other, ignore_errors=True)
+        replaced_at = _created(other)
+    _remove_dead_copies()
 
 
 def load_index(folder: Path, embedder: Any) -> StoredIndex:
-    """Open a build folder written by ``build_index``."""
+    """Open a build folder written by ``build_index``, without writing to it.
+
+    Chroma opens a private copy of ``chroma/`` (see the module's docstring); the other files
+    are only read. The build is leased for as long as it is open: ``StoredIndex.close``.
+    """
     from langchain_chroma import Chroma
+
+    if not (folder / "meta.json").exists():
+        raise IndexBuildError(
+            f"There is no complete index build called {folder.name} in {folder.parent}. "
+            "Run 'assistant ingest --rebuild'."
+        )
+    lease = take_lease(folder)
+    copy = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-{folder.name}-"))
+    _open_copies.add(copy)
+    client: Any = None
+
+    def close() -> None:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        shutil.rmtree(copy, ignore_errors=True)
+        _open_copies.discard(copy)
+        release_lease(lease)
 
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         corpus = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
         documents, texts, chunks = parse_corpus(corpus)
+        shutil.copytree(folder / "chroma", copy / "chroma")
         # get_or_create passes embedding_function=None to Chroma; a plain get_collection
         # would attach Chroma's default embedding function, which downloads a model.
-        client = chroma_client(folder / "chroma")
+        client = chroma_client(copy / "chroma")
         store = Chroma(collection_name=COLLECTION, embedding_function=embedder, client=client)
         if store._collection.count() == 0:
             raise ValueError("the Chroma collection is empty")
@@ -153,9 +309,17 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
         bm25 = lexical.load(folder / "bm25")
         unit_vectors = np.load(folder / "units.npy")
         unit_owners = np.load(folder / "unit_owners.npy")
-    except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
+    except Exception as exc:  # chromadb raises its own types (and Rust panics) for a damaged file
+        close()
         raise IndexBuildError(
-            f"The index in {folder} could not be read ({exc}). Run 'assistant ingest --rebuild'."
+            f"The index build {folder.name} (in {folder.parent}) is damaged and cannot be read: "
+            f"{_reason(exc)}. Rebuild it from the corpus with 'assistant ingest --rebuild'."
         ) from exc
     return StoredIndex(folder, meta["fingerprint"], documents, texts, chunks, store, bm25, chunk_vectors,
-                       unit_vectors, unit_owners, name=folder.name, location=str(folder))
+                       unit_vectors, unit_owners, name=folder.name, location=str(folder), closer=close)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line of what went wrong, the error's type when it says nothing."""
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__

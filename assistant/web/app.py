@@ -36,10 +36,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.config import Contact, Settings, load_settings
-from assistant.errors import AssistantError, InputError, RateLimited
+from assistant.errors import InputError, RateLimited
 from assistant.feedback import FeedbackStore
 from assistant.gaps import GapLog, Reason, note
 from assistant.handoff import MAX_CONTACT, MAX_QUESTION, RequestStore, notify, submit
+from assistant.live import LiveAssistant
 from assistant.types import Reply
 from assistant.web.edge import (
     GUARD_KEY,
@@ -80,19 +81,24 @@ log = logging.getLogger(__name__)
 # -- the app ---------------------------------------------------------------------------------
 
 
-def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
-    """Build the app. A given ``bot`` (tests) is used as is; otherwise one is loaded at start-up."""
+def create_app(settings: Settings | None = None, bot: Any = None, *, watch: bool | None = None) -> FastAPI:
+    """Build the app. A given ``bot`` (tests) is used as is; otherwise one is loaded at start-up.
+
+    ``watch`` (default: when no ``bot`` is given) switches to each new build in service, in the
+    background (``live.LiveAssistant``); ``app.state.live.reload()`` does it at once.
+    """
     settings = settings or (bot.settings if bot is not None else load_settings())
+    live = LiveAssistant(settings, bot=bot, watch=bot is None if watch is None else watch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        if app.state.bot is None:
-            from assistant.service import Assistant
-
-            app.state.bot = await run_in_threadpool(Assistant.load, settings)
-            log.info("Assistant loaded in %.1f s", app.state.bot.load_seconds)
-        # For the server's protocol (assistant.web.protocol): this app's connection limits.
-        yield {GUARD_KEY: ConnectionGuard(HTTPLimits.from_settings(settings))}
+        await run_in_threadpool(live.start)
+        log.info("Assistant loaded in %.1f s", live.bot.load_seconds)
+        try:
+            # For the server's protocol (assistant.web.protocol): this app's connection limits.
+            yield {GUARD_KEY: ConnectionGuard(HTTPLimits.from_settings(settings))}
+        finally:
+            live.stop()
 
     app = FastAPI(
         title=f"{settings.council_name} care leavers assistant API",
@@ -104,7 +110,7 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
         # "/api/chat/" is a 404, not a redirect to a URL built from the request's Host header.
         redirect_slashes=False,
     )
-    app.state.bot = bot
+    app.state.live = live
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.feedback = None
@@ -131,10 +137,8 @@ def create_app(settings: Settings | None = None, bot: Any = None) -> FastAPI:
 
 
 def _bot(request: Request) -> Any:
-    bot = request.app.state.bot
-    if bot is None:
-        raise AssistantError("The assistant is still starting.")
-    return bot
+    """The Assistant answering now: read once per request, so a switch never splits one."""
+    return request.app.state.live.bot
 
 
 def _feedback_store(request: Request, settings: Settings) -> FeedbackStore:
@@ -155,8 +159,8 @@ def _log_gap(request: Request, settings: Settings, question: str, reason: Reason
     with state.feedback_lock:
         if state.gaps is None:
             state.gaps = GapLog.from_settings(settings)
-    bot = state.bot
-    if bot is not None:
+    if state.live.loaded:
+        bot = state.live.bot
         state.gap_writer.submit(note, state.gaps, bot, question, reason, audience)
 
 
@@ -317,19 +321,35 @@ def _add_api_routes(app: FastAPI, settings: Settings) -> None:
         "/health", response_model=HealthResponse, responses={503: ERRORS[503]}, tags=["service"]
     )
     def health(request: Request) -> dict[str, Any]:
-        """Is the assistant loaded, over which index, and in which worker process?
+        """Is the assistant ready: does its index really answer a search, and which build is it?
 
-        With several workers (or hosts) behind a proxy, each answers for itself: the
-        fingerprints must all be the same, or some worker serves another index.
+        A readiness check: it searches the vector store and BM25 once (503 if either fails).
+        ``warnings`` says when the build answering is not the one the corpus asks for (a failed
+        rebuild, a damaged build), with the file and the reason. With several workers (or
+        hosts) behind a proxy, each answers for itself: the fingerprints must all be the same,
+        or some worker serves another index.
         """
-        bot = _bot(request)
+        live = request.app.state.live
+        bot = live.bot
+        live.check()
         return {
             "ok": True,
             "documents": len(bot.index.documents),
             "chunks": len(bot.index.chunks),
             "fingerprint": bot.index.fingerprint,
+            "build": bot.index.name,
             "pid": os.getpid(),
+            "warnings": [_public_warning(w, settings) for w in live.warnings],
         }
+
+
+def _public_warning(warning: Any, settings: Settings) -> dict[str, Any]:
+    """A warning as /health shows it: the corpus and index folders by name, not by server path."""
+    body: dict[str, Any] = warning.to_dict()
+    for key in ("reason", "message"):
+        for folder in (settings.corpus_path, settings.index_path):
+            body[key] = body[key].replace(f"{folder}/", "").replace(str(folder), folder.name)
+    return body
 
 
 __all__ = ["ChatRequest", "RateLimiter", "create_app", "render_html"]

@@ -182,6 +182,12 @@ class HealthResponse(BaseModel):
         "the same on every worker that serves the same index."
     )
     pid: int = Field(description="The worker process that answered (each worker has its own).")
+    build: str = Field("", description="The index build answering (its folder or collection name).")
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Why the build answering is not the one the corpus asks for (a rebuild that "
+        "failed, a damaged build): kind, build, file, reason and message. Empty when all is well.",
+    )
 
 
 class ErrorBody(BaseModel):

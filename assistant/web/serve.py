@@ -14,6 +14,10 @@ is built once, before the workers start, so N workers never race to build it;
 they then all read the same index (the local folder, or a Chroma server) and
 write feedback to the same database.
 
+Every process switches to a new build in service by itself, in the background, with no
+failed request (``live.LiveAssistant``, every ``index_check_seconds``); ``kill -HUP`` makes a
+one-worker server look at once (``reload_on_hangup``) and the supervisor restart its workers.
+
 Torch's threads are not set here: every process that loads the model embeds
 questions with ``torch_threads`` threads (1 when automatic; ``embed.local``), so each
 worker, given the settings, uses them as any other process does.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings, load_settings
@@ -54,7 +59,24 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, bot: A
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     _log_hosts(settings)
-    uvicorn.run(create_app(settings, bot=bot), **server_options(host, port))
+    app = create_app(settings, bot=bot, watch=True)
+    reload_on_hangup(app.state.live)
+    uvicorn.run(app, **server_options(host, port))
+
+
+def reload_on_hangup(live: Any) -> None:
+    """``kill -HUP`` loads the build in service again, in the background, and keeps serving.
+
+    uvicorn handles SIGINT and SIGTERM only, so SIGHUP's default (ending the process) would
+    stop a one-worker server. Under the multi-worker supervisor, uvicorn itself restarts the
+    workers one by one on SIGHUP, each loading the build in service.
+    """
+
+    def handle(signum: int, frame: Any) -> None:
+        logging.getLogger(__name__).info("SIGHUP: loading the index in service again.")
+        live.reload()
+
+    signal.signal(signal.SIGHUP, handle)
 
 
 def run_workers(
