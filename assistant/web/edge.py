@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.answer.guard import is_safeguarding
 from assistant.config import Settings
 from assistant.errors import InputError, RateLimited, StaffOnly
 from assistant.web.models import HTTP_MESSAGES, ChatRequest, error_response
@@ -172,9 +173,13 @@ async def _reads_as_crisis(request: Request) -> bool:
         return False
     try:
         return bool(await run_in_threadpool(lambda: bot.risk(message).crisis))
-    except Exception:  # the check must never turn a rate limit into an error
-        log.exception("The safeguarding check of a rate-limited message failed.")
-        return False
+    except Exception:  # the check must never turn a rate limit into an error: the clear cues decide
+        log.exception("The safeguarding check of a rate-limited message failed; its clear cues decide.")
+        try:
+            return is_safeguarding(message, getattr(getattr(bot, "context", None), "rules", None))
+        except Exception:
+            log.exception("The clear cues of a rate-limited message could not be read.")
+            return False
 
 
 

@@ -9,6 +9,7 @@ safeguarding replies are written here too.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +22,8 @@ from assistant.index import StoredIndex
 from assistant.rules import Messages, default_rules
 from assistant.text.glossary import Glossary
 from assistant.types import Citation, DocumentMeta, Reply
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -176,17 +179,27 @@ def safeguarding_text(
     return text
 
 
-def near_box(settings: Settings, messages: Messages, category: str | None, shown: int = 3) -> str:
-    """The few contacts to lead an answer to a message near the line of a crisis."""
+def near_box(
+    settings: Settings, messages: Messages, category: str | None, shown: int = 3, *, declined: bool = False
+) -> str:
+    """The few contacts to lead an answer to a message near the line of a crisis.
+
+    ``declined``: the reply gives no answer (not covered, off-topic), so the box is all
+    the help it holds: every line open day and night (``Contact.always_open``) follows the few.
+    """
     first, _ = settings.crisis_contacts(category)
-    return f"{messages.say('near_box')}\n{contacts_block(first[:shown])}" if first else ""
+    listed = first[:shown]
+    if declined:
+        every = [*first, *settings.council_contacts]
+        listed += [c for c in every if c.always_open and c not in listed]
+    return f"{messages.say('near_box')}\n{contacts_block(listed)}" if listed else ""
 
 
 def lead_with_help(plan: Plan, ctx: AnswerContext, reply: Reply) -> Reply:
     """A message near the line of a crisis: the urgent contacts lead whatever answer it gets."""
     if plan.risk is None or plan.risk.level != "near" or plan.kind == "safeguarding":
         return reply
-    box = near_box(ctx.settings, ctx.rules.messages, plan.risk.category)
+    box = near_box(ctx.settings, ctx.rules.messages, plan.risk.category, declined=plan.kind in ("decline", "off_topic"))
     return replace(reply, text=f"{box}\n\n{reply.text}") if box else reply
 
 
@@ -213,11 +226,13 @@ class ExtractiveWriter:
         if plan.kind == "safeguarding":
             category = plan.risk.category if plan.risk else None
             body, citations = safeguarding_text(s, audience, messages, category), []
-            if plan.evidence:
-                composed = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s)
-                citations = composed.citations
-                lead = composed.text.split("\n\n")[0]
-                body += f"\n\n{messages.say('safeguarding_documents')} {lead}"
+            try:  # the pointer is a help, never a condition: the crisis reply stands without it
+                if plan.evidence:
+                    composed = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s)
+                    lead = composed.text.split("\n\n")[0]
+                    body, citations = f"{body}\n\n{messages.say('safeguarding_documents')} {lead}", composed.citations
+            except Exception:
+                log.exception("The documents' pointer for a crisis message could not be written; contacts given alone.")
             return Reply("safeguarding", body, citations, question=plan.question,
                          standalone_question=plan.standalone)
         if plan.kind == "conversation":
