@@ -35,6 +35,9 @@ class Contact(BaseModel):
     name: str
     detail: str
     when: str = ""
+    # Answers day and night, every day: a decline to a message near the line of a crisis lists
+    # every such line, so help at 2am is never only an office-hours number.
+    always_open: bool = False
 
 
 class Settings(BaseSettings):

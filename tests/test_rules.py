@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.answer.guard import is_injection, is_safeguarding, looks_off_topic
+from assistant.answer.guard import distress_group, is_injection, is_safeguarding, looks_off_topic
 from assistant.errors import ConfigError
 from assistant.retrieve.fusion import asks_about_past, asks_about_present
 from assistant.rules import CUE_SETS, default_rules, load_rules
@@ -16,6 +16,7 @@ RULES = default_rules()
 # What each cue set means, as the code that uses it asks (safeguarding cleans the message first).
 MEANS = {
     "safeguarding": lambda text, rules: is_safeguarding(text, rules),
+    "distress": lambda text, rules: distress_group(text, rules) is not None,
     "instructions": lambda text, rules: is_injection(text, rules),
     "off_topic": lambda text, rules: looks_off_topic(text, rules),
     "past": lambda text, rules: asks_about_past(text, rules=rules),

@@ -29,20 +29,38 @@ def assess(
     message: str, rules: Rules | None = None, model: RiskModel | None = None,
     embed: Callable[[str], np.ndarray] | None = None,
 ) -> Risk:
-    """The layered check: a clear cue (rules) is a crisis; else the message's meaning decides.
+    """The layered check: a clear cue (rules) is a crisis; else the message's meaning decides, and
+    a message that says its writer is not OK (a distress cue) is at least near the line.
 
     Without a model (or a way to embed), only the cues are read.
     """
-    cue = is_safeguarding(message, rules)
-    by_cue = Risk("crisis" if cue else "none", 1.0 if cue else 0.0, None, message, "cue")
-    if model is None or embed is None:
-        return by_cue
-    try:
-        risk = model.assess(message, embed)
-    except Exception:  # the model failing must never stand between a crisis and help
-        log.exception("The meaning of a message could not be read; the clear cues alone decide.")
-        return by_cue
-    return replace(risk, level="crisis", by="cue") if cue else risk
+    group = cue_group(message, rules)
+    cue = group is not None
+    by_cue = Risk("crisis" if cue else "none", 1.0 if cue else 0.0, group or None, message, "cue")
+    risk = by_cue
+    if model is not None and embed is not None:
+        try:
+            risk = model.assess(message, embed)
+        except Exception:  # the model failing must never stand between a crisis and help
+            log.exception("The meaning of a message could not be read; the clear cues alone decide.")
+            risk = by_cue
+    if cue:
+        # A clear cue says which kind of danger it is ("i can't cope anymore": a mental-health
+        # crisis, whatever exemplars the message happens to be nearest), so it chooses the contacts.
+        return replace(risk, level="crisis", by="cue", category=group or risk.category)
+    if risk.level == "none" and (distress := distress_group(message, rules)) is not None:
+        return replace(risk, level="near", by="cue", category=distress or risk.category)
+    return risk
+
+
+def distress_group(message: str, rules: Rules | None = None) -> str | None:
+    """The group of the first distress cue the message matches ("i feel so low"), else None."""
+    return (rules or default_rules()).distress.first_group(_clean(message))
+
+
+def cue_group(message: str, rules: Rules | None = None) -> str | None:
+    """The kind of danger of the first clear cue the message matches ("" if it names none), else None."""
+    return (rules or default_rules()).safeguarding.first_group(_clean(message))
 
 
 def is_safeguarding(message: str, rules: Rules | None = None) -> bool:

@@ -22,7 +22,7 @@ from assistant.errors import ConfigError
 
 RULES_FILE = "rules.toml"
 CUE_SETS = (
-    "safeguarding", "instructions", "off_topic", "past", "present",
+    "safeguarding", "distress", "instructions", "off_topic", "past", "present",
     "ask_contact", "ask_percent", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_time",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "change_time",
@@ -70,6 +70,12 @@ class CueSet:
         """The text up to the first match (all of it if none)."""
         return self.regex.split(text, maxsplit=1)[0] if self.cues else text
 
+    def first_group(self, text: str) -> str | None:
+        """The group of the first cue that matches ("" for a cue without one), None if none does."""
+        if not self.search(text):  # the one compiled pattern first: most messages match no cue
+            return None
+        return next((c.group for c in self.cues if re.search(c.pattern, text, re.IGNORECASE)), "")
+
     def matches(self, text: str) -> list[re.Match[str]]:
         """Each cue's match, in the cues' order (for cues with named groups)."""
         found = (_compiled(self.name, (c.pattern,)).search(text) for c in self.cues)
@@ -86,6 +92,7 @@ class Rules:
     """Every cue set and word list, compiled."""
 
     safeguarding: CueSet
+    distress: CueSet  # not a crisis, but not OK: the 24/7 lines lead the reply
     instructions: CueSet
     off_topic: CueSet
     past: CueSet
