@@ -267,3 +267,22 @@ def test_a_crisis_reply_after_a_long_answer_starts_in_view_on_a_phone(browser, s
         screenshot(page, "crisis-after-answer-phone.png")
     finally:
         page.close()
+
+
+def test_every_new_answer_starts_in_view_on_a_phone(browser, server):
+    """A second long answer after a first: the newest answer's first line is on screen, not the
+    end of the one before (the chat scrolls to the start of each new answer)."""
+    page = open_chat(browser, server, PHONE)
+    try:
+        ask(page, "What does the Local Offer say about money for university and what else can I get?")
+        before = page.locator("[data-testid='stChatMessage']").count()
+        ask(page, "What help is there with housing and rent when I leave care?")
+        page.get_by_text("Was this answer helpful?").nth(1).wait_for(timeout=60_000)  # drawn in full
+        answers = page.locator("[data-testid='stChatMessage']")
+        assert answers.count() == before + 2
+        page.wait_for_timeout(800)  # the scroll runs once the answer is drawn
+        top = answers.last.bounding_box()["y"]
+        assert 0 <= top < PHONE["height"] * 0.6, f"the newest answer starts at y={top}, out of view"
+        screenshot(page, "second-answer-phone.png")
+    finally:
+        page.close()
