@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from staff_accounts import make_account, sign_in
 
 from assistant import Assistant
 from assistant.admin import add_document
@@ -401,14 +402,11 @@ def test_the_staff_page_says_the_last_good_build_answers_and_why(tmp_path, monke
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("ASSISTANT_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
-    monkeypatch.setenv("ASSISTANT_STAFF_PASSWORD", "hot swap staff")
+    make_account(tmp_path / "feedback.sqlite3")
     at = AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=180).run()
     assert not at.exception, at.exception
     assert [b.label for b in at.button] == messages.STARTERS["care_leaver"]  # the chat is up
-    at.switch_page("staff_page.py").run()
-    at.text_input[0].input("hot swap staff")
-    next(b for b in at.button if b.label == messages.STAFF_SIGN_IN).click().run()
-    assert not at.exception, at.exception
+    sign_in(at)
     said = [w.value for w in at.warning]
     assert any("(broken.pdf)" in w and "not a readable PDF" in w and good.name in w for w in said), said
 

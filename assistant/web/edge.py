@@ -163,14 +163,17 @@ async def rate_limit(request: Request) -> None:
 
 async def _reads_as_crisis(request: Request) -> bool:
     """Does the request's message read as a crisis? (The body is read once and kept for the route.)"""
-    bot = getattr(request.app.state, "bot", None)
+    live = getattr(request.app.state, "live", None)
+    bot = live.bot if live is not None and live.loaded else None
     try:
         body = await request.json()
     except Exception:  # not JSON: the route will answer 422
         return False
     message = body.get("message") if isinstance(body, dict) else None
-    if bot is None or not isinstance(message, str) or not message.strip():
+    if not isinstance(message, str) or not message.strip():
         return False
+    if bot is None:  # still loading: the clear cues decide
+        return is_safeguarding(message)
     try:
         return bool(await run_in_threadpool(lambda: bot.risk(message).crisis))
     except Exception:  # the check must never turn a rate limit into an error: the clear cues decide
