@@ -167,7 +167,7 @@ def ask(ctx: click.Context, question: str, audience: str, as_json: bool, explain
     """Answer one QUESTION with cited sources."""
     from assistant.answer.followups import clean_question
 
-    clean_question(question, ctx.obj["settings"].max_question_chars)  # fail fast, before loading
+    clean_question(question, None)  # fail fast, before loading (a long one is read for danger first)
     bot = _load(ctx)
     if explain:
         reply, explanation = bot.explain(question, audience=audience)

@@ -528,3 +528,24 @@ def test_api_never_fails_with_a_server_error(case, live_app):
     case.validate_response(
         response, excluded_checks=[positive_data_acceptance, negative_data_rejection]
     )
+
+
+# -- a crisis is never refused for its length -----------------------------------------------
+
+STORY = "I moved into my flat in march and the boiler has been broken for weeks and nobody comes. " * 28
+LONG_CRISIS = STORY + "I took 30 paracetamol an hour ago and I feel sick."
+
+
+def test_a_message_over_the_limit_is_still_read_for_danger(client, bot):
+    assert len(LONG_CRISIS) > bot.settings.max_question_chars
+    whole = client.post("/api/chat", json={"message": LONG_CRISIS})
+    assert whole.status_code == 200 and whole.json()["status"] == "safeguarding"
+    streamed = client.post("/api/chat/stream", json={"message": LONG_CRISIS})
+    assert streamed.status_code == 200 and '"status": "safeguarding"' in streamed.text.replace('":"', '": "')
+    assert bot.ask(LONG_CRISIS).status == "safeguarding"
+
+
+def test_a_long_ordinary_message_is_refused_with_the_limit(client, bot):
+    assert len(STORY) > bot.settings.max_question_chars
+    assert "limit is 2000" in assert_error(client.post("/api/chat", json={"message": STORY}), 422)["error"]
+    assert "limit is 2000" in assert_error(client.post("/api/chat/stream", json={"message": STORY}), 422)["error"]

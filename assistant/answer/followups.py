@@ -19,19 +19,22 @@ from assistant.rules import Rules, default_rules
 from assistant.text.tokens import STEMMER, TOKENS, Tokens
 
 AUDIENCES = ("care_leaver", "staff")
-def clean_question(question: Any, limit: int) -> str:
-    """Strip control characters and check length; raise InputError with what to do."""
+def clean_question(question: Any, limit: int | None) -> str:
+    """Strip control characters and check length (unless ``limit`` is None); raise InputError with
+    what to do."""
     if not isinstance(question, str):
         raise InputError("The question must be text.")
     text = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = " ".join(text.split())
     if not text:
         raise InputError("The question is empty. Type a question, for example: 'What help can I get with rent?'")
-    if len(text) > limit:
-        raise InputError(
-            f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it."
-        )
+    if limit is not None and len(text) > limit:
+        raise too_long(len(text), limit)
     return text
+
+
+def too_long(length: int, limit: int) -> InputError:
+    return InputError(f"The question is {length} characters long; the limit is {limit}. Please shorten it.")
 
 
 def check_audience(audience: str) -> str:

@@ -23,7 +23,7 @@ from assistant.answer import compare, evidence, listing
 from assistant.answer import gates as specifics
 from assistant.answer import guard as safety
 from assistant.answer.context import AnswerContext
-from assistant.answer.followups import check_audience, clean_question, resolve, user_turns
+from assistant.answer.followups import check_audience, clean_question, resolve, too_long, user_turns
 from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement
 from assistant.retrieve import fusion as retrieval
@@ -282,9 +282,15 @@ def plan_turn(
     """Check the message, then run the steps until one settles the turn."""
     s = ctx.settings
     audience = check_audience(audience)
-    text = clean_question(question, s.max_question_chars)
+    text = clean_question(question, None)
     turn = Turn(ctx, text, audience, user_turns(history or [], s.max_history_turns),
                 QueryVectors(ctx.retriever.embedder))
+    if len(text) > s.max_question_chars:
+        # Too long to answer, never too long to be read for danger: a crisis gets its reply.
+        plan = safeguarding(turn)
+        if plan is None:
+            raise too_long(len(text), s.max_question_chars)
+        return plan
     for _name, step in steps:
         plan = step(turn)
         if plan is not None:

@@ -59,16 +59,12 @@ _HOST = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))
 
 
 def check_chat_request(body: ChatRequest, settings: Settings) -> list[dict[str, str]]:
-    """Reject what the assistant should never see (too long, too much history).
+    """Reject what the assistant should never see (an empty message, too much history).
 
+    A message over ``max_question_chars`` is refused by the assistant itself, after it has been
+    read for danger (``answer.plan.plan_turn``): a crisis is never refused for its length.
     Returns the history as the plain dicts ``Assistant.ask`` takes.
     """
-    limit = settings.max_question_chars
-    if len(body.message) > limit:
-        raise InputError(
-            f"The message is {len(body.message)} characters long; the limit is {limit}. "
-            "Please shorten it."
-        )
     if not body.message.strip():
         raise InputError(
             "The message is empty. Type a question, for example: 'What help can I get with rent?'"

@@ -43,6 +43,11 @@ class ChatRequest(BaseModel):
     )
 
 
+# A message longer than max_question_chars is not answered, but up to this many times that is
+# still read for danger (answer.plan.plan_turn): a crisis is never refused for its length.
+READ_FOR_DANGER = 4
+
+
 def chat_request_model(settings: Settings) -> type[ChatRequest]:
     """The request body with this council's limits in its schema, so /docs and API clients see them.
 
@@ -56,9 +61,11 @@ def chat_request_model(settings: Settings) -> type[ChatRequest]:
             str,
             Field(
                 min_length=1,
-                max_length=settings.max_question_chars,
+                max_length=READ_FOR_DANGER * settings.max_question_chars,
                 pattern=r"\S",
-                description="The question, as typed.",
+                description=f"The question, as typed: at most {settings.max_question_chars} characters are "
+                f"answered; up to {READ_FOR_DANGER} times that is still read for danger, and a crisis gets its "
+                "reply.",
                 examples=["What help can I get with rent?"],
             ),
         ),
