@@ -318,11 +318,17 @@ def test_staff_page_without_an_account_only_says_how_to_create_one(
     assert len(at.text_input) == 0 and len(at.header) == 0 and len(at.button) == 0
 
 
-def test_staff_page_refuses_a_wrong_password(app):
+def test_staff_page_refuses_a_wrong_password_then_says_it_is_paused(app, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_STAFF_LOCKOUT_FAILURES", "2")
     sign_in(app, "not the password")
     assert [e.value for e in app.error] == [messages.STAFF_WRONG_PASSWORD]
     assert [h.value for h in app.header] == []
     assert not any("Corporate Parenting Strategy 2025" in t for t in texts(app))
+    sign_in(app, "still not the password")
+    [paused] = [e.value for e in app.error]
+    assert paused.startswith("Too many failed sign-ins") and "(in about 5 min)" in paused
+    sign_in(app)  # the right password is refused too until the pause ends
+    assert [e.value for e in app.error] == [paused] and [h.value for h in app.header] == []
 
 
 def test_staff_page_lists_documents_and_rebuilds_with_the_password(small_app, feedback_db):
