@@ -137,8 +137,9 @@ def prepare(
 
     # Documents are data: what addresses an assistant never reaches the index (ingest.quarantine).
     screen = passage_screen(settings, embedder, fresh, progress, cache)
-    documents, held = screen.documents(documents, read)
-    quarantined = quarantine.report(held, documents, settings.corpus_path)
+    screened, held = screen.documents(documents, read)
+    quarantined = quarantine.report(held, documents, settings.corpus_path)  # offsets in the files as read
+    documents = screened
 
     options = ChunkingOptions(max_tokens=settings.chunk_max_tokens)
     chunks: list[Chunk] = []

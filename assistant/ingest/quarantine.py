@@ -55,6 +55,11 @@ INVISIBLE = re.compile(
     "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
 )
 EXCERPT = 120
+# The meaning check reads sentences of at least this many words. At first sight it read every
+# sentence and quarantined 15 short fragments of the real corpus ("Contents", "Sources:",
+# "It explains:", "Managing my money", margins 0.11-0.15): a few words say too little to be read
+# as an instruction, and the cues still read them.
+MIN_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class Screen:
                 if reason:
                     bad[(d, b)] = (reason, text)
         for (d, b, text), vector in zip(sentences, vectors, strict=True):
-            if (d, b) not in bad:
+            if (d, b) not in bad and len(text.split()) >= MIN_WORDS:
                 _, reason = self.by_meaning(np.asarray(vector, dtype=np.float32))
                 if reason:
                     bad[(d, b)] = (reason, text)
@@ -184,7 +189,9 @@ class Screen:
 
 
 def report(found: list[Quarantined], documents: list[Document], corpus_dir: Path) -> list[Quarantined]:
-    """The quarantined blocks with their offsets in the files as read, then each hidden part of each file."""
+    """The quarantined blocks with their offsets in the files as read, then each hidden part of each file.
+
+    ``documents`` are as loaded, before ``Screen.documents`` blanked what it took out."""
     raws = {doc.meta.id: raw_text(corpus_dir / doc.meta.file) for doc in documents}
     texts = {doc.meta.id: doc.text for doc in documents}
     out = [
