@@ -18,10 +18,13 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
+from assistant.embed import make_embedder
+from assistant.embed.cache import index_cache
 from assistant.errors import CorpusError, IndexBuildError
 from assistant.index import BuildReport, Progress, file_lock, is_current
 from assistant.ingest.corpus import (
@@ -32,6 +35,8 @@ from assistant.ingest.corpus import (
     load_document,
     read_manifest,
 )
+from assistant.ingest.prepare import Prepared, no_progress, prepare
+from assistant.ingest.quarantine import Quarantined
 from assistant.staff import PUBLISH, REMOVE, REPLACE, UPLOAD, Actor, StaffStore
 from assistant.types import DocumentMeta
 
@@ -289,6 +294,79 @@ def _add_document(
             manifest.write_bytes(before)
             target.unlink(missing_ok=True)
             raise
+
+
+# -- a draft: what an upload would change, before it is published -------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage of a draft's comparison: its document, its id and its text as indexed."""
+
+    document_id: str
+    chunk_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What publishing an upload would change in the index: nothing is written until it is published.
+
+    Passages are compared by document and position: one whose id is new is ``new``, one whose id
+    is gone is ``removed``, one whose text differs is ``changed`` (as (before, after)).
+    ``quarantined`` are the upload's own passages and hidden parts kept out of the index.
+    """
+
+    filename: str
+    entry: dict[str, Any]
+    new: list[Passage] = field(default_factory=list)
+    changed: list[tuple[Passage, Passage]] = field(default_factory=list)
+    removed: list[Passage] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+
+def preview_document(
+    settings: Settings, filename: str, data: bytes, fields: dict[str, Any], *, embedder: Any = None,
+    progress: Progress | None = None,
+) -> Preview:
+    """Check an upload (as ``add_document`` would) and say what publishing it would change; write nothing.
+
+    The corpus with the upload is read, screened and chunked in a throw-away copy, and compared
+    with the corpus as it is; vectors come from the index's embedding cache, so only the new
+    file's texts are embedded (and publishing then finds them there).
+    """
+    corpus = settings.corpus_path
+    name = safe_filename(filename)
+    entry = make_entry(name, fields)
+    check_fields(corpus, entry)
+    check_upload(corpus, name, data, entry)
+    embedder = embedder or make_embedder(settings)
+    with tempfile.TemporaryDirectory(prefix="corpus-draft-") as tmp:
+        trial = Path(tmp) / "corpus"
+        shutil.copytree(corpus, trial)
+        (trial / name).write_bytes(data)
+        _append(trial / MANIFEST, manifest_block(entry))
+        trial_settings = settings.model_copy(update={"corpus_dir": trial})
+        with index_cache(settings, embedder) as cache:
+            before = prepare(settings, embedder, "", skip_bad=True, cache=cache)
+            after = prepare(trial_settings, embedder, "", skip_bad=True, progress=progress or no_progress, cache=cache)
+    new, changed, removed = _compare(before, after)
+    own = [q for q in after.quarantined if q.file == name]
+    return Preview(name, entry, new, changed, removed, own)
+
+
+def _compare(before: Prepared, after: Prepared) -> tuple[list[Passage], list[tuple[Passage, Passage]], list[Passage]]:
+    def passages(prepared: Prepared) -> dict[str, Passage]:
+        return {
+            c.id: Passage(c.document_id, c.id, " ".join(prepared.texts[c.document_id][c.start : c.end].split()))
+            for c in prepared.chunks
+        }
+
+    old, fresh = passages(before), passages(after)
+    new = [p for i, p in fresh.items() if i not in old]
+    removed = [p for i, p in old.items() if i not in fresh]
+    changed = [(old[i], p) for i, p in fresh.items() if i in old and old[i].text != p.text]
+    return new, changed, removed
 
 
 def _append(manifest: Path, block: str) -> None:

@@ -109,6 +109,11 @@ def ingest(ctx: click.Context, rebuild: bool, skip_bad: bool) -> None:
         f"Indexed {report.documents} documents as {report.chunks} passages in {report.seconds:.1f} s "
         f"({report.cached} vectors from the cache, {report.embedded} texts embedded)."
     )
+    if report.quarantined:
+        click.echo(f"Quarantined {len(report.quarantined)} passage(s) or hidden part(s): documents are data, never "
+                   "instructions, so these are not indexed and never cited. Check each and fix the file:")
+        for item in report.quarantined:
+            click.echo(f"  - {item.describe()}")
 
 
 @main.command()

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.answer.guard import distress_group, is_injection, is_safeguarding, looks_off_topic
 from assistant.errors import ConfigError
+from assistant.ingest.quarantine import cue_reason
 from assistant.retrieve.fusion import asks_about_past, asks_about_present
 from assistant.rules import CUE_SETS, default_rules, load_rules
 
@@ -18,6 +19,7 @@ MEANS = {
     "safeguarding": lambda text, rules: is_safeguarding(text, rules),
     "distress": lambda text, rules: distress_group(text, rules) is not None,
     "instructions": lambda text, rules: is_injection(text, rules),
+    "document_instructions": lambda text, rules: cue_reason(text, rules) is not None,
     "off_topic": lambda text, rules: looks_off_topic(text, rules),
     "past": lambda text, rules: asks_about_past(text, rules=rules),
     "present": lambda text, rules: asks_about_present(text, rules=rules),

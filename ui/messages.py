@@ -182,7 +182,7 @@ UPLOAD_FIELDS = {
     "source_url": "Web address of the original (https://…)",
 }
 UPLOAD_NOT_SUPERSEDED = "— not replaced —"
-UPLOAD_BUTTON = "Check and add the document"
+UPLOAD_BUTTON = "Check the document (draft)"
 UPLOAD_RUNNING = "Checking and indexing {name}…"
 UPLOAD_NO_FILE = "Choose a file to add first."
 UPLOAD_DONE = "Added {name}. The index now has {documents} documents and {chunks} passages."
@@ -190,6 +190,24 @@ UPLOAD_REFUSED = (
     "{name} was not added: {reason} "
     "The assistant is still answering from the documents it had before."
 )
+
+DRAFT_RUNNING = "Checking {name} and comparing it with the documents indexed…"
+DRAFT_HEADING = "Draft: {name} (not published yet)"
+DRAFT_SUMMARY = (
+    "Publishing this document would add **{new}** new passages, change **{changed}** and remove **{removed}**. "
+    "**{quarantined}** passages or hidden parts of it are quarantined and would not be indexed."
+)
+DRAFT_QUARANTINED = (
+    "These parts address an AI assistant, try to change its instructions, or are hidden from readers. "
+    "Documents are data, never instructions, so they are not indexed and never cited. Check the file:"
+)
+DRAFT_NEW = "New passages"
+DRAFT_CHANGED = "Changed passages (before → after)"
+DRAFT_REMOVED = "Removed passages"
+DRAFT_MORE = "- …and {count} more."
+DRAFT_PUBLISH = "Publish the document"
+DRAFT_DISCARD = "Discard the draft"
+DRAFT_DISCARDED = "The draft {name} was discarded; nothing was changed."
 
 UPLOAD_FIELD_PROBLEMS = "{name} was not added. Please fix these fields and try again:"
 UPLOAD_FIELD_PROBLEM = "**{label}**: {problem}"

@@ -21,12 +21,13 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings
-from assistant.admin import MAX_BYTES, MB, add_document, rebuild_index, remove_document, replace_document
+from assistant.admin import MAX_BYTES, MB, rebuild_index, remove_document, replace_document
 from assistant.ingest.corpus import SUPPORTED
 from assistant.staff import Actor, StaffStore, wait_words
 
 from . import messages, render, services
 from .staff_base import NOTICE, reason
+from .staff_draft import draft, make_draft
 from .staff_explain import explain
 from .staff_reports import evaluation, recent_feedback, unanswered
 from .staff_requests import requests_queue
@@ -77,6 +78,7 @@ def page() -> None:
         documents(bot)
     rebuild(s, user)
     upload(s, bot, user)
+    draft(s, user)
     manage(s, bot, user)
     unanswered(s, user)
     evaluation(REPORTS)
@@ -206,32 +208,15 @@ def upload(s: Settings, bot: Assistant | None, user: Actor) -> None:
     if file is None:
         st.error(messages.UPLOAD_NO_FILE)
         return
-    with st.status(messages.UPLOAD_RUNNING.format(name=file.name), expanded=True) as status:
-        bar = st.progress(0.0)
-        try:
-            report = add_document(
-                s,
-                file.name,
-                file.getvalue(),
-                fields,
-                embedder=services.embedder(s.embedding_model),
-                progress=services.progress_reporter(bar),
-                by=user,
-            )
-        except Exception as exc:
-            services.log_error("upload", exc)
-            status.update(state="error")
-            problems = getattr(exc, "problems", ())
-            if problems:
-                st.error(field_problems(file.name, problems))
-            else:
-                st.error(messages.UPLOAD_REFUSED.format(name=file.name, reason=reason(exc)))
-            return
-    st.session_state[NOTICE] = messages.UPLOAD_DONE.format(
-        name=file.name, documents=report.documents, chunks=report.chunks
-    )
+    failed = make_draft(s, file.name, file.getvalue(), fields)  # published by a second action (staff_draft)
+    if failed is not None:
+        problems = getattr(failed, "problems", ())
+        if problems:
+            st.error(field_problems(file.name, problems))
+        else:
+            st.error(messages.UPLOAD_REFUSED.format(name=file.name, reason=reason(failed)))
+        return
     st.session_state[UPLOAD_ROUND] = round_ + 1
-    services.switch_now(s)
     st.rerun()
 
 

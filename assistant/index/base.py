@@ -5,7 +5,7 @@ An index is Chroma (dense) + BM25 (lexical), built atomically. It lives in a loc
 (``chroma_server.ChromaServerStore``). Both follow the same rules: a build goes into a new
 folder (or collection) and the pointer to it is switched only when it has succeeded, so a
 failed or interrupted ingest leaves the previous index serving. The fingerprint covers corpus
-files, manifest, chunking rules and model, so a stale index is noticed and rebuilt.
+files, manifest, chunking rules, the quarantine's checks and model, so a stale index is noticed and rebuilt.
 Reading, chunking and embedding (``ingest.prepare``) and the passage records are shared, and so
 is the embedding cache in ``<index_dir>/embedding-cache/`` (``embed.cache``): a rebuild embeds
 only the texts no recent build embedded with the same model.
@@ -26,9 +26,11 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import IndexBuildError
+from assistant.ingest import quarantine
 from assistant.ingest.chunking import CHUNKER_VERSION
 from assistant.ingest.corpus import MANIFEST, read_manifest
 from assistant.ingest.prepare import Prepared, Progress, passage_batches
+from assistant.rules import load_rules
 from assistant.text.glossary import GLOSSARY_FILE
 from assistant.types import Chunk, DocumentMeta
 
@@ -50,6 +52,8 @@ def fingerprint(settings: Settings) -> str:
     for name in (MANIFEST, GLOSSARY_FILE):
         path = corpus / name
         digest.update(path.read_bytes() if path.exists() else b"")
+    # What the quarantine keeps out (its cues, a council's among them, its bank and threshold).
+    digest.update(f"quarantine={quarantine.digest(load_rules(corpus), quarantine.load_bank(corpus))};".encode())
     for meta in read_manifest(corpus):
         digest.update(meta.file.encode())
         digest.update(hashlib.sha256((corpus / meta.file).read_bytes()).digest())
@@ -67,6 +71,7 @@ class BuildReport:
     name: str = ""  # the build's name: its folder's name, or its collection's on a Chroma server
     cached: int = 0  # vectors taken from the embedding cache (embed/cache.py)
     embedded: int = 0  # texts the model embedded
+    quarantined: list[quarantine.Quarantined] = field(default_factory=list)  # passages kept out of the index
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,7 @@ def build_index(
     return BuildReport(
         None, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
         time.perf_counter() - started, name=name, cached=prepared.cached, embedded=prepared.embedded,
+        quarantined=prepared.quarantined,
     )
 
 

@@ -231,6 +231,7 @@ def build_index(
         return BuildReport(
             folder, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
             time.perf_counter() - started, name=folder.name, cached=prepared.cached, embedded=prepared.embedded,
+            quarantined=prepared.quarantined,
         )
 
 

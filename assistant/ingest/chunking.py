@@ -17,7 +17,7 @@ from assistant.ingest.parsing import TableRow
 from assistant.types import Block, Chunk, Document, Span
 
 # Bump when the chunking rules change, so existing indexes are rebuilt.
-CHUNKER_VERSION = "8"  # 8: raw HTML stripped from Markdown and text
+CHUNKER_VERSION = "9"  # 9: hidden elements dropped; passages that instruct an assistant quarantined
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "no", "vs", "cllr", "dr", "mr", "mrs", "ms", "st", "approx"}
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(A-Z0-9£•])")

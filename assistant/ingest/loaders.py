@@ -52,6 +52,16 @@ LOADERS: dict[str, Loader] = {
 }
 
 
+def raw_text(path: Path) -> str | None:
+    """A text-like file's characters as read (None for a PDF or a file that cannot be read)."""
+    if path.suffix.lower() == ".pdf":
+        return None
+    try:
+        return _read_text(path)
+    except CorpusError:
+        return None
+
+
 def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()

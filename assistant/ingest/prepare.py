@@ -15,13 +15,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import CorpusError, IndexBuildError
+from assistant.ingest import quarantine
 from assistant.ingest.chunking import ChunkingOptions, chunk_document, embedding_text, sentence_spans
 from assistant.ingest.corpus import load_document, read_manifest
+from assistant.rules import load_rules
 from assistant.text.glossary import Glossary, load_glossary
 from assistant.types import Chunk, Document
 
@@ -70,6 +74,7 @@ class Prepared:
     sentence_vectors: list[list[float]]
     cached: int = 0  # vectors (passages and sentences) that came from the cache
     embedded: int = 0  # texts the model embedded (each distinct text once)
+    quarantined: list[quarantine.Quarantined] = field(default_factory=list)  # kept out of the index
 
     def corpus_record(self) -> dict[str, Any]:
         """Document metas, texts and chunks, as stored beside the vectors."""
@@ -86,6 +91,7 @@ class Prepared:
             "documents": len(self.documents),
             "chunks": len(self.chunks),
             "skipped": self.skipped,
+            "quarantined": [asdict(q) for q in self.quarantined],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
 
@@ -121,12 +127,25 @@ def prepare(
             "No document could be read, so no index was built. Fix the files listed above."
         )
 
+    glossary = load_glossary(settings.corpus_path)
+    fresh: dict[str, list[float]] = {}  # text -> vector embedded in this build
+
+    def read(sentences: list[str]) -> list[list[float]]:
+        texts = [spell_out(sentence, glossary) for sentence in sentences]  # as the index embeds them
+        known = cache.get(texts) if cache is not None else [None] * len(texts)
+        return _embed(embedder, texts, known, fresh, "Reading documents for instructions", progress, cache)
+
+    # Documents are data: what addresses an assistant never reaches the index (ingest.quarantine).
+    screen = passage_screen(settings, embedder, fresh, progress, cache)
+    screened, held = screen.documents(documents, read)
+    quarantined = quarantine.report(held, documents, settings.corpus_path)  # offsets in the files as read
+    documents = screened
+
     options = ChunkingOptions(max_tokens=settings.chunk_max_tokens)
     chunks: list[Chunk] = []
     for doc in documents:
         chunks.extend(chunk_document(doc, embedder.count_tokens, options))
     texts = {doc.meta.id: doc.text for doc in documents}
-    glossary = load_glossary(settings.corpus_path)
     # Acronyms are spelled out in what the retrievers read ("CLA (children looked
     # after)"), so a question in plain words finds a passage written in acronyms.
     bodies = [spell_out(embedding_text(c, texts[c.document_id]), glossary) for c in chunks]
@@ -138,7 +157,6 @@ def prepare(
     if cache is not None:
         found = cache.get(bodies + sentences)
         progress(CACHE_STAGE, sum(v is not None for v in found), len(found))
-    fresh: dict[str, list[float]] = {}  # text -> vector embedded in this build
     vectors = _embed(embedder, bodies, found[: len(bodies)], fresh, "Embedding passages", progress, cache)
     sentence_vectors = _embed(
         embedder, sentences, found[len(bodies) :], fresh, "Embedding sentences", progress, cache
@@ -146,8 +164,21 @@ def prepare(
     return Prepared(
         print_fp, settings.embedding_model, documents, skipped, texts, chunks, bodies, vectors,
         sentences, owners, sentence_vectors, cached=sum(v is not None for v in found),
-        embedded=len(fresh),
+        embedded=len(fresh), quarantined=quarantined,
     )
+
+
+def passage_screen(
+    settings: Settings, embedder: Any, fresh: dict[str, list[float]] | None = None,
+    progress: Progress = no_progress, cache: VectorCache | None = None,
+) -> quarantine.Screen:
+    """The quarantine's checks for this corpus: its rules, and its injection bank embedded (from the cache)."""
+    bank = quarantine.load_bank(settings.corpus_path)
+    texts = list(bank.texts)
+    found = cache.get(texts) if cache is not None else [None] * len(texts)
+    vectors = _embed(embedder, texts, found, {} if fresh is None else fresh, "Embedding the quarantine's exemplars",
+                     progress, cache)
+    return quarantine.Screen(load_rules(settings.corpus_path), bank, np.asarray(vectors, dtype=np.float32))
 
 
 def _embed(

@@ -22,7 +22,7 @@ from assistant.errors import ConfigError
 
 RULES_FILE = "rules.toml"
 CUE_SETS = (
-    "safeguarding", "distress", "instructions", "off_topic", "past", "present",
+    "safeguarding", "distress", "instructions", "document_instructions", "off_topic", "past", "present",
     "ask_contact", "ask_percent", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_time",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "change_time",
@@ -94,6 +94,7 @@ class Rules:
     safeguarding: CueSet
     distress: CueSet  # not a crisis, but not OK: the 24/7 lines lead the reply
     instructions: CueSet
+    document_instructions: CueSet  # instructions to an assistant inside a document (ingest.quarantine)
     off_topic: CueSet
     past: CueSet
     present: CueSet
