@@ -155,7 +155,10 @@ def prepare(
 
     found: list[list[float] | None] = [None] * (len(bodies) + len(sentences))
     if cache is not None:
-        found = cache.get(bodies + sentences)
+        # A text the quarantine's reading embedded in this build is in the cache now, but it came
+        # from this build: it counts as embedded (``fresh``), not as taken from the cache.
+        found = [None if t in fresh else v for t, v in zip(bodies + sentences, cache.get(bodies + sentences),
+                                                            strict=True)]
         progress(CACHE_STAGE, sum(v is not None for v in found), len(found))
     vectors = _embed(embedder, bodies, found[: len(bodies)], fresh, "Embedding passages", progress, cache)
     sentence_vectors = _embed(
