@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     superseded_penalty: float = Field(0.7, gt=0, le=1)
 
     # Answering.
+    # The council's own places and services that look like a name or an address but are public:
+    # redaction never removes them (read by assistant/text/redact.py from the profile).
+    redaction_keep: list[str] = Field(default_factory=list)
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(10, ge=0)
     # Below this cosine similarity between the question and its best passage,

@@ -263,6 +263,19 @@ def test_the_council_profile_contacts_are_public_and_kept(tmp_path):
     assert redaction.spans("Call 020 8314 6000 and ask for the emergency duty team", shipped) == []
 
 
+def test_a_councils_own_places_are_kept_from_its_profile_not_the_code(tmp_path):
+    """Lewisham's places and services are in council.toml (redaction_keep): another council's
+    profile keeps its own, and Lewisham's are not special to it."""
+    text = "i went to Laurence House about my rent, then Larchwood Lodge"
+    shipped = redaction.words(redaction.DATA, PROJECT_ROOT / "council.toml")
+    assert "Laurence House" in text[: redaction.spans(text, shipped)[0][0]]  # kept; the lodge is not
+    other = tmp_path / "council.toml"
+    other.write_text('council_name = "Elsewhere Council"\nredaction_keep = ["Larchwood Lodge"]\n', encoding="utf-8")
+    theirs = redaction.words(redaction.DATA, other)
+    found = [text[a:b] for a, b, _ in redaction.spans(text, theirs)]
+    assert "Larchwood Lodge" not in found and any("Laurence House" in f for f in found)
+
+
 @pytest.mark.parametrize("text", ["0" * 8000, "ab at " * 1600, "x." * 4000, "Aa " * 2600, "my name is " * 700])
 def test_long_text_is_redacted_in_linear_time(text):
     # The web API redacts answers of up to 8,000 characters inside a request; 8,000 zeros once took 1.3 s.

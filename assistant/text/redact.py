@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import phonenumbers
 from stdnum import iban, luhn
@@ -176,14 +177,24 @@ def _capitalised(phrases: Iterable[str]) -> list[str]:
     return [p.upper() if len(p) <= 3 else p.title().replace("'S", "'s") for p in phrases]
 
 
+def _profile(profile: Path | None) -> dict[str, Any]:
+    if profile is None or not profile.exists():
+        return {}
+    try:
+        return tomllib.loads(profile.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}  # the settings report a broken profile; redaction keeps working
+
+
+def _council_keep(profile: Path | None) -> list[str]:
+    """The council profile's own public places and services (``redaction_keep``), lower case."""
+    listed = _profile(profile).get("redaction_keep", [])
+    return [str(k).lower() for k in listed if isinstance(k, str) and k.strip()] if isinstance(listed, list) else []
+
+
 def _public_contacts(profile: Path | None) -> tuple[set[str], set[str]]:
     """The phone numbers (digits) and emails of the council profile's contacts: public, never redacted."""
-    if profile is None or not profile.exists():
-        return set(), set()
-    try:
-        data = tomllib.loads(profile.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return set(), set()  # the settings report a broken profile; redaction keeps working
+    data = _profile(profile)
     details = " ".join(
         str(c.get("detail", "")) for key in ("urgent_contacts", "council_contacts")
         for c in data.get(key, []) if isinstance(c, dict)
@@ -197,10 +208,11 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
     """Load and compile the redaction word lists (``assistant/text/data/redaction.toml``).
 
     The council profile's contacts (``profile``, else the one in force) are public: their phone
-    numbers and emails are kept.
+    numbers and emails are kept, and so are the names in its ``redaction_keep``.
     """
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     numbers, emails = _public_contacts(profile or profile_path())
+    data["keep"] = [*data["keep"], *_council_keep(profile or profile_path())]
     name = r"[^\W\d_][\w'’-]*"
     cap = r"[A-Z][\w'’-]*"
     return Words(
