@@ -421,7 +421,19 @@ class BodyLimit(HTTPOnly):
 
 
 class CatchAll(HTTPOnly):
-    """The safety net: an unexpected error is logged in full and answered 500, generically."""
+    """The safety net: an unexpected error is logged in full and answered 500, generically.
+
+    The app has one inside its middlewares. The server's protocol (``web/protocol.py``) puts an
+    ``outermost`` one around the whole app: its 500 carries the security headers itself (the
+    app's middlewares are inside it), an app that returns without answering gets the 500 too
+    (uvicorn would write plain text), and an error after the answer began is passed on without
+    logging it again (the app's own net did).
+    """
+
+    def __init__(self, app: ASGIApp, *, outermost: bool = False, headers: dict[str, str] | None = None) -> None:
+        super().__init__(app)
+        self.outermost = outermost
+        self.headers = headers
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -434,9 +446,13 @@ class CatchAll(HTTPOnly):
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("Unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if not (started and self.outermost):
+                log.exception("Unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            await error_response(500, GENERIC_500)(scope, receive, send)
+        else:
+            if started or not self.outermost:
+                return
+        await error_response(500, GENERIC_500, self.headers)(scope, receive, send)
 
 

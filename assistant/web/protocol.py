@@ -34,7 +34,7 @@ from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from assistant.web.edge import GENERIC_500, GUARD_KEY, SECURITY_HEADERS, ConnectionGuard, HTTPLimits
+from assistant.web.edge import GUARD_KEY, SECURITY_HEADERS, CatchAll, ConnectionGuard, HTTPLimits
 from assistant.web.models import error_body, error_response
 
 log = logging.getLogger(__name__)
@@ -56,34 +56,6 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     await error_response(503, BUSY, {**_ERROR_HEADERS, "retry-after": "60"})(scope, receive, send)
 
 
-class _LastResort:
-    """Around the whole app (its own middlewares included): a failure before any answer is a
-    500 in the API's shape, where uvicorn would write plain text."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            if started:
-                raise
-            log.exception("Unexpected error on %s %s", scope.get("method"), scope.get("path"))
-        if not started:  # failed, or returned without answering (uvicorn drops it if the client left)
-            await error_response(500, GENERIC_500, _ERROR_HEADERS)(scope, receive, send)
-
-
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with header size, timeouts and a per-address connection cap."""
 
@@ -95,7 +67,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.app = _LastResort(self.app)
+        self.app = CatchAll(self.app, outermost=True, headers=_ERROR_HEADERS)
         self.guard: ConnectionGuard = app_state.setdefault(GUARD_KEY, ConnectionGuard(HTTPLimits()))
         self.limits = self.guard.limits
         self._address: str | None = None  # counted in the guard while the connection is open
