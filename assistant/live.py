@@ -28,6 +28,7 @@ from assistant.service import (
     IndexWarning,
     corpus_fingerprint,
     corpus_state,
+    in_service_or_none,
     problem_file,
     rebuild_in_background,
 )
@@ -199,10 +200,7 @@ class LiveAssistant:
         bot = self.bot
         served = bot.index.name
         warnings: list[IndexWarning] = []
-        try:
-            serving = in_service(self.settings)
-        except AssistantError:
-            serving = None
+        serving = in_service_or_none(self.settings)
         if serving is not None and serving.name in self._damaged and serving.name != served:
             warnings.append(IndexWarning("damaged", served, serving.name, self._damaged[serving.name]))
         state = corpus_state(self.settings)

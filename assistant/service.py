@@ -162,11 +162,8 @@ def open_last_good(
     except IndexBuildError as exc:
         damaged, error = name, exc
     if damaged is None:
-        try:
-            serving = in_service(settings)
-            damaged = serving.name if serving else None
-        except AssistantError:
-            damaged = None
+        serving = in_service_or_none(settings)
+        damaged = serving.name if serving else None
     builds: list[str] = getattr(index_store(settings), "builds", list)()
     for other in builds:
         if other == damaged:
@@ -238,7 +235,7 @@ class Assistant:
             try:
                 built = build_index(settings, embedder, skip_bad=skip_bad, **kwargs).name
             except AssistantError as exc:
-                serving = None if rebuild else _in_service(settings)
+                serving = None if rebuild else in_service_or_none(settings)
                 if serving is None:
                     raise
                 warnings.append(IndexWarning("stale", serving.name, problem_file(exc), str(exc),
@@ -341,7 +338,8 @@ class Assistant:
         yield from self.writer.stream(plan, self.context)
 
 
-def _in_service(settings: Settings) -> Any:
+def in_service_or_none(settings: Settings) -> Any:
+    """The build in service, or None when there is none or its pointer cannot be read."""
     try:
         return in_service(settings)
     except AssistantError:
