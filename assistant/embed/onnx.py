@@ -18,6 +18,7 @@ int8 (dynamic quantisation) was measured and not kept: mean cosine 0.992 against
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -60,8 +61,6 @@ def user_cache() -> Path:
 def export_file(cache_dir: Path, folder: Path) -> Path:
     """Where the export of the model in ``folder`` is kept: named by the folder's files (path,
     size, modification time: cheap to read at every start) and ``EXPORT_VERSION``."""
-    import hashlib
-
     key = hashlib.sha256(str(folder.resolve()).encode())
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         stat = path.stat()
