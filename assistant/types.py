@@ -73,6 +73,12 @@ class Chunk:
     labels: tuple[str, ...] = ()
     # For table rows: where each unit's column header is in the text (quotes show "Header … value").
     label_spans: tuple[Span | None, ...] = ()
+    # For prose: whether each unit is a statement an answer may lead with (ingest/statements.py);
+    # a title line, a caption or a line of a poem is not. Empty: every unit is.
+    answerable: tuple[bool, ...] = ()
+
+    def is_statement(self, unit: int) -> bool:
+        return unit >= len(self.answerable) or self.answerable[unit]
 
 
 @dataclass(frozen=True)

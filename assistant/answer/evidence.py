@@ -60,6 +60,8 @@ def statements(
             scores.append(0.65 * sim + 0.35 * passage.similarity + 0.35 * lex + prior)
             if len(sentence) < 12 or sentence.endswith((":", "...", "…")):
                 continue  # a lead-in ("membership includes:") only makes sense with its list
+            if not chunk.is_statement(ui):
+                continue  # a title line, a caption, a line of a poem: never an answer on its own
             out.append(Statement(chunk.id, chunk.document_id, sentence, (span,), scores[-1], lex, rank))
         out.extend(listing.list_statements(chunk, text, scores, question_terms, rank))
         # A list straight under its heading, or a section's parts, read with the heading.
@@ -110,7 +112,8 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
         if _title_pair(text, (start, end), (next_start, next_end)):
             end, body = next_end, f"{body}, {following}"
             used.add(((next_start, next_end),))
-        elif "\n" not in text[end:next_start] and len(following) <= 300 and not following.endswith(":"):
+        elif ("\n" not in text[end:next_start] and len(following) <= 300 and not following.endswith(":")
+              and chunk.is_statement(position + 1)):
             end, body = next_end, f"{body} {following}"
             used.add(((next_start, next_end),))
     extended = replace(lead, text=body, pieces=((start, end),))

@@ -185,6 +185,7 @@ def parse_corpus(
             "units": tuple(tuple(u) for u in c["units"]),
             "labels": tuple(c["labels"]),
             "label_spans": tuple(tuple(s) if s else None for s in c.get("label_spans", ())),
+            "answerable": tuple(c.get("answerable", ())),
         })
         for c in data["chunks"]
     ]

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.ingest.parsing import TableRow
+from assistant.ingest.statements import is_statement, verse_blocks
 from assistant.types import Block, Chunk, Document, Span
 
 # Bump when the chunking rules change, so existing indexes are rebuilt.
-CHUNKER_VERSION = "9"  # 9: hidden elements dropped; passages that instruct an assistant quarantined
+CHUNKER_VERSION = "10"  # 10: units marked as statements or not (ingest/statements.py)
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "no", "vs", "cllr", "dr", "mr", "mrs", "ms", "st", "approx"}
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(A-Z0-9£•])")
@@ -91,7 +92,7 @@ def chunk_document(
     def add(
         kind: str, start: int, end: int, units: list[Span], page: int | None,
         labels: tuple[str, ...] = (), extra: tuple[str, ...] = (),
-        label_spans: tuple[Span | None, ...] = (),
+        label_spans: tuple[Span | None, ...] = (), answerable: tuple[bool, ...] = (),
     ) -> None:
         chunks.append(
             Chunk(
@@ -106,6 +107,7 @@ def chunk_document(
                 units=tuple(units),
                 labels=labels,
                 label_spans=label_spans,
+                answerable=answerable,
             )
         )
 
@@ -114,20 +116,23 @@ def chunk_document(
             return
         budget = options.max_tokens - count_tokens(context())
         units: list[Span] = []
+        flags: list[bool] = []
         used = 0
         page = pending[0][0].page
         for block, spans in pending:
             for span in spans:
                 cost = count_tokens(text[span[0] : span[1]])
                 if units and used + cost > budget:
-                    add("prose", units[0][0], units[-1][1], units, page)
-                    units, used, page = [], 0, block.page
+                    add("prose", units[0][0], units[-1][1], units, page, answerable=tuple(flags))
+                    units, flags, used, page = [], [], 0, block.page
                 units.append(span)
+                flags.append(is_statement(text, span, block, verse=block.start in verse))
                 used += cost
         if units:
-            add("prose", units[0][0], units[-1][1], units, page)
+            add("prose", units[0][0], units[-1][1], units, page, answerable=tuple(flags))
         pending.clear()
 
+    verse = verse_blocks(text, doc.blocks)
     skip_section = False
     for block in doc.blocks:
         if block.kind == "heading":
