@@ -56,6 +56,7 @@ class AnswerContext:
             self.glossary.expansions,
             {doc_id: meta.published for doc_id, meta in index.documents.items()},
             self.rules,
+            {c.id: c.section for c in index.chunks},
         )
         self.headings = listing.find_headings(index.chunks, index.texts)
         self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")

@@ -73,6 +73,8 @@ class Fact(Protocol):
     def pieces(self) -> tuple[Span, ...]: ...
     @property
     def score(self) -> float: ...
+    @property
+    def chunk_id(self) -> str: ...
 
 
 Terms = Callable[[str], set[str]]
@@ -118,6 +120,8 @@ class Lexicon:
     # Each document's year of publication (it cannot report what happened after it).
     published: dict[str, int] = field(default_factory=dict)
     rules: Rules = field(default_factory=default_rules)
+    # Each chunk's heading path: a fact under "If you are 16 or 17" is about 16- and 17-year-olds.
+    sections: dict[str, str] = field(default_factory=dict)
 
     def topic(self, question: str) -> dict[str, set[str]]:
         """The question's content words (each with its synonyms), without the words naming the kind of fact.
@@ -170,9 +174,11 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
     pattern = PATTERNS[kind]
     text = lexicon.texts[fact.document_id]
     own = fact.text if _one_line(fact, lexicon.texts) else ""
+    # The nearest heading only: a document's title heading is over every line of it.
+    heading = lexicon.sections.get(fact.chunk_id, "").rsplit(" > ", 1)[-1]
     return any(
         pattern.search(text[span[0] : span[1]])
-        and lexicon.on_topic(topic, f"{_line(text, span)} {own}")
+        and lexicon.on_topic(topic, f"{_line(text, span)} {own} {heading}")
         for span in fact.pieces
     )
 
