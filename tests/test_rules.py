@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from assistant.answer.verdict import the_ask
 from assistant.answer.guard import distress_group, is_injection, is_safeguarding, looks_off_topic
 from assistant.errors import ConfigError
 from assistant.ingest.quarantine import cue_reason
@@ -25,7 +26,9 @@ MEANS = {
     "present": lambda text, rules: asks_about_present(text, rules=rules),
     **{name: lambda text, rules, name=name: getattr(rules, name).search(text) for name in CUE_SETS
        if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time",
-                                               "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words")},
+                                               "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
+                                               "obligation_ask", "says_yes", "says_no", "says_depends")},
+    "yes_no_ask": lambda text, rules: rules.yes_no_ask.search(the_ask(text)),
     "which_time": lambda text, rules: rules.which_time.fullmatch(text),
 }
 CASES = [

@@ -77,7 +77,8 @@ _BACK_REFERENCE = re.compile(r"(It|This|That|These|Those|They|Then|He|She)\b")
 
 def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str, int]) -> list[Statement]:
     """Let a one-sentence lead carry on to the next sentence of the same line or paragraph,
-    and take in the sentence before it when it starts with "It", "This", "They"….
+    and take in the sentence before it when it starts with "It", "This", "They"… or when the
+    sentence before asks the question it answers.
 
     Plain-language documents put one fact per short sentence ("Staying Put means
     you keep living with your foster carer after 18. The duty lasts until you are
@@ -100,7 +101,9 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
         prev_start, prev_end = chunk.units[position - 1]
         previous = " ".join(text[prev_start:prev_end].split())
         # A lead that starts "It means…" needs the sentence before it, which says what "it" is.
-        if _BACK_REFERENCE.match(body) and "\n" not in text[prev_end:start] and len(previous) <= 220:
+        # So does one that answers the question before it ("Were you born …? You will have …").
+        poses = previous.endswith("?") or _BACK_REFERENCE.match(body)
+        if poses and "\n" not in text[prev_end:start] and len(previous) <= 220:
             start, body = prev_start, f"{previous} {body}"
             used.add(((prev_start, prev_end),))
         elif _title_pair(text, (prev_start, prev_end), (start, end)):

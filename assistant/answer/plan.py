@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from assistant.answer import compare, evidence, listing
+from assistant.answer import compare, evidence, listing, verdict
 from assistant.answer import gates as specifics
 from assistant.answer import guard as safety
 from assistant.answer.context import AnswerContext
@@ -61,6 +61,7 @@ class Plan:
     missing: str | None = None  # "decline": the kind of fact asked for and not given ("amount")
     thing: str | None = None  # "decline": the named thing the documents do not give
     talk: str | None = None  # "conversation": greeting, thanks, goodbye, about_assistant, frustration...
+    verdict: verdict.Verdict | None = None  # "answer" to a yes/no question: what its lead statement settles
     steps: tuple[tuple[str, str], ...] = ()  # (step, verdict) for every step that ran
     why: tuple[str, ...] = ()  # why each evidence statement was chosen, in the order of ``evidence``
 
@@ -252,7 +253,10 @@ def read_on(turn: Turn) -> Plan | None:
         turn.why[0] = WHY_READ_ON
     turn.chosen = extended
     turn.trace.append(("read_on", "answered"))
-    return turn.plan("answered", "answer")
+    said = verdict.verdict(turn.question, extended[0], turn.ctx.lexicon, turn.ctx.rules)
+    if said:
+        turn.trace.append(("verdict", said))
+    return turn.plan("answered", "answer", verdict=said)
 
 
 STEPS: tuple[tuple[str, Step], ...] = (

@@ -10,8 +10,9 @@ The tests are of form, not of any council's words, so they hold for any council'
 - a fragment: fewer than ``MIN_WORDS`` words, no figure (a date is not a figure: a caption dates
   its chart) and no full stop: a title or a label, not a short sentence ("Complaints have three
   stages.") nor a label with its value ("Mondays: The Zone, Burnley");
+- a question: it asks, and the sentence after it answers ("Did you claim asylum…? Then you get…");
 - verse or a run of captions: ``VERSE_RUN`` or more one-line paragraphs in a row, each short,
-  without an end stop and without a figure;
+  without an end stop (a question mark allowed: poems ask) and without a figure;
 - a dated label: a one-line paragraph without an end stop whose only numbers are dates.
 An infographic's lines ("266" above "Live in Lewisham", "57% 18-20 yr olds in EET") hold counts
 and percentages, so they stay statements.
@@ -53,6 +54,10 @@ def one_line(text: str, block: Block) -> str | None:
     return line if line and "\n" not in line else None
 
 
+def _unstopped(line: str) -> bool:
+    return not _END_STOP.search(line) or line.endswith("?")
+
+
 def verse_blocks(text: str, blocks: Sequence[Block]) -> set[int]:
     """Starts of the paragraphs that sit in a run of short, unstopped, figure-free lines."""
     out: set[int] = set()
@@ -65,7 +70,7 @@ def verse_blocks(text: str, blocks: Sequence[Block]) -> set[int]:
 
     for block in blocks:
         line = one_line(text, block)
-        if line is not None and words(line) <= VERSE_WORDS and not _END_STOP.search(line) and not has_figure(line):
+        if line is not None and words(line) <= VERSE_WORDS and _unstopped(line) and not has_figure(line):
             run.append(block.start)
         elif block.kind == "heading" and run:
             continue  # a title inside a poem ("What is care?") does not end it
@@ -78,8 +83,8 @@ def verse_blocks(text: str, blocks: Sequence[Block]) -> set[int]:
 def is_statement(text: str, span: Span, block: Block, *, verse: bool = False) -> bool:
     """Can an answer lead with the unit ``text[span]`` of ``block``?"""
     unit = " ".join(text[span[0] : span[1]].split())
-    if verse:
-        return False
+    if verse or unit.endswith("?"):
+        return False  # a question asks; the sentence after it answers ("Did you…? Then you get…")
     figure = has_figure(unit)
     # A short sentence with its full stop says something ("Complaints have three stages."); a short
     # line without one is a title or a label, unless it pairs a label with its value ("Mondays: …").

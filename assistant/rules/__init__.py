@@ -27,6 +27,7 @@ CUE_SETS = (
     "ask_clock", "ask_frequency", "ask_duration", "ask_time",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "change_time",
     "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
+    "yes_no_ask", "obligation_ask", "says_yes", "says_no", "says_depends",
 )
 
 
@@ -118,6 +119,11 @@ class Rules:
     thing_end: CueSet
     thing_filler: CueSet
     kind_words: CueSet
+    yes_no_ask: CueSet
+    obligation_ask: CueSet
+    says_yes: CueSet
+    says_no: CueSet
+    says_depends: CueSet
     domain_words: frozenset[str]
     messages: Messages
     question_words: frozenset[str]

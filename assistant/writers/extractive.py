@@ -203,6 +203,11 @@ def lead_with_help(plan: Plan, ctx: AnswerContext, reply: Reply) -> Reply:
     return replace(reply, text=f"{box}\n\n{reply.text}") if box else reply
 
 
+def lead_with_verdict(text: str, said: str) -> str:
+    """"Yes." before the statement that settles it; on a line of its own before a list."""
+    return f"{said}\n\n{text}" if text.startswith(("- ", "  - ")) else f"{said} {text}"
+
+
 def make_reply(status: str, text: str, citations: list[Citation] | None = None, **extra: str) -> Reply:
     return Reply(status=status, text=text, citations=citations or [], **extra)  # type: ignore[arg-type]
 
@@ -245,6 +250,8 @@ class ExtractiveWriter:
                               question=plan.question, standalone_question=plan.standalone)
         composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings)
         text = _PROVENANCE.sub("", composed.text) if plan.kind == "compare" else composed.text
+        if plan.verdict:
+            text = lead_with_verdict(text, messages.say(f"verdict_{plan.verdict}"))
         return Reply("answered", text, composed.citations, question=plan.question,
                      standalone_question=plan.standalone)
 
