@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from assistant.answer.verdict import the_ask
 from assistant.answer.guard import distress_group, is_injection, is_safeguarding, looks_off_topic
+from assistant.answer.verdict import the_ask
 from assistant.errors import ConfigError
 from assistant.ingest.quarantine import cue_reason
 from assistant.retrieve.fusion import asks_about_past, asks_about_present

@@ -10,7 +10,8 @@ sentence on the question's topic:
 Anything else leads with the statement alone. A "no" counts only when the verb denied is the
 question's own ("you cannot claim" for "can I claim", not "you do not pay" for "do I get it
 free"); a question about having to do something ("do I have to pay it back?") gets a no, never
-a yes: a statement of what you can get does not say what you must do. The cues are rules ([yes_no_ask], [obligation_ask], [says_*] in rules.toml).
+a yes: a statement of what you can get does not say what you must do. The cues are rules
+([yes_no_ask], [obligation_ask], [says_*] in rules.toml).
 """
 
 from __future__ import annotations
