@@ -53,8 +53,15 @@ _WHEN = re.compile(
 _PERCENT = re.compile(r"\d\s?%")
 _YEAR = re.compile(r"\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
+# A count is a figure that is not a year or a date ("575 Net no.", "seven principles").
+_COUNT = re.compile(
+    r"(?<![/\d])\b(?!(?:19|20)\d{2}\b)\d[\d,]*\b(?!/)|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|twenty|thirty|forty|fifty|hundred|thousand|dozens?)\b",
+    re.IGNORECASE,
+)
+
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "contact": _PHONE, "amount": _MONEY, "percent": _PERCENT,
+    "contact": _PHONE, "amount": _MONEY, "percent": _PERCENT, "count": _COUNT,
     "clock": _CLOCK, "frequency": _OFTEN, "duration": _LONG, "time": _WHEN,
 }
 def without_kind_words(question: str, rules: Rules | None = None) -> str:
@@ -88,6 +95,8 @@ def ask_kind(question: str, rules: Rules | None = None) -> str | None:
         return "contact"
     if rules.ask_percent.search(question):
         return "percent"
+    if rules.ask_count.search(question):
+        return "count"
     if rules.ask_money.search(question) and rules.ask_how_much.search(question):
         return "percent" if rules.ask_rate.search(question) else "amount"
     for kind, asked in (
@@ -190,6 +199,10 @@ def missing_kind(
     kind = ask_kind(question, rules)
     if kind is None:
         return None
+    if kind == "count":
+        # A table's or an infographic's figure often sits a line away from what it counts
+        # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
+        return None if any(_COUNT.search(_said(fact, lexicon.texts)) for fact in chosen) else kind
     topic = lexicon.topic(question)
     return None if any(gives(kind, fact, topic, lexicon) for fact in chosen) else kind
 

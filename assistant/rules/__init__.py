@@ -23,7 +23,7 @@ from assistant.errors import ConfigError
 RULES_FILE = "rules.toml"
 CUE_SETS = (
     "safeguarding", "distress", "instructions", "document_instructions", "off_topic", "past", "present",
-    "ask_contact", "ask_percent", "ask_money", "ask_how_much", "ask_rate",
+    "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_time",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "change_time",
     "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
@@ -101,6 +101,7 @@ class Rules:
     present: CueSet
     ask_contact: CueSet
     ask_percent: CueSet
+    ask_count: CueSet
     ask_money: CueSet
     ask_how_much: CueSet
     ask_rate: CueSet
