@@ -14,6 +14,7 @@ the package works the same from a checkout and from an installed wheel.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,16 @@ class Contact(BaseModel):
     # Answers day and night, every day: a decline to a message near the line of a crisis lists
     # every such line, so help at 2am is never only an office-hours number.
     always_open: bool = False
+    # Which declines list it: a decline ("the documents don't say") shows the contacts whose
+    # topics the question names (words or phrases, lower case), and every contact with none.
+    # A safeguarding line under "how much is the bursary?" is no help; under "i dont feel safe" it is.
+    topics: list[str] = Field(default_factory=list)
+
+    def fits(self, question: str) -> bool:
+        if not self.topics:
+            return True
+        lowered = question.lower()
+        return any(re.search(rf"\b{re.escape(t.lower())}\b", lowered) for t in self.topics)
 
 
 class Settings(BaseSettings):
@@ -244,6 +255,10 @@ class Settings(BaseSettings):
     @property
     def cache_path(self) -> Path:
         return self.path(self.cache_dir)
+
+    def decline_contacts(self, question: str) -> list[Contact]:
+        """The council's contacts that fit a question the documents do not answer (``Contact.topics``)."""
+        return [c for c in self.council_contacts if c.fits(question)]
 
     def crisis_contacts(self, category: str | None) -> tuple[list[Contact], list[Contact]]:
         """(the contacts to show first for this kind of crisis, then the urgent ones; the council's others)."""

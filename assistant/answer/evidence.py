@@ -73,6 +73,7 @@ def statements(
 
 
 _BACK_REFERENCE = re.compile(r"(It|This|That|These|Those|They|Then|He|She)\b")
+_REFERS = re.compile(r"\b(it|this|that|these|those|they|them)\b", re.IGNORECASE)
 
 
 def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str, int]) -> list[Statement]:
@@ -102,7 +103,9 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
         previous = " ".join(text[prev_start:prev_end].split())
         # A lead that starts "It means…" needs the sentence before it, which says what "it" is.
         # So does one that answers the question before it ("Were you born …? You will have …").
-        poses = previous.endswith("?") or _BACK_REFERENCE.match(body)
+        # A short one that leans on it ("You make it with your PA.") needs it as much.
+        leans = _BACK_REFERENCE.match(body) or (len(body.split()) <= 8 and _REFERS.search(body))
+        poses = previous.endswith("?") or leans
         if poses and "\n" not in text[prev_end:start] and len(previous) <= 220:
             start, body = prev_start, f"{previous} {body}"
             used.add(((prev_start, prev_end),))

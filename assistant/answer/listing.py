@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer.statement import Statement, overlap, own_heading
+from assistant.text.tokens import terms
 from assistant.types import Chunk, Span
 
 
@@ -163,6 +164,16 @@ def list_statements(
     return out
 
 
+def _vague_list(statement: Statement, asked: set[str]) -> bool:
+    """A list led by a lead-in of a few words that names nothing the question asks about
+    ("It explains:" for "what happens when i turn 25", not for "what must the Local Offer explain")."""
+    if "\n  - " not in statement.text:
+        return False
+    head = statement.text.split("\n", 1)[0]
+    short = bool(head) and len(head.split()) <= 3 and bool(re.match(r"(It|This|These|They|That|Those)\b", head))
+    return short and not terms(head) & asked
+
+
 def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
     """For "what are / who is on / which…" questions, rank whole lists above single items.
 
@@ -170,7 +181,12 @@ def prefer_lists(candidates: list[Statement], question: str) -> list[Statement]:
     as a care leaver?" is not answered by the names of the eligibility section's parts.
     """
     if not _LIST_ASK.search(question):
-        return [c for c in candidates if not c.outline]
+        # Not asked for a list: a list whose lead-in says nothing ("It explains:") gives way
+        # to its own item that answers ("Most support continues until age 25…").
+        asked = terms(question)
+        kept = [replace(c, score=c.score - 0.05) if _vague_list(c, asked) else c
+                for c in candidates if not c.outline]
+        return sorted(kept, key=lambda s: (-s.score, s.rank, s.pieces))
     boosted = [
         replace(c, score=c.score + 0.08) if "\n  - " in c.text else c
         for c in candidates

@@ -134,13 +134,14 @@ def contacts_block(contacts: Sequence[Contact]) -> str:
 
 def not_found_text(
     audience: str, settings: Settings, kind: str | None = None, thing: str | None = None,
-    messages: Messages | None = None,
+    messages: Messages | None = None, question: str = "",
 ) -> str:
+    """The documents do not say: what they do not cover, who to ask, and the contacts that fit the question."""
     messages = messages or default_rules().messages
     what = messages.not_covered.get(kind or "") or (f"“{thing}”" if thing else messages.not_covered["any"])
     values = {"what": what, "advice_contact": settings.advice_contact, "council_name": settings.council_name}
     lead = messages.say("not_found_care_leaver" if audience == "care_leaver" else "not_found_staff", **values)
-    extra = contacts_block(settings.council_contacts)
+    extra = contacts_block(settings.decline_contacts(question))
     return lead + (f"\n\n{messages.say('not_found_other_help')}\n{extra}" if extra else "")
 
 
@@ -246,7 +247,8 @@ class ExtractiveWriter:
             return make_reply("off_topic", off_topic_text(audience, s, messages), question=plan.question,
                               standalone_question=plan.standalone)
         if plan.kind == "decline":
-            return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing, messages),
+            return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing, messages,
+                                                          plan.question),
                               question=plan.question, standalone_question=plan.standalone)
         composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings)
         text = _PROVENANCE.sub("", composed.text) if plan.kind == "compare" else composed.text

@@ -1,0 +1,55 @@
+"""Answers a young person can rely on: what was asked comes first, and what the documents don't
+say is said plainly, with help that fits the question. Asked as a care leaver would ask."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.config import load_settings
+
+SAFETY_LINES = ("MASH", "Call 101", "020 8314 6660")
+
+
+def test_a_money_question_the_documents_dont_answer_is_declined_without_safeguarding_lines(bot):
+    reply = bot.ask("how many care leavers do we have")
+    assert reply.status in ("not_found", "answered")
+    if reply.status == "not_found":
+        assert "number" in reply.text
+        assert not any(line in reply.text for line in SAFETY_LINES), reply.text
+    else:
+        assert re.search(r"\d", reply.text.split("\n\n")[0]), reply.text  # a figure, not "Care leavers."
+
+
+def test_a_decline_about_safety_lists_the_safeguarding_lines():
+    settings = load_settings()
+    shown = [c.name for c in settings.decline_contacts("who do i tell if im worried about a friends safety")]
+    assert any("MASH" in name for name in shown)
+    assert settings.decline_contacts("how much is the clothing allowance") == []
+
+
+@pytest.mark.parametrize("question", ["hi", "hello there", "thanks", "thank u that helped"])
+def test_small_talk_gets_a_friendly_reply_never_a_decline(bot, question):
+    reply = bot.ask(question)
+    assert reply.status == "off_topic"
+    assert "won't guess" not in reply.text and "MASH" not in reply.text
+
+
+def test_thanks_after_an_answer_is_not_the_answer_again(bot):
+    history = [{"role": "user", "content": "how much is the uni bursary"},
+               {"role": "assistant", "content": bot.ask("how much is the uni bursary").text}]
+    reply = bot.ask("thanks", history=history)
+    assert "£2,000" not in reply.text and reply.status == "off_topic"
+
+
+@pytest.mark.parametrize("question", [
+    "im pregnant what help can i get",
+    "what happens when i turn 25",
+    "how do i get a PA",
+])
+def test_the_first_line_is_a_statement_not_a_caption_poem_or_fragment(bot, question):
+    reply = bot.ask(question)
+    first = next(line for line in reply.text.split("\n") if line.strip())
+    assert not re.search(r"– percent|^Care is |^You make it with your PA", first), first
+    assert len(re.findall(r"[A-Za-z£0-9']+", first)) >= 6, first
