@@ -53,3 +53,26 @@ def test_the_first_line_is_a_statement_not_a_caption_poem_or_fragment(bot, quest
     first = next(line for line in reply.text.split("\n") if line.strip())
     assert not re.search(r"– percent|^Care is |^You make it with your PA", first), first
     assert len(re.findall(r"[A-Za-z£0-9']+", first)) >= 6, first
+
+
+def first_screen(text: str) -> str:
+    """What a care leaver sees before "More from the documents" (and before the sources)."""
+    return text.split("**More from the documents:**")[0].split("\nSources:")[0]
+
+
+@pytest.mark.parametrize("question", [
+    "im an asylum seeker what support do i get",
+    "what help is there with money",
+    "what does the council do for care leavers",
+])
+def test_a_long_answer_fits_a_phone_screen_before_more(bot, question):
+    reply = bot.ask(question)
+    shown = first_screen(reply.text)
+    bullets = [line for line in shown.split("\n") if line.startswith("- ")]
+    words = len(re.findall(r"[A-Za-z0-9£%'’]+", re.sub(r"\[\d+\]", "", shown)))
+    assert words <= 150 or len(bullets) <= 1, (words, shown)
+
+
+def test_a_rule_the_document_repeats_is_said_once(bot):
+    reply = bot.ask("im an asylum seeker what support do i get")
+    assert reply.text.count("Then you get the same support as a care leaver") == 1, reply.text

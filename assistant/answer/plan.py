@@ -13,6 +13,7 @@ Each records its verdict in ``Turn.trace``, which the plan keeps (``Plan.steps``
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,6 +29,7 @@ from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
+from assistant.text.tokens import terms
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -329,8 +331,31 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
             continue
         if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
             continue
+        if _repeats(cand, chosen):
+            continue
         chosen.append(cand)
     return chosen
+
+
+# A sentence repeats another when this share of their words is the same (Jaccard, stemmed).
+REPEAT_SIMILARITY = 0.5
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _sentences(text: str) -> list[set[str]]:
+    return [t for t in (terms(s) for s in _SENTENCE.split(text)) if len(t) >= 3]
+
+
+def _repeats(cand: Statement, chosen: list[Statement]) -> bool:
+    """Does the candidate mostly say again what a chosen statement of its document says? A
+    document repeats a rule in several sections ("Lewisham's 13-week rule…"); an answer says it once."""
+    # Within one document only: two strategies say the same thing with a different chair or figure.
+    said = [s for c in chosen if c.document_id == cand.document_id for s in _sentences(c.text)]
+    own = _sentences(cand.text)
+    if not own or not said:
+        return False
+    again = sum(any(len(s & t) / len(s | t) >= REPEAT_SIMILARITY for t in said) for s in own)
+    return again / len(own) >= 0.5
 
 
 def _within(inner: Statement, outer: Statement) -> bool:

@@ -40,6 +40,7 @@ def compose(
     settings: Settings,
     *,
     headings: Sequence[str] = (),
+    messages: Messages | None = None,
 ) -> Composed:
     """Write the answer: lead statement, bullets, each with its citation number."""
     citations: list[Citation] = []
@@ -94,10 +95,33 @@ def compose(
     if lines:
         parts.append(lines[0] if not headings else "\n".join(lines))
         if not headings and len(lines) > 1:
-            parts.append("\n".join(lines[1:]))
+            shown, more = split_for_a_phone(lines, audience)
+            parts.append("\n".join(shown))
+            if more:
+                parts.append(f"{(messages or default_rules().messages).say('more_heading')}\n" + "\n".join(more))
     if outro:
         parts.append(outro)
     return Composed("\n\n".join(parts), citations)
+
+
+# A care leaver reads on a phone: the lead and the bullets up to about this many words come
+# first; the rest follows under "More from the documents".
+PHONE_WORDS = 120
+_COUNTED = re.compile(r"[A-Za-z0-9£%'’]+")
+
+
+def split_for_a_phone(lines: Sequence[str], audience: str) -> tuple[list[str], list[str]]:
+    """The bullets after the lead that fit the first screen, and those that go under "More"."""
+    if audience != "care_leaver":
+        return list(lines[1:]), []
+    used = len(_COUNTED.findall(re.sub(r"\[\d+\]", "", lines[0])))
+    shown: list[str] = []
+    for number, line in enumerate(lines[1:], 1):
+        used += len(_COUNTED.findall(re.sub(r"\[\d+\]", "", line)))
+        if used > PHONE_WORDS and shown:
+            return shown, list(lines[number:])
+        shown.append(line)
+    return shown, []
 
 
 def provenance(meta: DocumentMeta, documents: dict[str, DocumentMeta]) -> str:
@@ -250,7 +274,8 @@ class ExtractiveWriter:
             return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing, messages,
                                                           plan.question),
                               question=plan.question, standalone_question=plan.standalone)
-        composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings)
+        composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings,
+                           messages=messages)
         text = _PROVENANCE.sub("", composed.text) if plan.kind == "compare" else composed.text
         if plan.verdict:
             text = lead_with_verdict(text, messages.say(f"verdict_{plan.verdict}"))
