@@ -76,3 +76,11 @@ def test_a_long_answer_fits_a_phone_screen_before_more(bot, question):
 def test_a_rule_the_document_repeats_is_said_once(bot):
     reply = bot.ask("im an asylum seeker what support do i get")
     assert reply.text.count("Then you get the same support as a care leaver") == 1, reply.text
+
+
+def test_a_question_told_as_a_story_is_answered(bot):
+    story = ("i left care last year and i live in a flat now. a builder offered me an apprenticeship "
+             "starting in september and my mate said care leavers get extra money for it. how much would i get")
+    reply = bot.ask(story)
+    assert reply.status == "answered", reply.text
+    assert "apprenticeship bursary" in reply.text and "£" in reply.text.split("\n\n")[0]

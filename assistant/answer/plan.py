@@ -86,6 +86,16 @@ class Turn:
     risk: Risk | None = None
     trace: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def ask(self) -> str:
+        """What the gates judge: a question told as a story is judged by the sentence that asks
+        ("… my friend say government give money. how much i can get"), which the evidence, found
+        with the whole story, must answer; a plain question by itself."""
+        question = self.standalone
+        if len(question.split()) >= STORY_WORDS and len(re.split(r"(?<=[.!?])\s+", question.strip())) >= 2:
+            return verdict.the_ask(question)
+        return question
+
     def plan(self, status: Status, kind: PlanKind, **fields: object) -> Plan:
         retrieval = (
             Retrieval(self.standalone, tuple(self.passages), self.vector)
@@ -223,13 +233,14 @@ def specific_fact(turn: Turn) -> Plan | None:
     """A question for an amount, contact, date… is declined unless a chosen statement gives it."""
     lexicon = turn.ctx.lexicon
     rules = turn.ctx.rules
-    missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon, rules)
+    ask = turn.ask
+    missing = specifics.missing_kind(ask, turn.chosen, lexicon, rules)
     if missing:
-        rescued = specifics.rescue(missing, turn.standalone, turn.chosen, turn.candidates, lexicon)
+        rescued = specifics.rescue(missing, ask, turn.chosen, turn.candidates, lexicon)
         if rescued is not turn.chosen:  # the rescue keeps the first three and brings in one that gives it
             turn.why = [*turn.why[: len(rescued) - 1], WHY_RESCUED.format(missing=missing)]
         turn.chosen = rescued
-        missing = specifics.missing_kind(turn.standalone, turn.chosen, lexicon, rules)
+        missing = specifics.missing_kind(ask, turn.chosen, lexicon, rules)
     if missing:
         turn.trace.append(("specific_fact", f"no statement gives the {missing}"))
         return turn.plan("not_found", "decline", declined_by="specific_fact", missing=missing)
@@ -239,8 +250,8 @@ def specific_fact(turn: Turn) -> Plan | None:
 def named_thing(turn: Turn) -> Plan | None:
     """A named thing or year the chosen statements never mention is declined by name."""
     lexicon = turn.ctx.lexicon
-    thing = specifics.missing_thing(turn.standalone, turn.chosen, lexicon) or specifics.unstated_year(
-        turn.standalone, turn.chosen, lexicon
+    thing = specifics.missing_thing(turn.ask, turn.chosen, lexicon) or specifics.unstated_year(
+        turn.ask, turn.chosen, lexicon
     )
     if thing:
         turn.trace.append(("named_thing", f"“{thing}” is not stated"))
@@ -303,6 +314,9 @@ def plan_turn(
             return plan
     raise AssertionError("the last step always settles the turn")  # pragma: no cover
 
+
+# A message this long, in two sentences or more, may be a story with its question at the end.
+STORY_WORDS = 20
 
 # A close second scores within this of the lead and shares at least this share of the question's words.
 SECOND_WITHIN = 0.15
