@@ -84,3 +84,18 @@ def test_a_question_told_as_a_story_is_answered(bot):
     reply = bot.ask(story)
     assert reply.status == "answered", reply.text
     assert "apprenticeship bursary" in reply.text and "£" in reply.text.split("\n\n")[0]
+
+
+def test_the_readmes_eet_question_leads_with_the_eet_row(bot):
+    reply = bot.ask("What is the EET target?", audience="staff")
+    first = reply.text.strip().split("\n")[0]
+    assert "education, employment or training" in first and "60%" in first, first
+
+
+@pytest.mark.parametrize("question", [
+    "what does the 2028-31 corporate parenting strategy say about care leavers",
+    "what are the targets in the 2031-34 plan",
+])
+def test_a_period_no_document_covers_is_declined_by_name(bot, question):
+    reply = bot.ask(question, audience="staff")
+    assert reply.status == "not_found" and "20" in reply.text.split("\n")[0], reply.text

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -29,6 +29,7 @@ from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
+from assistant.text.glossary import Glossary, normalise
 from assistant.text.tokens import terms
 from assistant.types import Passage
 
@@ -210,6 +211,8 @@ def gather_evidence(turn: Turn) -> Plan | None:
     qterms = ctx.tokens.terms(f"{standalone} {' '.join(ctx.glossary.expansions(standalone))}")
     turn.vector = turn.vectors(standalone)
     candidates = listing.prefer_lists(ctx.statements(turn.passages, turn.vector, qterms), standalone)
+    if len(ctx.lexicon.topic(standalone)) <= 2:  # the acronym is what the question is about
+        candidates = spelled_out(candidates, standalone, ctx.glossary)
     if retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
         candidates = evidence.prefer_current(candidates, set(ctx.superseded))
     turn.candidates = candidates
@@ -250,9 +253,8 @@ def specific_fact(turn: Turn) -> Plan | None:
 def named_thing(turn: Turn) -> Plan | None:
     """A named thing or year the chosen statements never mention is declined by name."""
     lexicon = turn.ctx.lexicon
-    thing = specifics.missing_thing(turn.ask, turn.chosen, lexicon) or specifics.unstated_year(
-        turn.ask, turn.chosen, lexicon
-    )
+    thing = (specifics.unknown_period(turn.ask, lexicon) or specifics.missing_thing(turn.ask, turn.chosen, lexicon)
+             or specifics.unstated_year(turn.ask, turn.chosen, lexicon))
     if thing:
         turn.trace.append(("named_thing", f"“{thing}” is not stated"))
         return turn.plan("not_found", "decline", declined_by="named_thing", thing=thing)
@@ -330,6 +332,21 @@ WHY_READ_ON = "the lead, read on to the sentence next to it that completes it"
 WHY_RESCUED = "brought in because it gives the {missing} the question asks for"
 WHY_SIDE = "one side of the comparison: {side}"
 WHY_POINTER = "the closest passage, shown after the urgent help"
+
+
+# A statement that spells out an acronym a short question is about ("education, employment or
+# training" for "What is the EET target?") is about it, however its other words score.
+SPELLED_OUT = 0.08
+
+
+def spelled_out(candidates: list[Statement], question: str, glossary: Glossary) -> list[Statement]:
+    """Lift the statements that give, in full, the meaning of an acronym the question uses."""
+    meanings = [normalise(glossary.acronyms[a]) for a in glossary.acronyms_in(question)]
+    if not meanings:
+        return candidates
+    lifted = [replace(c, score=c.score + SPELLED_OUT) if any(m in normalise(c.text) for m in meanings) else c
+              for c in candidates]
+    return sorted(lifted, key=lambda c: (-c.score, c.rank, c.pieces))
 
 
 def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
