@@ -294,15 +294,15 @@ _PERIOD = re.compile(r"(?<![£\d])\b(20\d{2})\s?(?:-|–|/|to)\s?(20)?(\d{2})\b"
 
 
 def unknown_period(question: str, lexicon: Lexicon) -> str | None:
-    """A period ("the 2028-31 strategy") that no document speaks of, else None.
+    """A period of years ("the 2028-31 strategy") that no document speaks of, else None.
 
     A later strategy's years are a near miss: the current one's targets are not its targets.
     A period is known when a document names it in any spelling ("2025-28", "2025–2028", "2025/28").
     """
     for match in _PERIOD.finditer(question):
         start, end = int(match.group(1)), int(match.group(3))
-        if not 0 < (end - start % 100) % 100 <= 10:
-            continue  # not a span of years
+        if not 2 <= (end - start % 100) % 100 <= 10:
+            continue  # a financial year ("2026/27") is judged as its year (``unstated_year``)
         spellings = re.compile(rf"\b{start}\s?(?:-|–|/|to)\s?(?:20)?{end:02d}\b")
         if not any(spellings.search(text) for text in lexicon.texts.values()):
             return f"the {start}–{end:02d} period"
