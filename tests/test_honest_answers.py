@@ -99,3 +99,14 @@ def test_the_readmes_eet_question_leads_with_the_eet_row(bot):
 def test_a_period_no_document_covers_is_declined_by_name(bot, question):
     reply = bot.ask(question, audience="staff")
     assert reply.status == "not_found" and "20" in reply.text.split("\n")[0], reply.text
+
+
+@pytest.mark.parametrize(("question", "now", "before"), [
+    ("how did the placement stability measure change from 2021-24 to 2025-28", "2.5 years", "71%"),
+    ("what did the old strategy measure for review meetings, and what does the new one measure", "90.9%", "73%"),
+])
+def test_what_changed_sets_a_measure_beside_the_one_it_replaced(bot, question, now, before):
+    reply = bot.ask(question, audience="staff")
+    assert "**Now" in reply.text and "**Before" in reply.text, reply.text
+    now_side, before_side = reply.text.split("**Before", 1)
+    assert now in now_side and before in before_side, reply.text

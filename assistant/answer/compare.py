@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+
 from assistant.answer import evidence, listing
 from assistant.answer.context import AnswerContext
 from assistant.answer.statement import Statement
+from assistant.retrieve import fusion
 from assistant.retrieve.search import QueryVectors
 from assistant.rules import Rules, default_rules
+
+# Each side's best few statements are paired; a pair scores both sides' own scores plus this much
+# of how alike the two are, so the same measure, strand or body is set beside itself.
+SIDE_CANDIDATES = 6
+LIKE_FOR_LIKE = 0.6
+SAME_KIND = 0.2
+_FIGURE = re.compile(r"\d\s?%|£\s?\d|(?<!^)\b\d{2,}\b")
 
 
 def asks_what_changed(question: str, rules: Rules | None = None) -> bool:
     """Does the message ask how things changed ("what's new", "compared with before")? (rules: [what_changed])"""
     return (rules or default_rules()).what_changed.search(question)
+
+
+def spans_both(question: str, periods: fusion.Periods, rules: Rules | None = None) -> bool:
+    """Does the question name the replaced document and the current one ("in 2021-24 … in
+    2025-28", "the old strategy … the new one")? Then it compares them, whatever its words of
+    change. ("the new provider … per the 2021-24 strategy" names one: rules [current_document].)"""
+    rules = rules or default_rules()
+    past, present = periods.years(question)
+    return bool((past or rules.past.search(question)) and (present or rules.current_document.search(question)))
 
 
 def change_topic(standalone: str, rules: Rules | None = None) -> str:
@@ -29,18 +50,40 @@ def sides(ctx: AnswerContext, topic: str, vectors: QueryVectors) -> tuple[list[S
     docs = ctx.index.documents
     old_ids = {m.id for m in docs.values() if m.status == "superseded" and m.superseded_by}
     new_ids = {m.superseded_by for m in docs.values() if m.id in old_ids} - {None}
-    chosen: list[Statement] = []
     qterms = ctx.tokens.terms(f"{topic} {' '.join(ctx.glossary.expansions(topic))}")
     qvec = vectors(topic)
+    per_side: list[list[Statement]] = []
     for ids in (new_ids, old_ids):
         passages = ctx.retriever.search(topic, k=3, prefer="none", documents={i for i in ids if i},
                                         vectors=vectors)
         cands = listing.prefer_lists(ctx.statements(passages, qvec, qterms), topic)
         if not cands or (passages[0].similarity < ctx.settings.min_similarity and cands[0].overlap < 0.5):
             return None
-        chosen.append(evidence.extend_lead(cands[:1], ctx.index, ctx.chunk_pos)[0])
+        per_side.append(cands[:SIDE_CANDIDATES])
+    now, before = like_for_like(ctx, *per_side)
+    chosen = [evidence.extend_lead([side], ctx.index, ctx.chunk_pos)[0] for side in (now, before)]
     headings = []
     for side in chosen:
         meta = docs[side.document_id]
         headings.append(f"**{'Now' if meta.status == 'current' else 'Before'} ({meta.title}):** ")
     return chosen, headings
+
+
+def like_for_like(ctx: AnswerContext, now: list[Statement], before: list[Statement]) -> tuple[Statement, Statement]:
+    """The pair of statements, one a side, that best answers the question and is most alike:
+    "It meets four times a year" beside "It meets four times per year", not beside the Board's
+    roles; a table's row beside a table's row (a measure beside the measure it replaced)."""
+    texts = [s.text[:400] for s in (*now, *before)]
+    vectors = np.asarray(ctx.retriever.embedder.embed_documents(texts), dtype=np.float32)
+    alike = vectors[: len(now)] @ vectors[len(now) :].T
+    both = (*now, *before)
+    kind = [(ctx.index.chunks[ctx.chunk_pos[s.chunk_id]].kind, bool(_FIGURE.search(s.text))) for s in both]
+
+    def score(ij: tuple[int, int]) -> float:
+        i, j = ij
+        # A measure beside the measure it replaced: a table row with its figures beside another.
+        same_kind = SAME_KIND * (kind[i] == kind[len(now) + j] == ("table_row", True))
+        return now[i].score + before[j].score + LIKE_FOR_LIKE * float(alike[i, j]) + same_kind
+
+    best = max(((i, j) for i in range(len(now)) for j in range(len(before))), key=score)
+    return now[best[0]], before[best[1]]

@@ -173,7 +173,10 @@ def follow_up(turn: Turn) -> Plan | None:
 
 def what_changed(turn: Turn) -> Plan | None:
     """"What changed": the current document's statement beside the one it replaced."""
-    if not (compare.asks_what_changed(turn.question, turn.ctx.rules) and turn.ctx.superseded):
+    ctx = turn.ctx
+    asked = compare.asks_what_changed(turn.question, ctx.rules) or compare.spans_both(
+        turn.question, ctx.retriever.periods, ctx.rules)
+    if not (asked and ctx.superseded):
         return None
     found = compare.sides(turn.ctx, compare.change_topic(turn.standalone, turn.ctx.rules), turn.vectors)
     if found is None:
