@@ -110,3 +110,17 @@ def test_what_changed_sets_a_measure_beside_the_one_it_replaced(bot, question, n
     assert "**Now" in reply.text and "**Before" in reply.text, reply.text
     now_side, before_side = reply.text.split("**Before", 1)
     assert now in now_side and before in before_side, reply.text
+
+
+def test_a_near_miss_is_declined_then_shows_the_nearest_thing_labelled(bot):
+    reply = bot.ask("how much is the clothing allowance for care leavers")
+    assert reply.status == "not_found"
+    decline, _, rest = reply.text.partition("**What the documents do say about the nearest thing**")
+    assert "clothing allowance" in decline and "won't guess" in decline
+    assert "does not answer your question" in rest and reply.citations, reply.text
+
+
+def test_a_contact_the_documents_dont_give_shows_no_other_number(bot):
+    reply = bot.ask("whats the phone number for the leaving care team")
+    assert reply.status == "not_found"
+    assert "nearest thing" not in reply.text and not re.search(r"\b0\d{3} ?\d{3} ?\d{4}\b", reply.text), reply.text

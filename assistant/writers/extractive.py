@@ -243,6 +243,12 @@ def make_reply(status: str, text: str, citations: list[Citation] | None = None, 
 _PROVENANCE = re.compile(r"In the [^:]+, since replaced by the [^:]+: ")
 
 
+# Declines for a named fact or thing the documents do not give follow with what they say about
+# the nearest thing; a decline for nothing close enough (relevance) has nothing near to show, and
+# one for a contact shows none (another service's number is a wasted call).
+NEAREST_AFTER = ("specific_fact", "named_thing")
+
+
 class ExtractiveWriter:
     """Write a plan in the documents' own words: deterministic, grounded, cited; no model."""
 
@@ -271,9 +277,17 @@ class ExtractiveWriter:
             return make_reply("off_topic", off_topic_text(audience, s, messages), question=plan.question,
                               standalone_question=plan.standalone)
         if plan.kind == "decline":
-            return make_reply("not_found", not_found_text(audience, s, plan.missing, plan.thing, messages,
-                                                          plan.question),
-                              question=plan.question, standalone_question=plan.standalone)
+            text = not_found_text(audience, s, plan.missing, plan.thing, messages, plan.question)
+            citations: list[Citation] = []
+            if plan.declined_by in NEAREST_AFTER and plan.evidence and plan.missing != "contact":
+                # What the documents do say about the nearest thing, labelled as such, after the decline.
+                nearest = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s, messages=messages)
+                lead = nearest.text.split("\n\n")[0]
+                head, sep, rest = text.partition("\n\n")
+                text = f"{head}\n\n{messages.say('nearest_heading')}\n{lead}" + (f"{sep}{rest}" if sep else "")
+                citations = nearest.citations
+            return make_reply("not_found", text, citations, question=plan.question,
+                              standalone_question=plan.standalone)
         composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings,
                            messages=messages)
         text = _PROVENANCE.sub("", composed.text) if plan.kind == "compare" else composed.text
