@@ -124,3 +124,11 @@ def test_a_contact_the_documents_dont_give_shows_no_other_number(bot):
     reply = bot.ask("whats the phone number for the leaving care team")
     assert reply.status == "not_found"
     assert "nearest thing" not in reply.text and not re.search(r"\b0\d{3} ?\d{3} ?\d{4}\b", reply.text), reply.text
+
+
+def test_a_follow_up_of_a_few_words_keeps_the_thread(bot):
+    first = "what is staying put"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": bot.ask(first).text}]
+    reply = bot.ask("till what age", history=history)
+    assert reply.status == "answered" and "21" in reply.text, reply.text
+    assert "till what age (" not in reply.text  # the merged question is never shown

@@ -80,7 +80,9 @@ def is_follow_up(question: str, tokens: Tokens = TOKENS, rules: Rules | None = N
         return len(content) <= 5 and len(subject) <= 2
     if rules.refers_back.search(question) and len(content) <= 3:
         return True
-    return len(content) <= 1
+    # "till what age?", "how much a week?": a few words that only name the kind of fact wanted.
+    subject = [w for w in content if w in tokens.terms(specifics.without_kind_words(untimed, rules))]
+    return len(content) <= 1 or (len(content) <= 3 and not subject)
 
 
 def resolve(question: str, earlier: list[str], tokens: Tokens = TOKENS, rules: Rules | None = None) -> str:
