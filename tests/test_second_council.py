@@ -50,3 +50,11 @@ def test_its_question_sets_pass(lancashire):
     wrong = [f["id"] for f in summary["failures"]] + [i["id"] for i in summary["incomplete"]]
     print(f"second council: fully right {summary['fully_right']} of {len(cases)}")
     assert summary["fully_right"] >= GATE["fully_right"], f"fully right {summary['fully_right']}; not: {wrong}"
+
+
+def test_national_terms_are_explained_without_a_glossary_of_its_own(lancashire):
+    """Lancashire's folder has no glossary.toml: the package's national terms still apply."""
+    assert not (EXAMPLE / "corpus" / "glossary.toml").exists()
+    assert lancashire.glossary.acronyms["EET"] == "education, employment or training"
+    reply = lancashire.ask("how much do i get for volunteering")  # the document says "Voluntary work"
+    assert reply.status == "answered" and "£25" in reply.text, reply.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from assistant.errors import CorpusError
@@ -59,13 +60,24 @@ def normalise(text: str) -> str:
 
 
 def load_glossary(corpus_dir: Path) -> Glossary:
-    """Read ``glossary.toml`` from the corpus folder; an absent glossary is empty."""
+    """The package's glossary of national terms, extended by ``glossary.toml`` in the corpus folder
+    (the council's word wins where both give one)."""
+    package = _read(resources.files("assistant.text").joinpath("data", GLOSSARY_FILE).read_text(encoding="utf-8"),
+                    f"the package's {GLOSSARY_FILE}")
     path = corpus_dir / GLOSSARY_FILE
     if not path.exists():
-        return Glossary()
+        return package
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        own = _read(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path} is not valid TOML: {exc}", file=GLOSSARY_FILE) from exc
+    return Glossary({**package.acronyms, **own.acronyms}, {**package.synonyms, **own.synonyms})
+
+
+def _read(source: str, path: str) -> Glossary:
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
         raise CorpusError(f"{path} is not valid TOML: {exc}", file=GLOSSARY_FILE) from exc
     acronyms = data.get("acronyms", {})
     synonyms = data.get("synonyms", {})
