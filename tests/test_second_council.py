@@ -58,3 +58,11 @@ def test_national_terms_are_explained_without_a_glossary_of_its_own(lancashire):
     assert lancashire.glossary.acronyms["EET"] == "education, employment or training"
     reply = lancashire.ask("how much do i get for volunteering")  # the document says "Voluntary work"
     assert reply.status == "answered" and "£25" in reply.text, reply.text
+
+
+def test_a_birthday_the_list_does_not_name_is_a_near_miss(lancashire):
+    """The document gives birthday money for the 19th, 20th and 21st: the 18th is not stated."""
+    asked = lancashire.ask("how much do i get for my 18th birthday")
+    assert asked.status == "not_found" and "18th" in asked.text.split("\n\n")[0], asked.text
+    stated = lancashire.ask("how much do i get for my 21st birthday")
+    assert stated.status == "answered" and "£50" in stated.text, stated.text

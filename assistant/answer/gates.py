@@ -47,9 +47,10 @@ _LONG = re.compile(
 )
 _WHEN = re.compile(
     rf"\b({_MONTHS}|{_DAYS}|spring|summer|autumn|winter|until|from the age|aged?|at \d{{2}})\b"
-    r"|\b(19|20)\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    r"|\b(19|20)\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}(st|nd|rd|th) birthday\b",
     re.IGNORECASE,
 )
+_ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%")
 _YEAR = re.compile(r"\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
@@ -288,6 +289,23 @@ _OPEN_ENDED = re.compile(
     r"\b(after|from|since|onwards?|or later)\s+(\d{1,2}\s+[a-z]+\s+)?(19|20)\d{2}|(19|20)\d{2}\S*\s+(onwards|or later)",
     re.IGNORECASE,
 )
+
+
+def unstated_ordinal(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> str | None:
+    """An "18th" the question asks about when the lead states others ("19th, 20th and 21st"), else None.
+
+    A list of amounts by birthday answers for the birthdays it names; the one asked about is
+    not among them, so the answer would be a guess.
+    """
+    asked = {int(n) for n in _ORDINAL.findall(question)}
+    if not asked or not chosen:
+        return None
+    stated = {int(n) for n in _ORDINAL.findall(_said(chosen[0], lexicon.texts))}
+    missing = sorted(asked - stated)
+    if stated and missing:
+        word = re.search(rf"\b{missing[0]}(?:st|nd|rd|th)\b(\s+\w+)?", question, re.IGNORECASE)
+        return word.group(0) if word else f"{missing[0]}th"
+    return None
 
 
 _PERIOD = re.compile(r"(?<![£\d])\b(20\d{2})\s?(?:-|–|/|to)\s?(20)?(\d{2})\b")

@@ -257,7 +257,8 @@ def named_thing(turn: Turn) -> Plan | None:
     """A named thing or year the chosen statements never mention is declined by name."""
     lexicon = turn.ctx.lexicon
     thing = (specifics.unknown_period(turn.ask, lexicon) or specifics.missing_thing(turn.ask, turn.chosen, lexicon)
-             or specifics.unstated_year(turn.ask, turn.chosen, lexicon))
+             or specifics.unstated_year(turn.ask, turn.chosen, lexicon)
+             or specifics.unstated_ordinal(turn.ask, turn.chosen, lexicon))
     if thing:
         turn.trace.append(("named_thing", f"“{thing}” is not stated"))
         return turn.plan("not_found", "decline", declined_by="named_thing", thing=thing)
