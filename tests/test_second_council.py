@@ -66,3 +66,9 @@ def test_a_birthday_the_list_does_not_name_is_a_near_miss(lancashire):
     assert asked.status == "not_found" and "18th" in asked.text.split("\n\n")[0], asked.text
     stated = lancashire.ask("how much do i get for my 21st birthday")
     assert stated.status == "answered" and "£50" in stated.text, stated.text
+
+
+def test_a_question_for_two_facts_needs_both(lancashire):
+    """The hub's phone is given, its opening hours are not: a time and an address were asked for."""
+    reply = lancashire.ask("what time does the leaving care hub open and whats the address")
+    assert reply.status == "not_found", reply.text

@@ -91,22 +91,33 @@ F = TypeVar("F", bound=Fact)
 
 def ask_kind(question: str, rules: Rules | None = None) -> str | None:
     """The kind of specific fact the question asks for, if any (the cues are rules: [ask_*])."""
+    kinds = ask_kinds(question, rules)
+    return kinds[0] if kinds else None
+
+
+def ask_kinds(question: str, rules: Rules | None = None) -> list[str]:
+    """Every kind of specific fact the question asks for, most specific first: "what time does
+    the hub open and what's the address" asks for a time and a contact."""
     rules = rules or default_rules()
+    kinds: list[str] = []
     if rules.ask_contact.search(question):
-        return "contact"
+        kinds.append("contact")
     if rules.ask_percent.search(question):
-        return "percent"
-    if rules.ask_count.search(question):
-        return "count"
-    if rules.ask_money.search(question) and rules.ask_how_much.search(question):
-        return "percent" if rules.ask_rate.search(question) else "amount"
+        kinds.append("percent")
+    elif rules.ask_count.search(question):
+        kinds.append("count")
+    elif rules.ask_money.search(question) and rules.ask_how_much.search(question):
+        kinds.append("percent" if rules.ask_rate.search(question) else "amount")
     for kind, asked in (
         ("clock", rules.ask_clock), ("frequency", rules.ask_frequency), ("duration", rules.ask_duration),
         ("time", rules.ask_time),
     ):
         if asked.search(question):
-            return kind
-    return None
+            kinds.append(kind)
+            break
+    # Only a clause of its own asks for a second kind ("… open and what's the address").
+    return kinds if len(kinds) < 2 or re.search(r"\band\s+(what|whats|what's|where|when|how)\b", question, re.I) \
+        else kinds[:1]
 
 
 def term_weights(passages: Sequence[str], terms: Terms) -> dict[str, float]:
@@ -196,16 +207,17 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
 def missing_kind(
     question: str, chosen: Sequence[Fact], lexicon: Lexicon, rules: Rules | None = None
 ) -> str | None:
-    """The kind of fact the question asks for that no chosen statement gives, else None."""
-    kind = ask_kind(question, rules)
-    if kind is None:
-        return None
-    if kind == "count":
-        # A table's or an infographic's figure often sits a line away from what it counts
-        # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
-        return None if any(_COUNT.search(_said(fact, lexicon.texts)) for fact in chosen) else kind
+    """The first kind of fact the question asks for that no chosen statement gives, else None."""
     topic = lexicon.topic(question)
-    return None if any(gives(kind, fact, topic, lexicon) for fact in chosen) else kind
+    for kind in ask_kinds(question, rules):
+        if kind == "count":
+            # A table's or an infographic's figure often sits a line away from what it counts
+            # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
+            if not any(_COUNT.search(_said(fact, lexicon.texts)) for fact in chosen):
+                return kind
+        elif not any(gives(kind, fact, topic, lexicon) for fact in chosen):
+            return kind
+    return None
 
 
 def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], lexicon: Lexicon) -> list[F]:
