@@ -17,6 +17,8 @@ import numpy as np
 from assistant.answer import listing
 from assistant.answer.statement import JOIN, NUMBER, QUOTE_LIMIT, Statement, overlap, own_heading
 from assistant.index import StoredIndex
+from assistant.text.glossary import Glossary, normalise
+from assistant.text.tokens import terms
 from assistant.types import Chunk, Passage, Span
 
 
@@ -201,3 +203,39 @@ def row_pieces(chunk: Chunk, text: str, question_terms: set[str]) -> tuple[Span,
             chosen.append(i)
             used += size(groups[i])
     return tuple(span for i in sorted(chosen) for span in groups[i])
+
+
+# A statement that spells out an acronym a short question is about ("education, employment or
+# training" for "What is the EET target?") is about it, however its other words score.
+SPELLED_OUT = 0.08
+
+
+def spelled_out(candidates: list[Statement], question: str, glossary: Glossary) -> list[Statement]:
+    """Lift the statements that give, in full, the meaning of an acronym the question uses."""
+    meanings = [normalise(glossary.acronyms[a]) for a in glossary.acronyms_in(question)]
+    if not meanings:
+        return candidates
+    lifted = [replace(c, score=c.score + SPELLED_OUT) if any(m in normalise(c.text) for m in meanings) else c
+              for c in candidates]
+    return sorted(lifted, key=lambda c: (-c.score, c.rank, c.pieces))
+
+
+# A sentence repeats another when this share of their words is the same (Jaccard, stemmed).
+REPEAT_SIMILARITY = 0.5
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _sentences(text: str) -> list[set[str]]:
+    return [t for t in (terms(s) for s in _SENTENCE.split(text)) if len(t) >= 3]
+
+
+def repeats(cand: Statement, chosen: list[Statement]) -> bool:
+    """Does the candidate mostly say again what a chosen statement of its document says? A
+    document repeats a rule in several sections ("Lewisham's 13-week rule…"); an answer says it once."""
+    # Within one document only: two strategies say the same thing with a different chair or figure.
+    said = [s for c in chosen if c.document_id == cand.document_id for s in _sentences(c.text)]
+    own = _sentences(cand.text)
+    if not own or not said:
+        return False
+    again = sum(any(len(s & t) / len(s | t) >= REPEAT_SIMILARITY for t in said) for s in own)
+    return again / len(own) >= 0.5

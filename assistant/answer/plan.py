@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -29,8 +29,6 @@ from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
-from assistant.text.glossary import Glossary, normalise
-from assistant.text.tokens import terms
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -215,7 +213,7 @@ def gather_evidence(turn: Turn) -> Plan | None:
     turn.vector = turn.vectors(standalone)
     candidates = listing.prefer_lists(ctx.statements(turn.passages, turn.vector, qterms), standalone)
     if len(ctx.lexicon.topic(standalone)) <= 2:  # the acronym is what the question is about
-        candidates = spelled_out(candidates, standalone, ctx.glossary)
+        candidates = evidence.spelled_out(candidates, standalone, ctx.glossary)
     if retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
         candidates = evidence.prefer_current(candidates, set(ctx.superseded))
     turn.candidates = candidates
@@ -338,21 +336,6 @@ WHY_SIDE = "one side of the comparison: {side}"
 WHY_POINTER = "the closest passage, shown after the urgent help"
 
 
-# A statement that spells out an acronym a short question is about ("education, employment or
-# training" for "What is the EET target?") is about it, however its other words score.
-SPELLED_OUT = 0.08
-
-
-def spelled_out(candidates: list[Statement], question: str, glossary: Glossary) -> list[Statement]:
-    """Lift the statements that give, in full, the meaning of an acronym the question uses."""
-    meanings = [normalise(glossary.acronyms[a]) for a in glossary.acronyms_in(question)]
-    if not meanings:
-        return candidates
-    lifted = [replace(c, score=c.score + SPELLED_OUT) if any(m in normalise(c.text) for m in meanings) else c
-              for c in candidates]
-    return sorted(lifted, key=lambda c: (-c.score, c.rank, c.pieces))
-
-
 def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
     """The lead statement and close seconds, without repeats."""
     if not candidates:
@@ -366,31 +349,10 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
             continue
         if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
             continue
-        if _repeats(cand, chosen):
+        if evidence.repeats(cand, chosen):
             continue
         chosen.append(cand)
     return chosen
-
-
-# A sentence repeats another when this share of their words is the same (Jaccard, stemmed).
-REPEAT_SIMILARITY = 0.5
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def _sentences(text: str) -> list[set[str]]:
-    return [t for t in (terms(s) for s in _SENTENCE.split(text)) if len(t) >= 3]
-
-
-def _repeats(cand: Statement, chosen: list[Statement]) -> bool:
-    """Does the candidate mostly say again what a chosen statement of its document says? A
-    document repeats a rule in several sections ("Lewisham's 13-week rule…"); an answer says it once."""
-    # Within one document only: two strategies say the same thing with a different chair or figure.
-    said = [s for c in chosen if c.document_id == cand.document_id for s in _sentences(c.text)]
-    own = _sentences(cand.text)
-    if not own or not said:
-        return False
-    again = sum(any(len(s & t) / len(s | t) >= REPEAT_SIMILARITY for t in said) for s in own)
-    return again / len(own) >= 0.5
 
 
 def _within(inner: Statement, outer: Statement) -> bool:
