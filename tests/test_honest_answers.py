@@ -132,3 +132,10 @@ def test_a_follow_up_of_a_few_words_keeps_the_thread(bot):
     reply = bot.ask("till what age", history=history)
     assert reply.status == "answered" and "21" in reply.text, reply.text
     assert "till what age (" not in reply.text  # the merged question is never shown
+
+
+def test_a_discount_answers_how_much_and_a_year_is_not_a_date(bot):
+    reply = bot.ask("do care leavers get money off council tax, how much")
+    assert reply.status == "answered" and "100% council tax discount" in reply.text, reply.text
+    reply = bot.ask("what is the date of the next corporate parenting board meeting", audience="staff")
+    assert reply.status == "not_found" and "date" in reply.text.split("\n\n")[0], reply.text

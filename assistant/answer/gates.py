@@ -52,7 +52,19 @@ _WHEN = re.compile(
 )
 _ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%")
+# A date: a day of the month, a month and year ("April-2025"), a day of the week, or d/m/y;
+# a year alone is not a date.
+_DAY = re.compile(
+    rf"\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b|\b({_MONTHS})\s+\d{{1,2}}(st|nd|rd|th)?\b"
+    rf"|\b({_MONTHS})[\s-]+(19|20)\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b({_DAYS})\b",
+    re.IGNORECASE,
+)
+# An amount can be a discount: "50% off", "a 100% council tax discount".
+_DISCOUNT = re.compile(r"\d\s?%\s?(off|discount|reduction)\b|\d\s?%[^.;]{0,40}\b(discount|reduction|off)\b",
+                       re.IGNORECASE)
 _YEAR = re.compile(r"\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+
+_AMOUNT = re.compile(f"{_MONEY.pattern}|{_DISCOUNT.pattern}", re.IGNORECASE)
 
 # A count is a figure that is not a year or a date ("575 Net no.", "seven principles").
 _COUNT = re.compile(
@@ -62,8 +74,8 @@ _COUNT = re.compile(
 )
 
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "contact": _PHONE, "amount": _MONEY, "percent": _PERCENT, "count": _COUNT,
-    "clock": _CLOCK, "frequency": _OFTEN, "duration": _LONG, "time": _WHEN,
+    "contact": _PHONE, "amount": _AMOUNT, "percent": _PERCENT, "count": _COUNT,
+    "clock": _CLOCK, "frequency": _OFTEN, "duration": _LONG, "date": _DAY, "time": _WHEN,
 }
 def without_kind_words(question: str, rules: Rules | None = None) -> str:
     """The question without the words that name the kind of fact or point at a document (rules: [kind_words])."""
@@ -110,7 +122,7 @@ def ask_kinds(question: str, rules: Rules | None = None) -> list[str]:
         kinds.append("percent" if rules.ask_rate.search(question) else "amount")
     for kind, asked in (
         ("clock", rules.ask_clock), ("frequency", rules.ask_frequency), ("duration", rules.ask_duration),
-        ("time", rules.ask_time),
+        ("date", rules.ask_date), ("time", rules.ask_time),
     ):
         if asked.search(question):
             kinds.append(kind)
