@@ -128,8 +128,7 @@ def ask_kinds(question: str, rules: Rules | None = None) -> list[str]:
             kinds.append(kind)
             break
     # Only a clause of its own asks for a second kind ("… open and what's the address").
-    return kinds if len(kinds) < 2 or re.search(r"\band\s+(what|whats|what's|where|when|how)\b", question, re.I) \
-        else kinds[:1]
+    return kinds if len(kinds) < 2 or rules.second_ask.search(question) else kinds[:1]
 
 
 def term_weights(passages: Sequence[str], terms: Terms) -> dict[str, float]:

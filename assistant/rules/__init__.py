@@ -24,7 +24,7 @@ RULES_FILE = "rules.toml"
 CUE_SETS = (
     "safeguarding", "distress", "instructions", "document_instructions", "off_topic", "past", "present",
     "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_rate",
-    "ask_clock", "ask_frequency", "ask_duration", "ask_date", "ask_time",
+    "ask_clock", "ask_frequency", "ask_duration", "ask_date", "ask_time", "second_ask",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "current_document", "change_time",
     "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
     "yes_no_ask", "obligation_ask", "says_yes", "says_no", "says_depends",
@@ -110,6 +110,7 @@ class Rules:
     ask_duration: CueSet
     ask_date: CueSet
     ask_time: CueSet
+    second_ask: CueSet
     follow_start: CueSet
     refers_back: CueSet
     new_topic: CueSet
