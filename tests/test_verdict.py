@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import make_corpus
 
+from assistant import Assistant
 from assistant.answer.verdict import asks_yes_no, settles, the_ask
+from assistant.config import load_settings
 from assistant.rules import default_rules
 
 RULES = default_rules()
@@ -52,3 +55,18 @@ def test_what_a_sentence_settles():
     assert settles("At 16 or 17 you usually cannot claim benefits.", RULES) == "depends"  # "usually"
     assert settles("You will no longer get a weekly allowance.", RULES) == "no"
     assert settles("The council reviews your pathway plan.", RULES) is None
+
+
+
+def test_a_superseded_documents_statement_gets_no_verdict(tmp_path, embedder):
+    """"Yes" from a replaced plan would be a yes about support that may have gone."""
+    corpus = make_corpus(tmp_path / "corpus", {
+        "new.md": "# Leisure\n\nThe council works with local sports clubs on activities for young people.\n",
+        "old.md": "# Leisure\n\nCare leavers can get a free gym pass from the council.\n",
+    }, statuses={"old.md": "superseded"})
+    bot = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    plan = bot.plan("can care leavers get a free gym pass from the council")
+    assert plan.status == "answered" and plan.evidence[0].document_id == "doc-2", plan.evidence
+    assert plan.verdict is None
+    reply = bot.ask("can care leavers get a free gym pass from the council")
+    assert not reply.text.startswith("**Yes.**") and "since replaced" in reply.text, reply.text

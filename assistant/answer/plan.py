@@ -270,7 +270,10 @@ def read_on(turn: Turn) -> Plan | None:
         turn.why[0] = WHY_READ_ON
     turn.chosen = extended
     turn.trace.append(("read_on", "answered"))
-    said = verdict.verdict(turn.question, extended[0], turn.ctx.lexicon, turn.ctx.rules)
+    # A superseded document's yes is not today's: its statement is shown, labelled, with no verdict.
+    lead = extended[0]
+    said = None if lead.document_id in turn.ctx.superseded else verdict.verdict(
+        turn.question, lead, turn.ctx.lexicon, turn.ctx.rules)
     if said:
         turn.trace.append(("verdict", said))
     return turn.plan("answered", "answer", verdict=said)
