@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from assistant.answer import listing
-from assistant.answer.statement import JOIN, NUMBER, QUOTE_LIMIT, Statement, overlap, own_heading
+from assistant.answer.statement import JOIN, NUMBER, QUOTE_LIMIT, Statement, overlap, own_heading, sentences
 from assistant.index import StoredIndex
 from assistant.text.glossary import Glossary, normalise
 from assistant.text.tokens import terms
@@ -222,19 +222,18 @@ def spelled_out(candidates: list[Statement], question: str, glossary: Glossary) 
 
 # A sentence repeats another when this share of their words is the same (Jaccard, stemmed).
 REPEAT_SIMILARITY = 0.5
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def _sentences(text: str) -> list[set[str]]:
-    return [t for t in (terms(s) for s in _SENTENCE.split(text)) if len(t) >= 3]
+def _sentence_terms(text: str) -> list[set[str]]:
+    return [t for t in (terms(s) for s in sentences(text)) if len(t) >= 3]
 
 
 def repeats(cand: Statement, chosen: list[Statement]) -> bool:
     """Does the candidate mostly say again what a chosen statement of its document says? A
     document repeats a rule in several sections ("Lewisham's 13-week rule…"); an answer says it once."""
     # Within one document only: two strategies say the same thing with a different chair or figure.
-    said = [s for c in chosen if c.document_id == cand.document_id for s in _sentences(c.text)]
-    own = _sentences(cand.text)
+    said = [s for c in chosen if c.document_id == cand.document_id for s in _sentence_terms(c.text)]
+    own = _sentence_terms(cand.text)
     if not own or not said:
         return False
     again = sum(any(len(s & t) / len(s | t) >= REPEAT_SIMILARITY for t in said) for s in own)

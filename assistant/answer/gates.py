@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from assistant.rules import Rules, default_rules
+from assistant.text.tokens import YEAR_OR_DATE
 from assistant.types import Span
 
 # Share of the question's topic (by word weight) that a fact's line must mention.
@@ -62,7 +63,7 @@ _DAY = re.compile(
 # An amount can be a discount: "50% off", "a 100% council tax discount".
 _DISCOUNT = re.compile(r"\d\s?%\s?(off|discount|reduction)\b|\d\s?%[^.;]{0,40}\b(discount|reduction|off)\b",
                        re.IGNORECASE)
-_YEAR = re.compile(r"\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+_YEAR = YEAR_OR_DATE
 
 _AMOUNT = re.compile(f"{_MONEY.pattern}|{_DISCOUNT.pattern}", re.IGNORECASE)
 

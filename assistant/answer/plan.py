@@ -13,7 +13,6 @@ Each records its verdict in ``Turn.trace``, which the plan keeps (``Plan.steps``
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -26,7 +25,7 @@ from assistant.answer import guard as safety
 from assistant.answer.context import AnswerContext
 from assistant.answer.followups import check_audience, clean_question, resolve, too_long, user_turns
 from assistant.answer.risk import Risk
-from assistant.answer.statement import Statement
+from assistant.answer.statement import Statement, sentences
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
 from assistant.types import Passage
@@ -91,7 +90,7 @@ class Turn:
         ("… my friend say government give money. how much i can get"), which the evidence, found
         with the whole story, must answer; a plain question by itself."""
         question = self.standalone
-        if len(question.split()) >= STORY_WORDS and len(re.split(r"(?<=[.!?])\s+", question.strip())) >= 2:
+        if len(question.split()) >= STORY_WORDS and len(sentences(question)) >= 2:
             return verdict.the_ask(question)
         return question
 

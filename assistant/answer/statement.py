@@ -16,6 +16,13 @@ from assistant.types import Chunk, Span
 QUOTE_LIMIT = 400
 JOIN = " … "
 NUMBER = re.compile(r"£?\d[\d,.]*%?")
+# Where a statement's or a message's text breaks into sentences: after an end stop, or at a line.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences (and lines), stripped, without empty ones."""
+    return [s.strip() for s in SENTENCE_BREAK.split(text) if s.strip()]
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,17 @@ import re
 from typing import Literal
 
 from assistant.answer.gates import Lexicon
-from assistant.answer.statement import Statement
+from assistant.answer.statement import Statement, sentences
 from assistant.rules import Rules
 
 Verdict = Literal["yes", "no", "depends"]
 
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
 def the_ask(question: str) -> str:
     """The sentence that asks: a story's question is at its end ("… now im 23. is it too late?"),
     or its last clause ("i came here alone at 15, do i get the same support?")."""
-    sentences = [s.strip() for s in _SENTENCES.split(question) if s.strip()]
-    asking = [s for s in sentences if s.endswith("?")]
-    ask = (asking or sentences or [question])[-1]
+    said = sentences(question)
+    asking = [s for s in said if s.endswith("?")]
+    ask = (asking or said or [question])[-1]
     clauses = [c.strip() for c in ask.split(",") if c.strip()]
     return clauses[-1] if len(clauses) > 1 and len(clauses[-1].split()) >= 3 else ask
 
@@ -63,13 +60,13 @@ def verdict(question: str, lead: Statement, lexicon: Lexicon, rules: Rules) -> V
         return None
     ask = the_ask(question)
     topic = lexicon.topic(ask)
-    sentences = [s.strip(" -") for s in _SENTENCES.split(lead.text) if s.strip(" -")]
-    for number, sentence in enumerate(sentences):
+    said = [s.strip(" -") for s in sentences(lead.text) if s.strip(" -")]
+    for number, sentence in enumerate(said):
         if not lexicon.on_topic(topic, sentence):
             continue
-        if sentence.endswith("?") and number + 1 < len(sentences):
+        if sentence.endswith("?") and number + 1 < len(said):
             # "Did you claim asylum as a child? Then you get the same support": yes, on that condition.
-            return "depends" if settles(sentences[number + 1], rules) in ("yes", "depends") else None
+            return "depends" if settles(said[number + 1], rules) in ("yes", "depends") else None
         found = settles(sentence, rules)
         if found == "no" and not _denies_the_ask(sentence, ask, lexicon, rules):
             return None

@@ -23,13 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.text.tokens import YEAR_OR_DATE
 from assistant.types import Block, Span
 
 MIN_WORDS = 6
 VERSE_RUN = 5
 VERSE_WORDS = 12
 
-_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b")
 _FIGURE = re.compile(r"[£$€]\s?\d|\d")
 _END_STOP = re.compile(r"[.!?:;…]\W*$")
 _SENTENCE_END = re.compile(r"[.!?][\"”’)]*$")
@@ -43,7 +43,7 @@ def words(text: str) -> int:
 
 def has_figure(text: str) -> bool:
     """A count, amount or percentage: digits that are not a date or a year."""
-    return bool(_FIGURE.search(_DATE.sub(" ", text)))
+    return bool(_FIGURE.search(YEAR_OR_DATE.sub(" ", text)))
 
 
 def one_line(text: str, block: Block) -> str | None:
@@ -91,5 +91,5 @@ def is_statement(text: str, span: Span, block: Block, *, verse: bool = False) ->
     if words(unit) < MIN_WORDS and not figure and not _SENTENCE_END.search(unit) and not _LABEL_VALUE.search(unit):
         return False
     # A lone line that only dates something is a label: "Where our children live at 31/03/25 – percent".
-    dated_label = bool(_DATE.search(unit)) and not figure and not _END_STOP.search(unit)
+    dated_label = bool(YEAR_OR_DATE.search(unit)) and not figure and not _END_STOP.search(unit)
     return not (dated_label and one_line(text, block) is not None and words(unit) <= VERSE_WORDS)

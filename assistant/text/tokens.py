@@ -21,6 +21,9 @@ STOP_WORDS = frozenset(
     please pls plz know say says said want wanna need much many more most other such am has have had
     council""".split()
 )
+# A year, a span of years or a d/m/y date ("2020", "2025-28", "2020/21", "31/03/25"): what dates a
+# fact or a chart, not a figure of its own (ingest/statements.py, answer/gates.py).
+YEAR_OR_DATE = re.compile(r"\b(19|20)\d{2}(\s?[-–/]\s?\d{2,4})?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 # Words of a council's name that name no place ("London Borough of Lewisham").
 _NAME_WORDS = frozenset("council borough london city county metropolitan district royal the of and".split())
 
