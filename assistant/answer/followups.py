@@ -73,15 +73,14 @@ def is_follow_up(question: str, tokens: Tokens = TOKENS, rules: Rules | None = N
     # Which strategy or when ("in the 2021-24 version?") is not a subject of its own.
     untimed = " ".join(w for w in re.findall(r"[\w'’-]+", question) if not rules.which_time.fullmatch(w))
     content = [w for w in tokens.terms(untimed) if w not in asks and w not in glue]
+    # The words that name a subject, not only the kind of fact wanted ("phone number", "what age").
+    subject = [w for w in content if w in tokens.terms(specifics.without_kind_words(untimed, rules))]
     if rules.follow_start.search(question.strip()):
-        # "And what's the phone number for the leaving care team?" names its own subject:
-        # the words that only ask for a kind of fact ("phone number") do not count.
-        subject = [w for w in content if w in tokens.terms(specifics.without_kind_words(untimed, rules))]
+        # "And what's the phone number for the leaving care team?" names its own subject.
         return len(content) <= 5 and len(subject) <= 2
     if rules.refers_back.search(question) and len(content) <= 3:
         return True
     # "till what age?", "how much a week?": a few words that only name the kind of fact wanted.
-    subject = [w for w in content if w in tokens.terms(specifics.without_kind_words(untimed, rules))]
     return len(content) <= 1 or (len(content) <= 3 and not subject)
 
 
