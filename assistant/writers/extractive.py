@@ -233,6 +233,14 @@ def lead_with_verdict(text: str, said: str) -> str:
     return f"{said}\n\n{text}" if text.startswith(("- ", "  - ")) else f"{said} {text}"
 
 
+def lead_statement(plan: Plan, ctx: AnswerContext) -> tuple[str, list[Citation]]:
+    """The plan's first statement written on its own, with its citation: the documents' pointer
+    after urgent help, or the nearest thing after a decline."""
+    composed = compose(plan.evidence[:1], ctx.index, plan.audience, ctx.glossary, ctx.settings,
+                       messages=ctx.rules.messages)
+    return composed.text.split("\n\n")[0], composed.citations
+
+
 def make_reply(status: str, text: str, citations: list[Citation] | None = None, **extra: str) -> Reply:
     return Reply(status=status, text=text, citations=citations or [], **extra)  # type: ignore[arg-type]
 
@@ -264,9 +272,8 @@ class ExtractiveWriter:
             body, citations = safeguarding_text(s, audience, messages, category), []
             try:  # the pointer is a help, never a condition: the crisis reply stands without it
                 if plan.evidence:
-                    composed = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s)
-                    lead = composed.text.split("\n\n")[0]
-                    body, citations = f"{body}\n\n{messages.say('safeguarding_documents')} {lead}", composed.citations
+                    lead, citations = lead_statement(plan, ctx)
+                    body = f"{body}\n\n{messages.say('safeguarding_documents')} {lead}"
             except Exception:
                 log.exception("The documents' pointer for a crisis message could not be written; contacts given alone.")
             return Reply("safeguarding", body, citations, question=plan.question,
@@ -281,11 +288,9 @@ class ExtractiveWriter:
             citations: list[Citation] = []
             if plan.declined_by in NEAREST_AFTER and plan.evidence and plan.missing != "contact":
                 # What the documents do say about the nearest thing, labelled as such, after the decline.
-                nearest = compose(plan.evidence[:1], ctx.index, audience, ctx.glossary, s, messages=messages)
-                lead = nearest.text.split("\n\n")[0]
+                lead, citations = lead_statement(plan, ctx)
                 head, sep, rest = text.partition("\n\n")
                 text = f"{head}\n\n{messages.say('nearest_heading')}\n{lead}" + (f"{sep}{rest}" if sep else "")
-                citations = nearest.citations
             return make_reply("not_found", text, citations, question=plan.question,
                               standalone_question=plan.standalone)
         composed = compose(plan.evidence, ctx.index, audience, ctx.glossary, s, headings=plan.headings,
