@@ -93,6 +93,29 @@ PERSONAL = [
     ("my placement is Rosewood House in Bromley", ["Rosewood House"], "[school or placement]"),
     ("i stay at Oakhill children's home", ["Oakhill"], "[school or placement]"),
     ("my school is st matthew academy", ["matthew academy"], "[school or placement]"),
+    ("im at the University of Northcote doing law", ["Northcote"], "[school or placement]"),
+    ("i went st bede's catholic school", ["st bede's"], "[school or placement]"),
+    ("im at maplewood college now", ["maplewood college"], "[school or placement]"),
+    ("Beechfield Secondary excluded me", ["Beechfield Secondary"], "[school or placement]"),
+    ("larch court hostel is cold", ["larch court hostel"], "[school or placement]"),
+    ("i stay at Riverside YMCA", ["Riverside"], "[school or placement]"),
+    # written out so that a pattern for digits misses it
+    ("ring me on oh seven nine one one double two three four five six", ["seven nine one one"], "[number]"),
+    ("i was born on the twenty third of march two thousand and seven", ["twenty third of march"], "[date]"),
+    ("j o r d a n 9 9 @ g m a i l . c o m", ["j o r d a n"], "[email]"),
+    ("my email is kasia at onet dot pl", ["kasia at onet"], "[email]"),
+    ("expiry 11/28 and the cvv is 391", ["11/28", "391"], "[card number]"),
+    # addresses without a street word after the number
+    ("im at number 42 now", ["42"], "[address]"),
+    ("no 7 the crescent, by the shop", ["no 7 the crescent"], "[address]"),
+    ("we moved to the pepys estate", ["pepys estate"], "[address]"),
+    # names with no cue, in any language, and names that are also words
+    ("salut, ma numesc Ioana Stanciu", ["Ioana", "Stanciu"], "[name]"),
+    ("Hamdi Warsame said he would call me back", ["Hamdi", "Warsame"], "[name]"),
+    ("tell the worker that kelechi is my cousin", ["kelechi"], "[name]"),
+    ("my pa is called grace and shes kind", ["grace"], "[name]"),
+    ("Hope is my keyworker", ["Hope"], "[name]"),
+    ("me, Faith and Tom went bowling", ["Faith", "Tom"], "[name]"),
 ]
 
 ORDINARY = [
@@ -139,6 +162,15 @@ ORDINARY = [
     ("my PA works at Laurence House", ["Laurence House"]),
     ("Kings College Hospital is where my baby was born", ["Kings College Hospital"]),
     ("i want to know about the House Project", ["House Project"]),
+    # rare words that are not names: titles, compounds, typos, places, peoples, services
+    ("is the Care Leavers Bursary paid in one go", ["Care Leavers Bursary"]),
+    ("can i get a 16-25 Railcard", ["Railcard"]),
+    ("hw much is the uni bursery", ["bursery"]),
+    ("moving to deptford next month", ["deptford"]),
+    ("my Albanian friend needs help", ["Albanian"]),
+    ("i stayed with Nightstop last week", ["Nightstop"]),
+    ("the meeting is on the third of march", ["third of march"]),
+    ("i need one or two things for my flat", ["one or two"]),
 ]
 
 

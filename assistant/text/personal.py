@@ -69,7 +69,9 @@ def _census_names() -> frozenset[str]:
 CHAT_WORDS = frozenset(
     "im ive id ill dont doesnt didnt cant couldnt wont wouldnt shouldnt isnt arent wasnt werent havent hasnt "
     "thats whats wheres whos hows theres theyre youre ur u r ppl pls plz thx ty lol ngl tbh btw idk imo omg wtf "
-    "wot wat gonna wanna gotta kinda yeah yeh ya nah innit bruv fam uni til till ok okay hi hiya hey".split()
+    "wot wat gonna wanna gotta kinda yeah yeh ya nah innit bruv fam uni til till ok okay hi hiya hey "
+    "tmrw tmr tmoz 2moro 2day tnite wen whens wiv nuffin summat dunno lemme gimme coz cuz cos bcoz bcos pmsl lmao "
+    "smh fr rn istg ikr ofc abt bc yh nvm ttyl hbu wbu wyd hmu cba finna tryna".split()
 )
 
 
