@@ -116,6 +116,11 @@ PERSONAL = [
     ("my pa is called grace and shes kind", ["grace"], "[name]"),
     ("Hope is my keyworker", ["Hope"], "[name]"),
     ("me, Faith and Tom went bowling", ["Faith", "Tom"], "[name]"),
+    ("Priya told me the grant is late", ["Priya"], "[name]"),
+    ("i texted amani about the flat", ["amani"], "[name]"),
+    ("i lived with the Okoros for a year", ["Okoros"], "[name]"),
+    ("candidate number 5521 for my exam", ["5521"], "[id]"),
+    ("im at brentwood college", ["brentwood college"], "[school or placement]"),
 ]
 
 ORDINARY = [
@@ -171,6 +176,10 @@ ORDINARY = [
     ("i stayed with Nightstop last week", ["Nightstop"]),
     ("the meeting is on the third of march", ["third of march"]),
     ("i need one or two things for my flat", ["one or two"]),
+    ("is the Christmas dinner free", ["Christmas"]),
+    ("will i lose my flat if i go uni", ["go uni"]),
+    ("what does the Homelessness Prevention team do", ["Homelessness Prevention"]),
+    ("can the Samaritans help at night", ["Samaritans"]),
 ]
 
 

@@ -30,8 +30,9 @@ replaced by one label (``[name]``, ``[phone]``, ``[email]``, ``[date]``, ``[addr
 The words these rules use are data: ``assistant/text/data/redaction.toml`` and ``places.txt``.
 Measured on sets nobody tuned on before their first run (eval/reports/redaction/): held-out set 1
 (2026-12-02) 278/302 at first sight, then tuned on; held-out set 2 (2026-12-03) 350/424 before
-this version's rules and 404/424 (0.953, ordinary words 210/214) at its first run after them. The
-dev set and set 1 are regression bounds now (189/189 and 301/302). It errs towards removing a
+this version's rules and 404/424 (0.953, ordinary words 210/214) at its first run after them,
+then tuned on (419/424). The dev set and sets 1 and 2 are regression bounds now; held-out set 3
+(eval/redaction_sets/heldout-2026-12-03-b.yaml) is the measure of this version. It errs towards removing a
 word, since a stored word cannot be taken back.
 """
 
@@ -73,6 +74,12 @@ LOWER_NAME_ZIPF = 2.0
 # A census surname after a first name continues the name unless English uses it more than this
 # ("sarah jones": 4.7, kept; "jordan again": a stop word, ends it).
 SURNAME_ZIPF = 5.0
+# A place's name before "college" or "school" names a school ("lewisham college") unless it is a
+# common word ("go uni", "for sixth form": a place somewhere is called "Go" or "For").
+PLACE_SCHOOL_ZIPF = 4.5
+# A census first name starting a sentence is a name when English uses it less than this ("Rosie"
+# 3.4, "Ali" 4.1); more common ones start sentences as words too.
+SENTENCE_START_ZIPF = 4.5
 # Fewest digits in a run that is redacted as a number ("12-34-56" is a sort code; "85258" stays).
 MIN_DIGITS = 6
 # Fewest digits ``phonenumbers`` must find (a UK number has 10 or 11; shorter runs are numbers).
@@ -126,8 +133,10 @@ _ALNUM_ID = re.compile(r"\b(?=[A-Za-z0-9]*[A-Za-z])(?=(?:[A-Za-z]*\d){4})[A-Za-z
 # A number after the word for what it is ("student number is 12345", "case ref: 4471").
 _CUED_NUMBER = re.compile(
     r"\b(?:student|id|ref|reference|uln|ucas|case|account|acc|a/c|membership|passport|licence|license|"
-    r"enrolment|enrollment|claim|tenancy|customer|member)(?:\s+(?:number|no\.?|num|id|ref|reference|code))?"
-    r"\s*(?:is|was|:|#|-)?\s*(#?[A-Za-z]{0,4}[\d][\d /-]{2,}\d[A-Za-z]?)\b",
+    r"enrolment|enrollment|claim|tenancy|customer|member|candidate|exam|complaint|application|booking|"
+    r"order|ticket|policy|crn|nass|uci|port|gwf|appointment|patient|hospital|pupil|learner)"
+    r"(?:\s+(?:number|no\.?|num|id|ref|reference|code))?"
+    r"\s*(?:is|was|:|#|-)?\s*(#?[A-Za-z]{0,4}[-/]?[\d][\d /-]{2,}\d[A-Za-z]?)\b",
     re.IGNORECASE,
 )
 # An address after the words that give one, without a street word ("i live at 12 Brockley").
@@ -139,12 +148,16 @@ _CUED_ADDRESS = re.compile(
 # A card's expiry date and security code after the words for them ("exp 09/27", "cvv 482").
 _CARD_DETAIL = re.compile(
     r"\b(?:exp(?:iry|ires|iry\s+date)?|valid\s+(?:to|thru|through|until)|end\s+date)\s*(?:is|:|-|=)?\s*"
-    r"(\d{1,2}\s*/\s*\d{2,4})\b|\b(?:cvv2?|cvc2?|cv2|security\s+(?:code|number)|digits\s+on\s+the\s+back)"
+    r"(\d{1,2}\s*/\s*\d{2,4})\b|\b(?:cvv2?|cvc2?|cv2|security\s+(?:code|number)|on\s+(?:the\s+)?back)"
     r"\s*(?:is|:|-|=|number|no\.?)?\s*(\d{3,4})\b",
     re.IGNORECASE,
 )
 # "University of Southbank Meadows": a university named after its "of".
-_UNIVERSITY_OF = re.compile(r"\b[Uu]niversity\s+of\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})")
+_UNIVERSITY_OF = re.compile(
+    r"\b(?:[Uu]niversity|[Uu]ni)\s+of\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}|[a-z][\w'’-]+)"
+)
+# "the Patels": a family by its surname, as a young person names a foster home.
+_FAMILY = re.compile(r"\bthe\s+([A-Z][a-z'’-]+?)(?:s|es)\b")
 # "st aidans", "st. mary's": a saint's name starts a school's, church's or home's name.
 _SAINT = re.compile(r"(?<![\w])st\.?\s+([a-z][a-z'’]+)\b", re.IGNORECASE)
 _DIGIT_RUN = re.compile(r"(?<![£$€\d.,])\+?(?:\(\d+\)|\d)(?:(?:[ \-./]|\s?\(\d+\)\s?)?\d)*")
@@ -188,6 +201,8 @@ class Words:
     excused: frozenset[str]  # places, peoples and services: a rare word that names one is no person
     institution_tail: re.Pattern[str]
     place_words: frozenset[str]  # the last words of a street's or a building's name: "court", "lodge"
+    school_words: frozenset[str]  # the lower-case suffixes that end a school's name ("college")
+    home_words: frozenset[str]  # ... and a placement's ("lodge", "hostel")
     house_number: re.Pattern[str]
     street_lower: re.Pattern[str]
 
@@ -295,6 +310,8 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         relation_words=frozenset(x for r in data["relations"] for x in (r, r + "s", r + "'s")),
         excused=frozenset(word for place in excused for word in place.split()),
         place_words=frozenset(data["street_suffixes"]) | frozenset(data["institution_suffixes"]),
+        school_words=frozenset(data["school_suffixes_lower"]),
+        home_words=frozenset(data["home_suffixes_lower"]),
         institution_tail=re.compile(
             rf"(?:\s+[a-z][\w'’-]*){{0,2}}?\s+{_alternation(data['institution_suffixes_lower'])}\b", re.IGNORECASE
         ),
@@ -441,7 +458,7 @@ class _Names:
         """A census first name that is no everyday word ("dee-dee": each part is one)."""
         if self.kept(word):
             return False
-        parts = re.split(r"['’-]", word.lower())
+        parts = re.split(r"['’-]", re.sub(r"['’]s$", "", word.lower()))  # "Mia's mum"
         return all(p in self.first and p not in self.w.names_also_words and p not in _CALENDAR for p in parts)
 
     def rare(self, word: str) -> bool:
@@ -626,6 +643,13 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
     tokens = list(_TOKEN.finditer(text))
     spans.extend(_rare_names(text, tokens, names))
     spans.extend(_word_names(text, tokens, starts, names))
+    for m in _FAMILY.finditer(text):
+        stem, whole = m.group(1).lower(), m.group()[4:].strip().lower()
+        if _zipf(whole) >= RARE_ZIPF or whole in _CALENDAR or names.kept(m.group(1)) or whole in names.w.keep \
+                or whole in names.w.excused:
+            continue  # "the Christmas dinner", "the Homelessness team"
+        if (stem in names.last or names.rare(m.group(1))) and stem not in names.w.excused:
+            spans.append((m.start(1), m.end(), "[name]"))
     # A census first name anywhere (capitalised: not starting a sentence), and the words after it
     # that continue it.
     for i, t in enumerate(tokens):
@@ -640,8 +664,10 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
                 end = nxt.end()
             spans.append((t.start(), end, "[name]"))
             continue
-        if t.start() in starts or not word[0].isupper():
+        if not word[0].isupper():
             continue
+        if t.start() in starts and _zipf(word.lower()) >= SENTENCE_START_ZIPF:
+            continue  # a first word English uses often ("Jordan", "Dean" could be anything there)
         if word.isupper() and len(word) <= 3:
             continue
         prev = tokens[i - 1].group() if i else ""
@@ -750,6 +776,12 @@ def _word_names(
             continue
         found.append((t.start(), t.end(), "[name]"))
     return found
+
+
+def _before_other(text: str, end: int) -> bool:
+    """Whether the word after ``end`` makes a school's name something else ("Kings College Hospital")."""
+    after = re.match(r"\s+([A-Za-z]+)", text[end:])
+    return bool(after) and after.group(1).lower() in _NOT_AN_INSTITUTION_BEFORE
 
 
 def _digits(s: str) -> str:
@@ -861,14 +893,22 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
         unknown = (not names.kept(word) and len(low) >= 4 and not low.endswith(("ing", "ed", "ly"))
                    and _zipf(low) < INSTITUTION_ZIPF)
         before = re.search(r"([a-z][\w'’-]+)\s+$", text[:m.start(1)], re.IGNORECASE)
-        if low in w.place_words and before and not names.kept(before.group(1)) \
-                and before.group(1).lower() not in w.generic:
+        suffix = text[m.end(1):m.end()].strip().lower()
+        named_before = before is not None and not names.kept(before.group(1)) \
+            and before.group(1).lower() not in w.generic and before.group(1).lower() not in _STOP
+        if low in w.place_words and named_before:
             # "hope court hostel": a place's own name, then what it is.
             spans.append((before.start(1), m.end(), "[school or placement]"))
         elif (unknown or names.first_name(word)) and low not in w.generic:
             spans.append((m.start(), m.end(), "[school or placement]"))
+        elif suffix in w.school_words and low in w.excused and _zipf(low) < PLACE_SCHOOL_ZIPF \
+                and " ".join((low, suffix)) not in w.keep and not _before_other(text, m.end()):
+            spans.append((m.start(), m.end(), "[school or placement]"))  # "lewisham college": a place's school
+        elif suffix in w.home_words and named_before and low not in w.generic and not names.kept(word) \
+                and low not in _STOP:
+            spans.append((before.start(1), m.end(), "[school or placement]"))  # "oak tree lodge"
     for m in _UNIVERSITY_OF.finditer(text):
-        if m.group(1).lower() not in w.keep:
+        if m.group(1).lower() not in w.keep and m.group(1).lower() not in _STOP:
             spans.append((m.start(), m.end(), "[school or placement]"))
     for m in _SAINT.finditer(text):
         word = m.group(1)
