@@ -226,6 +226,29 @@ def test_a_stale_fingerprint_rebuilds_into_a_new_collection_and_switches(
     assert ours == sorted(kept)  # the half-written build is gone
 
 
+def test_a_replaced_build_is_kept_for_its_grace_period_then_deleted(
+    server_settings, first_build, changed_corpus, cached
+):
+    """Workers on other hosts may still serve the build before last: it stays for
+    ``index_keep_seconds`` after it was replaced, then the next ingest deletes it."""
+    changed = server_settings.model_copy(update={"corpus_dir": changed_corpus})
+    url = server_settings.chroma_url
+    client = connect(url)
+
+    def builds() -> list[str]:
+        return sorted({c.name.removesuffix("-corpus")[len(PREFIX):] for c in client.list_collections()
+                       if c.name.startswith(PREFIX + "build-")})
+
+    before = builds()
+    third = Assistant.ingest(changed, embedder=cached).name  # the grace period is an hour
+    assert builds() == sorted([*before, third])  # nothing deleted: the build before last is recent
+
+    no_grace = changed.model_copy(update={"index_keep_seconds": 0})
+    fourth = Assistant.ingest(no_grace, embedder=cached).name
+    assert builds() == sorted([third, fourth])  # only the one in service and the one it replaced
+    assert served(client, url)["build"] == fourth
+
+
 def test_an_unreachable_server_says_where_and_what_to_do(settings, embedder, tmp_path):
     """A chroma_url nothing answers at stops the load, naming the URL and the two ways out."""
     url = f"http://127.0.0.1:{free_port()}"

@@ -10,7 +10,8 @@ kept in collections on the server::
 A build writes its two collections and only then upserts the pointer record: a single
 write, so a reader sees the previous build or the new one, never half of one. A build
 killed half-way leaves collections nothing points at; the next successful build deletes
-them, with every build older than the one it replaced. Everything a worker needs comes
+them, and every build older than the one it replaced that was replaced more than
+``index_keep_seconds`` ago (a worker on another host may still serve it until it switches). Everything a worker needs comes
 from the server -- chunk texts, document texts, vectors -- and the BM25 index is rebuilt
 from the stored chunk texts at load, so workers on any host serve identical results.
 
@@ -149,7 +150,7 @@ def build_index(
             _drop(client, name)
             raise
         progress("Writing the index", steps - 1, steps)
-        _switch(client, url, name, print_fp)
+        _switch(client, url, name, print_fp, keep_seconds=settings.index_keep_seconds)
         progress("Writing the index", steps, steps)
     return BuildReport(
         None, print_fp, len(prepared.documents), len(prepared.chunks), prepared.skipped,
@@ -174,11 +175,15 @@ def _write_corpus(client: Any, name: str, prepared: Prepared) -> None:
     corpus.add(ids=["meta"], documents=[json.dumps(meta)], embeddings=[NO_VECTOR])
 
 
-def _switch(client: Any, url: str, name: str, print_fp: str) -> None:
-    """Point the pointer record at build ``name``, then delete all but it and the previous one.
+def _switch(client: Any, url: str, name: str, print_fp: str, *, keep_seconds: float = 0.0) -> None:
+    """Point the pointer record at build ``name``, then delete the builds nobody should still serve.
 
-    Only builds older than ``name`` are deleted: a newer one may still be being written
-    by another host.
+    Kept: ``name``, the previous build, any newer one (another host may still be writing it),
+    and every complete build replaced less than ``keep_seconds`` ago (``index_keep_seconds``):
+    a worker on another host may not have switched yet. A build was replaced when the next
+    complete build was made (its name's time; the switch came after, so this errs towards
+    deleting a little early, by one build's duration). A build with no corpus collection never
+    served anyone and goes at once.
     """
     previous = served(client, url)
     before = previous["build"] if previous else ""
@@ -195,10 +200,18 @@ def _switch(client: Any, url: str, name: str, print_fp: str) -> None:
     )
     # The switch is done: failing to tidy up must not fail the ingest.
     with contextlib.suppress(Exception):
-        for collection in client.list_collections():
-            build = _build_of(getattr(collection, "name", collection))
-            if build and build not in (name, before) and _age(build) < _age(name):
+        names = [getattr(c, "name", c) for c in client.list_collections()]
+        complete = {_build_of(n) for n in names if n.endswith(CORPUS_SUFFIX)}
+        builds = sorted({b for n in names if (b := _build_of(n))}, key=_age, reverse=True)
+        now = time.time_ns()
+        replaced_at = now  # the newest complete build has not been replaced
+        for build in builds:
+            done = build in complete
+            recent = (now - replaced_at) / 1e9 < keep_seconds
+            if build not in (name, before) and _age(build) < _age(name) and not (done and recent):
                 _drop(client, build)
+            if done:
+                replaced_at = _age(build)
 
 
 def _build_of(collection: str) -> str | None:
