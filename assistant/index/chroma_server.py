@@ -11,8 +11,8 @@ A build writes its two collections and only then upserts the pointer record: a s
 write, so a reader sees the previous build or the new one, never half of one. A build
 killed half-way leaves collections nothing points at; the next successful build deletes
 them, and every build older than the one it replaced that was replaced more than
-``index_keep_seconds`` ago (a worker on another host may still serve it until it switches). Everything a worker needs comes
-from the server -- chunk texts, document texts, vectors -- and the BM25 index is rebuilt
+``index_keep_seconds`` ago (a worker on another host may still serve it until it switches).
+Everything a worker needs comes from the server -- chunk texts, document texts, vectors -- and the BM25 index is rebuilt
 from the stored chunk texts at load, so workers on any host serve identical results.
 
 Builds on one host are serialised by the same file lock as local builds. Builds from two
