@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.embed.langchain import as_langchain
 from assistant.types import Citation, Reply
 
 from .questions import Case
@@ -112,7 +113,7 @@ class Baseline:
         where = folder or Path(tempfile.mkdtemp(prefix="baseline-chroma-"))
         store = Chroma(
             collection_name=COLLECTION,
-            embedding_function=embedder,
+            embedding_function=as_langchain(embedder),
             persist_directory=str(where),
             client_settings=chromadb.config.Settings(anonymized_telemetry=False, is_persistent=True),
         )

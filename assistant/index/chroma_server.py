@@ -240,7 +240,6 @@ def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
     """Open the build in service on the server (or the build ``name``), all from the server."""
     import httpx
     from chromadb.errors import ChromaError
-    from langchain_chroma import Chroma
 
     client = connect(url)
     pointer = served(client, url) if name is None else {"build": name}
@@ -250,11 +249,10 @@ def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
         )
     name = pointer["build"]
     try:
-        # get_collection with embedding_function=None fails if the build is gone (Chroma's
-        # get_or_create, which the wrapper below uses, would create an empty one) and never
-        # attaches Chroma's default embedding function, which downloads a model.
-        client.get_collection(PREFIX + name, embedding_function=None)
-        store = Chroma(collection_name=PREFIX + name, embedding_function=embedder, client=client)
+        # get_collection with embedding_function=None fails if the build is gone (get_or_create
+        # would create an empty one) and never attaches Chroma's default embedding function,
+        # which downloads a model.
+        collection = client.get_collection(PREFIX + name, embedding_function=None)
         corpus = client.get_collection(PREFIX + name + CORPUS_SUFFIX, embedding_function=None)
         meta = json.loads(_records(corpus, ["meta"], "documents")["meta"])
         part_ids = [f"corpus-{i:04d}" for i in range(meta["parts"])]
@@ -262,12 +260,12 @@ def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
         data = json.loads("".join(parts[i] for i in part_ids))
         documents, texts, chunks = parse_corpus(data)
         chunk_ids = [c.id for c in chunks]
-        bodies = _records(store._collection, chunk_ids, "documents")
-        vectors = _records(store._collection, chunk_ids, "embeddings")
+        bodies = _records(collection, chunk_ids, "documents")
+        vectors = _records(collection, chunk_ids, "embeddings")
         chunk_vectors = np.asarray([vectors[c] for c in chunk_ids], dtype=np.float32)
         owners = np.asarray(data["owners"], dtype=np.int64).reshape(-1, 2)
         unit_ids = [unit_id(chunks[int(ci)].id, j) for j, (ci, _) in enumerate(owners)]
-        units = _records(store._collection, unit_ids, "embeddings")
+        units = _records(collection, unit_ids, "embeddings")
         unit_vectors = np.asarray([units[u] for u in unit_ids], dtype=np.float32)
         unit_vectors = unit_vectors.reshape(-1, chunk_vectors.shape[1])
         # The same texts the local build indexes for BM25, so the rankings are the same.
@@ -277,7 +275,7 @@ def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
             f"The index {name} on the Chroma server at {url} could not be read ({exc}). "
             "Run 'assistant ingest --rebuild'."
         ) from exc
-    return StoredIndex(None, str(meta["fingerprint"]), documents, texts, chunks, store, bm25, chunk_vectors,
+    return StoredIndex(None, str(meta["fingerprint"]), documents, texts, chunks, collection, bm25, chunk_vectors,
                        unit_vectors, owners, name=name, location=f"{url} (collection {PREFIX + name})")
 
 

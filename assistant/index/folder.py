@@ -3,7 +3,8 @@
 The folder layout::
 
     CURRENT                  name of the build in service (replaced atomically)
-    build-<fingerprint>-<t>/ chroma/ (PersistentClient), bm25/, corpus.json, meta.json
+    build-<fingerprint>-<t>/ chroma/ (PersistentClient), bm25/, corpus.json, meta.json (with the
+                             checksums of chroma/), chunks.npy, units.npy, unit_owners.npy
     leases/<build>.<pid>     "this process serves that build", touched every 30 s
     embedding-cache/         vectors of recent builds, by model and text (``embed.cache``)
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +42,7 @@ from assistant.index.base import (
     COLLECTION,
     BuildReport,
     InService,
+    LazyCollection,
     StoredIndex,
     build_name,
     chroma_client,
@@ -214,15 +217,18 @@ def build_index(
             lexical.build(prepared.bodies).save(folder / "bm25")
             dimension = len(prepared.vectors[0])
             units = np.asarray(prepared.sentence_vectors, dtype=np.float32).reshape(-1, dimension)
+            np.save(folder / "chunks.npy", np.asarray(prepared.vectors, dtype=np.float32).reshape(-1, dimension))
             np.save(folder / "units.npy", units)
             np.save(folder / "unit_owners.npy", np.asarray(prepared.owners, dtype=np.int64))
-            corpus, meta = json.dumps(prepared.corpus_record()), json.dumps(prepared.meta_record())
-            (folder / "corpus.json").write_text(corpus, encoding="utf-8")
-            (folder / "meta.json").write_text(meta, encoding="utf-8")
             # Chroma keeps one in-process system per folder; a search through it right after
             # writing ranked differently from a fresh process. Close it, so this process reads
             # the build back from disk exactly as every other process will.
             client.close()
+            corpus = json.dumps(prepared.corpus_record())
+            # The checksums of chroma/ as written: a reader finds a damaged store without opening it.
+            meta = json.dumps({**prepared.meta_record(), "chroma_sha256": _checksums(folder / "chroma")})
+            (folder / "corpus.json").write_text(corpus, encoding="utf-8")
+            (folder / "meta.json").write_text(meta, encoding="utf-8")
             progress("Writing the index", steps, steps)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -273,8 +279,6 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
     Chroma opens a private copy of ``chroma/`` (see the module's docstring); the other files
     are only read. The build is leased for as long as it is open: ``StoredIndex.close``.
     """
-    from langchain_chroma import Chroma
-
     if not (folder / "meta.json").exists():
         raise IndexBuildError(
             f"There is no complete index build called {folder.name} in {folder.parent}. "
@@ -283,30 +287,43 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
     lease = take_lease(folder)
     copy = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-{folder.name}-"))
     _open_copies.add(copy)
-    client: Any = None
+    clients: list[Any] = []
 
     def close() -> None:
-        if client is not None:
+        for client in clients:
             with contextlib.suppress(Exception):
                 client.close()
         shutil.rmtree(copy, ignore_errors=True)
         _open_copies.discard(copy)
         release_lease(lease)
 
+    def open_collection() -> Any:
+        # Read through chromadb itself: LangChain's wrapper (which wrote the build) costs a
+        # second of imports and adds nothing to a query by vector. The embedding function is
+        # None, never Chroma's default, which downloads a model.
+        clients.append(chroma_client(copy / "chroma"))
+        collection = clients[-1].get_collection(COLLECTION, embedding_function=None)
+        if collection.count() == 0:
+            raise ValueError("the Chroma collection is empty")
+        return collection
+
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         corpus = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
         documents, texts, chunks = parse_corpus(corpus)
         shutil.copytree(folder / "chroma", copy / "chroma")
-        # get_or_create passes embedding_function=None to Chroma; a plain get_collection
-        # would attach Chroma's default embedding function, which downloads a model.
-        client = chroma_client(copy / "chroma")
-        store = Chroma(collection_name=COLLECTION, embedding_function=embedder, client=client)
-        if store._collection.count() == 0:
-            raise ValueError("the Chroma collection is empty")
-        got = store._collection.get(ids=[c.id for c in chunks], include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-        chunk_vectors = np.asarray([by_id[c.id] for c in chunks], dtype=np.float32)
+        collection = LazyCollection(open_collection)
+        if "chroma_sha256" in meta:
+            if _checksums(copy / "chroma") != meta["chroma_sha256"]:
+                raise ValueError("its Chroma files are not as they were written (chroma/ was changed or damaged)")
+            # Chroma itself is opened when first needed: answering searches the vectors in memory.
+            chunk_vectors = np.load(folder / "chunks.npy")
+        else:  # a build of index format 6 or older (the last good one after an upgrade): from Chroma
+            got = collection.open().get(ids=[c.id for c in chunks], include=["embeddings"])
+            by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+            chunk_vectors = np.asarray([by_id[c.id] for c in chunks], dtype=np.float32)
+        if chunk_vectors.shape[0] != len(chunks):
+            raise ValueError(f"chunks.npy holds {chunk_vectors.shape[0]} vectors for {len(chunks)} passages")
         bm25 = lexical.load(folder / "bm25")
         unit_vectors = np.load(folder / "units.npy")
         unit_owners = np.load(folder / "unit_owners.npy")
@@ -316,8 +333,20 @@ def load_index(folder: Path, embedder: Any) -> StoredIndex:
             f"The index build {folder.name} (in {folder.parent}) is damaged and cannot be read: "
             f"{_reason(exc)}. Rebuild it from the corpus with 'assistant ingest --rebuild'."
         ) from exc
-    return StoredIndex(folder, meta["fingerprint"], documents, texts, chunks, store, bm25, chunk_vectors,
+    return StoredIndex(folder, meta["fingerprint"], documents, texts, chunks, collection, bm25, chunk_vectors,
                        unit_vectors, unit_owners, name=folder.name, location=str(folder), closer=close)
+
+
+def _checksums(chroma: Path) -> dict[str, str]:
+    """SHA-256 of every file under a build's ``chroma/`` folder, by its path inside it."""
+    found = {}
+    for path in sorted(p for p in chroma.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        found[path.relative_to(chroma).as_posix()] = digest.hexdigest()
+    return found
 
 
 def _reason(exc: BaseException) -> str:
