@@ -193,6 +193,7 @@ UPLOAD_REFUSED = (
 
 DRAFT_RUNNING = "Checking {name} and comparing it with the documents indexed…"
 DRAFT_HEADING = "Draft: {name} (not published yet)"
+DRAFT_REPLACE_HEADING = "Draft: a new file for “{title}”, {name} (not published yet)"
 DRAFT_SUMMARY = (
     "Publishing this document would add **{new}** new passages, change **{changed}** and remove **{removed}**. "
     "**{quarantined}** passages or hidden parts of it are quarantined and would not be indexed."

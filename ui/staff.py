@@ -21,9 +21,9 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings
-from assistant.admin import MAX_BYTES, MB, rebuild_index, remove_document, replace_document
+from assistant.admin import MAX_BYTES, MB, Addition, rebuild_index, remove_document, replace_document
 from assistant.ingest.corpus import SUPPORTED
-from assistant.staff import Actor, StaffStore, wait_words
+from assistant.staff import UPLOAD, Actor, StaffStore, wait_words
 
 from . import messages, render, services
 from .staff_base import NOTICE, reason
@@ -78,7 +78,7 @@ def page() -> None:
         documents(bot)
     rebuild(s, user)
     upload(s, bot, user)
-    draft(s, user)
+    draft(s, user, UPLOAD)
     manage(s, bot, user)
     unanswered(s, user)
     evaluation(REPORTS)
@@ -208,7 +208,7 @@ def upload(s: Settings, bot: Assistant | None, user: Actor) -> None:
     if file is None:
         st.error(messages.UPLOAD_NO_FILE)
         return
-    failed = make_draft(s, file.name, file.getvalue(), fields)  # published by a second action (staff_draft)
+    failed = make_draft(s, Addition(file.name, file.getvalue(), fields))  # published by a second action
     if failed is not None:
         problems = getattr(failed, "problems", ())
         if problems:
