@@ -317,3 +317,30 @@ def test_the_page_removes_a_document_only_after_confirmation(page):
     latest = StaffStore(page.database).audit()[0]
     assert (latest.actor, latest.action, latest.target, latest.outcome) == (NAME, "remove", "doc-2", "done")
 
+
+def test_the_page_refuses_a_broken_replacement_at_the_draft_and_drafts_a_good_one(page):
+    at = page.at
+    manifest = (page.corpus / "manifest.toml").read_bytes()
+    at.selectbox(key="manage-document").select("doc-2").run()
+    replace_file = at.file_uploader[1]  # the second form's: a new file for the chosen document
+    replace_file.set_value(("money.pdf", b"%PDF-1.4 not really a pdf", "application/pdf"))
+    button(at, messages.MANAGE_REPLACE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("The file was not replaced: money.pdf is not a readable PDF")
+    assert error.endswith("The assistant is still answering from the documents it had before.")
+    assert (page.corpus / "manifest.toml").read_bytes() == manifest and not (page.corpus / "money.pdf").exists()
+
+    new = b"# Money\n\nThe setting up home allowance is now paid in two parts.\n"
+    at.file_uploader[1].set_value(("money 2026.md", new, "text/markdown"))
+    button(at, messages.MANAGE_REPLACE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    heading = messages.DRAFT_REPLACE_HEADING.format(name="money 2026.md", title="Test document 2 2025")
+    assert heading in [h.value for h in at.subheader]
+    assert messages.DRAFT_SUMMARY.format(new=0, changed=1, removed=0, quarantined=0) in [m.value for m in at.markdown]
+    assert any("furniture" in m.value and "two parts" in m.value for m in at.markdown)
+    assert (page.corpus / "manifest.toml").read_bytes() == manifest and (page.corpus / "money.md").exists()
+    button(at, messages.DRAFT_DISCARD).click().run()
+    assert at.success[0].value == messages.DRAFT_DISCARDED.format(name="money 2026.md")
+    assert messages.DRAFT_PUBLISH not in [b.label for b in at.button]
+    assert (page.corpus / "manifest.toml").read_bytes() == manifest and not (page.corpus / "money-2026.md").exists()
