@@ -1,12 +1,14 @@
-"""Staff actions on the corpus and index, with no user interface: add a document, check the index.
+"""Staff actions on the corpus and index, with no user interface: add, replace or remove a
+document, preview a change as a draft, check the index.
 
-Adding a document must never leave the assistant broken. The new file and its
-manifest entry are first tried in a throw-away copy of the corpus, so a
-damaged PDF or a bad field is refused with the reason before anything real is
-touched. Only then are they written into the corpus and the index rebuilt; if
-that rebuild fails, the manifest and folder are put back as they were. The
-index switch itself is atomic (see ``index.build_index``), so the index in
-service keeps answering throughout.
+Changing a document must never leave the assistant broken. An addition or a replacement is first
+planned in full (``plan_addition``, ``plan_replacement``: the file, its manifest entry and the
+manifest's text after) and tried in a throw-away copy of the corpus, so a damaged PDF or a bad
+field is refused with the reason before anything real is touched. Only then is it written into
+the corpus and the index rebuilt; if that rebuild fails, the manifest and folder are put back as
+they were. The index switch itself is atomic (see ``index.build_index``), so the index in service
+keeps answering throughout. A draft (``preview``) runs the same plan in a copy and says which
+passages it would add, change or remove, writing nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import shutil
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from assistant.config import Settings
 from assistant.embed import make_embedder
@@ -57,6 +59,7 @@ ENTRY_FIELDS = (
 MB = 1024 * 1024
 MAX_BYTES = 25 * MB
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+CORPUS_LOCK = ".corpus.lock"  # in the index folder: one corpus change (or draft's copy) at a time
 
 
 def index_is_current(settings: Settings) -> bool:
@@ -174,21 +177,72 @@ def _manifest_entries(corpus_dir: Path) -> list[dict[str, Any]]:
     return [e for e in entries if isinstance(e, dict)]
 
 
-def check_upload(corpus_dir: Path, filename: str, data: bytes, entry: dict[str, Any]) -> None:
-    """Try the new file and entry in a copy of the corpus; raise CorpusError with the reason."""
-    _check_file(filename, data)
-    if filename in NOT_DOCUMENTS or filename.startswith(("_", ".", "README")):
+@dataclass(frozen=True)
+class Planned:
+    """A checked corpus change, worked out in full: the file to write (in place of ``replaces``), its
+    manifest entry and the manifest's whole text after the change.
+
+    ``write_into`` applies it to a folder: the real corpus when publishing, a throw-away copy when
+    checking or previewing, so what a draft shows is what publishing writes.
+    """
+
+    filename: str
+    data: bytes = field(repr=False)
+    entry: dict[str, Any]
+    manifest: str
+    replaces: str = ""  # the file it takes the place of ("" for a new document)
+
+    def write_into(self, corpus_dir: Path) -> None:
+        if self.replaces:
+            (corpus_dir / self.replaces).unlink()
+        (corpus_dir / self.filename).write_bytes(self.data)
+        (corpus_dir / MANIFEST).write_text(self.manifest, encoding="utf-8")
+
+
+def plan_addition(corpus_dir: Path, filename: str, data: bytes, fields: dict[str, Any]) -> Planned:
+    """The corpus change that adds ``filename`` with the manifest fields ``fields``, checked; nothing written.
+
+    Refused (CorpusError, with the reason) for a bad field, an empty, too big or unreadable file, a
+    reserved name or a name already in the corpus, or a file that does not load (tried in a copy).
+    """
+    name = safe_filename(filename)
+    entry = make_entry(name, fields)
+    check_fields(corpus_dir, entry)
+    _check_file(name, data)
+    if name in NOT_DOCUMENTS or name.startswith(("_", ".", "README")):
+        raise CorpusError(f"{name} is a reserved name. Rename the file and try again.", file=name)
+    if (corpus_dir / name).exists():
         raise CorpusError(
-            f"{filename} is a reserved name. Rename the file and try again.", file=filename
-        )
-    if (corpus_dir / filename).exists():
-        raise CorpusError(
-            f"A file called {filename} is already in the corpus. Rename the new file, "
+            f"A file called {name} is already in the corpus. Rename the new file, "
             "or remove the old "
             "document first.",
-            file=filename,
+            file=name,
         )
-    _try_in_copy(corpus_dir, filename, data, lambda manifest: _append(manifest, manifest_block(entry)))
+    planned = Planned(name, data, entry, _appended(_manifest_text(corpus_dir), manifest_block(entry)))
+    _try_in_copy(corpus_dir, planned)
+    return planned
+
+
+def plan_replacement(corpus_dir: Path, doc_id: str, filename: str, data: bytes) -> Planned:
+    """The corpus change that puts ``filename`` in place of document ``doc_id``'s file, keeping its
+    manifest entry, checked; nothing written.
+
+    Refused (CorpusError, with the reason) for an unknown id, a name another file already has, an
+    empty, too big or unreadable file, or a file that does not load (tried in a copy).
+    """
+    name = safe_filename(filename)
+    entry, _ = _entry(corpus_dir, doc_id)
+    old_name = entry["file"]
+    if name != old_name and (corpus_dir / name).exists():
+        raise CorpusError(
+            f"A file called {name} is already in the corpus. Rename the new file and try again.", file=name
+        )
+    new_entry = {**entry, "file": name}
+    manifest = _without_block(_manifest_text(corpus_dir), doc_id, manifest_block(new_entry))
+    _check_file(name, data)
+    planned = Planned(name, data, new_entry, manifest, replaces=old_name)
+    _try_in_copy(corpus_dir, planned)
+    return planned
 
 
 def _check_file(filename: str, data: bytes) -> None:
@@ -207,24 +261,41 @@ def _check_file(filename: str, data: bytes) -> None:
         )
 
 
-def _try_in_copy(
-    corpus_dir: Path, filename: str, data: bytes, edit_manifest: Callable[[Path], None], *, replaces: str = ""
-) -> None:
-    """Write the file (in place of ``replaces``) and the manifest edit into a throw-away copy of the
-    corpus, then read the manifest and load the document there: a bad file or field fails here."""
+def _try_in_copy(corpus_dir: Path, planned: Planned) -> None:
+    """Write the change into a throw-away copy of the corpus, then read the manifest and load the
+    changed document there: a bad file or field fails here, with the reason naming the real folder."""
     with tempfile.TemporaryDirectory(prefix="corpus-check-") as tmp:
         trial = Path(tmp) / "corpus"
         shutil.copytree(corpus_dir, trial)
-        if replaces:
-            (trial / replaces).unlink()
-        (trial / filename).write_bytes(data)
-        edit_manifest(trial / MANIFEST)
+        planned.write_into(trial)
         try:
-            meta = next(m for m in read_manifest(trial) if m.file == filename)
+            meta = next(m for m in read_manifest(trial) if m.file == planned.filename)
             load_document(trial, meta)
         except CorpusError as exc:
-            # The reason may name the throw-away folder; name the real one instead.
             raise CorpusError(str(exc).replace(str(trial), str(corpus_dir)), file=exc.file) from exc
+
+
+def _apply(settings: Settings, planned: Planned, *, embedder: Any, progress: Progress | None) -> BuildReport:
+    """Write a checked change into the corpus and rebuild; on any failure the corpus is put back."""
+    from assistant.service import Assistant
+
+    corpus = settings.corpus_path
+    manifest = corpus / MANIFEST
+    before = manifest.read_bytes() if manifest.exists() else None
+    old = (corpus / planned.replaces).read_bytes() if planned.replaces else b""
+    try:
+        planned.write_into(corpus)
+        kwargs = {"progress": progress} if progress else {}
+        return Assistant.ingest(settings, embedder=embedder, **kwargs)
+    except BaseException:
+        (corpus / planned.filename).unlink(missing_ok=True)
+        if planned.replaces:
+            (corpus / planned.replaces).write_bytes(old)
+        if before is None:
+            manifest.unlink(missing_ok=True)
+        else:
+            manifest.write_bytes(before)
+        raise
 
 
 def add_document(
@@ -273,30 +344,69 @@ def _add_document(
     settings: Settings, filename: str, data: bytes, fields: dict[str, Any], *, embedder: Any,
     progress: Progress | None,
 ) -> BuildReport:
-    from assistant.service import Assistant
-
-    corpus = settings.corpus_path
-    name = safe_filename(filename)
-    entry = make_entry(name, fields)
     # One corpus change at a time: two uploads at once must not interleave manifest writes.
-    with file_lock(settings.index_path, ".corpus.lock"):
-        check_fields(corpus, entry)
-        check_upload(corpus, name, data, entry)
-        manifest = corpus / MANIFEST
-        before = manifest.read_bytes()
-        target = corpus / name
-        try:
-            target.write_bytes(data)
-            _append(manifest, manifest_block(entry))
-            kwargs = {"progress": progress} if progress else {}
-            return Assistant.ingest(settings, embedder=embedder, **kwargs)
-        except BaseException:
-            manifest.write_bytes(before)
-            target.unlink(missing_ok=True)
-            raise
+    with file_lock(settings.index_path, CORPUS_LOCK):
+        planned = plan_addition(settings.corpus_path, filename, data, fields)
+        return _apply(settings, planned, embedder=embedder, progress=progress)
 
 
-# -- a draft: what an upload would change, before it is published -------------------------------
+# -- a draft: what a corpus change would do, before it is published ---------------------------
+
+
+class CorpusChange(Protocol):
+    """A staff change to one document's file that is previewed as a draft, then published.
+
+    ``plan`` checks it against the corpus as it is and works it out in full (``Planned``), writing
+    nothing; ``publish`` makes it for real (``add_document``, ``replace_document``), which plans it
+    again under the corpus lock, so a draft published later still passes every check.
+    """
+
+    kind: ClassVar[str]  # the audit log's action: UPLOAD or REPLACE
+    filename: str  # as uploaded
+
+    def plan(self, corpus_dir: Path) -> Planned: ...
+
+    def publish(
+        self, settings: Settings, *, embedder: Any = None, progress: Progress | None = None, by: Actor | None = None
+    ) -> BuildReport: ...
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A new document: its file and its manifest fields (see ``add_document``)."""
+
+    kind: ClassVar[str] = UPLOAD
+    filename: str
+    data: bytes = field(repr=False)
+    fields: dict[str, Any]
+
+    def plan(self, corpus_dir: Path) -> Planned:
+        return plan_addition(corpus_dir, self.filename, self.data, self.fields)
+
+    def publish(
+        self, settings: Settings, *, embedder: Any = None, progress: Progress | None = None, by: Actor | None = None
+    ) -> BuildReport:
+        return add_document(settings, self.filename, self.data, self.fields, embedder=embedder, progress=progress,
+                            by=by)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A new file for the document ``document_id``, keeping its manifest entry (see ``replace_document``)."""
+
+    kind: ClassVar[str] = REPLACE
+    document_id: str
+    filename: str
+    data: bytes = field(repr=False)
+
+    def plan(self, corpus_dir: Path) -> Planned:
+        return plan_replacement(corpus_dir, self.document_id, self.filename, self.data)
+
+    def publish(
+        self, settings: Settings, *, embedder: Any = None, progress: Progress | None = None, by: Actor | None = None
+    ) -> BuildReport:
+        return replace_document(settings, self.document_id, self.filename, self.data, embedder=embedder,
+                                progress=progress, by=by)
 
 
 @dataclass(frozen=True)
@@ -310,49 +420,55 @@ class Passage:
 
 @dataclass(frozen=True)
 class Preview:
-    """What publishing an upload would change in the index: nothing is written until it is published.
+    """What publishing a change would do to the index: nothing is written until it is published.
 
     Passages are compared by document and position: one whose id is new is ``new``, one whose id
     is gone is ``removed``, one whose text differs is ``changed`` (as (before, after)).
-    ``quarantined`` are the upload's own passages and hidden parts kept out of the index.
+    ``quarantined`` are the new file's own passages and hidden parts kept out of the index.
+    ``filename`` and ``entry`` are the file and manifest entry as they would be written;
+    ``replaces`` the file they take the place of ("" for a new document).
     """
 
+    change: CorpusChange
     filename: str
     entry: dict[str, Any]
+    replaces: str = ""
     new: list[Passage] = field(default_factory=list)
     changed: list[tuple[Passage, Passage]] = field(default_factory=list)
     removed: list[Passage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
 
 
-def preview_document(
-    settings: Settings, filename: str, data: bytes, fields: dict[str, Any], *, embedder: Any = None,
-    progress: Progress | None = None,
+def preview(
+    settings: Settings, change: CorpusChange, *, embedder: Any = None, progress: Progress | None = None
 ) -> Preview:
-    """Check an upload (as ``add_document`` would) and say what publishing it would change; write nothing.
+    """Check a change exactly as publishing it would and say what it would do to the index; write nothing.
 
-    The corpus with the upload is read, screened and chunked in a throw-away copy, and compared
-    with the corpus as it is; vectors come from the index's embedding cache, so only the new
-    file's texts are embedded (and publishing then finds them there).
+    The change is planned with publishing's own checks (``change.plan``, which also loads the new
+    file in a trial copy). Under the corpus lock (never half-way through another change) the
+    corpus is copied as it is; a second copy gets the change written in; both are read, screened
+    and chunked and their passages compared. Vectors come from the index's embedding cache, so
+    only the new file's texts are embedded (and publishing then finds them there). The corpus,
+    its manifest and the index in service are not touched. Raises CorpusError with the reason,
+    as publishing would.
     """
     corpus = settings.corpus_path
-    name = safe_filename(filename)
-    entry = make_entry(name, fields)
-    check_fields(corpus, entry)
-    check_upload(corpus, name, data, entry)
     embedder = embedder or make_embedder(settings)
     with tempfile.TemporaryDirectory(prefix="corpus-draft-") as tmp:
-        trial = Path(tmp) / "corpus"
-        shutil.copytree(corpus, trial)
-        (trial / name).write_bytes(data)
-        _append(trial / MANIFEST, manifest_block(entry))
-        trial_settings = settings.model_copy(update={"corpus_dir": trial})
+        as_is, changed = Path(tmp) / "as-is", Path(tmp) / "changed"
+        with file_lock(settings.index_path, CORPUS_LOCK):
+            planned = change.plan(corpus)
+            shutil.copytree(corpus, as_is)
+        shutil.copytree(as_is, changed)
+        planned.write_into(changed)
         with index_cache(settings, embedder) as cache:
-            before = prepare(settings, embedder, "", skip_bad=True, cache=cache)
-            after = prepare(trial_settings, embedder, "", skip_bad=True, progress=progress or no_progress, cache=cache)
-    new, changed, removed = _compare(before, after)
-    own = [q for q in after.quarantined if q.file == name]
-    return Preview(name, entry, new, changed, removed, own)
+            before = prepare(settings.model_copy(update={"corpus_dir": as_is}), embedder, "", skip_bad=True,
+                             cache=cache)
+            after = prepare(settings.model_copy(update={"corpus_dir": changed}), embedder, "", skip_bad=True,
+                            progress=progress or no_progress, cache=cache)
+    new, altered, removed = _compare(before, after)
+    own = [q for q in after.quarantined if q.file == planned.filename]
+    return Preview(change, planned.filename, planned.entry, planned.replaces, new, altered, removed, own)
 
 
 def _compare(before: Prepared, after: Prepared) -> tuple[list[Passage], list[tuple[Passage, Passage]], list[Passage]]:
@@ -369,11 +485,17 @@ def _compare(before: Prepared, after: Prepared) -> tuple[list[Passage], list[tup
     return new, changed, removed
 
 
-def _append(manifest: Path, block: str) -> None:
-    text = manifest.read_text(encoding="utf-8") if manifest.exists() else ""
+def _manifest_text(corpus_dir: Path) -> str:
+    """The manifest's text exactly as written (line endings kept), "" if there is none yet."""
+    manifest = corpus_dir / MANIFEST
+    return manifest.read_bytes().decode("utf-8") if manifest.exists() else ""
+
+
+def _appended(text: str, block: str) -> str:
+    """The manifest text with one more entry at the end, a blank line before it."""
     if text and not text.endswith("\n"):
         text += "\n"
-    manifest.write_text(f"{text}\n{block}" if text else block, encoding="utf-8")
+    return f"{text}\n{block}" if text else block
 
 
 # -- removing and replacing a document ---------------------------------------------------------
@@ -444,7 +566,7 @@ def _remove_document(settings: Settings, doc_id: str, *, embedder: Any, progress
     from assistant.service import Assistant
 
     corpus = settings.corpus_path
-    with file_lock(settings.index_path, ".corpus.lock"):
+    with file_lock(settings.index_path, CORPUS_LOCK):
         entry, metas = _entry(corpus, doc_id)
         if len(metas) == 1:
             raise CorpusError(f"'{doc_id}' is the only document: the assistant needs at least one.", file=MANIFEST)
@@ -494,34 +616,9 @@ def replace_document(
 def _replace_document(
     settings: Settings, doc_id: str, filename: str, data: bytes, *, embedder: Any, progress: Progress | None
 ) -> BuildReport:
-    from assistant.service import Assistant
-
     corpus = settings.corpus_path
-    name = safe_filename(filename)
-    with file_lock(settings.index_path, ".corpus.lock"):
-        entry, _ = _entry(corpus, doc_id)
-        old_name = entry["file"]
-        if name != old_name and (corpus / name).exists():
-            raise CorpusError(
-                f"A file called {name} is already in the corpus. Rename the new file and try again.", file=name
-            )
-        new_entry = {**entry, "file": name}
-        block = manifest_block(new_entry)
-        manifest = corpus / MANIFEST
-        before = manifest.read_bytes()
-        after = _without_block(before.decode("utf-8"), doc_id, block)
-        _check_file(name, data)
-        _try_in_copy(corpus, name, data, lambda path: path.write_text(after, encoding="utf-8"), replaces=old_name)
-        old_data = (corpus / old_name).read_bytes()
-        _keep_copy(settings, doc_id, {old_name: old_data, MANIFEST: before})
-        try:
-            (corpus / old_name).unlink()
-            (corpus / name).write_bytes(data)
-            manifest.write_text(after, encoding="utf-8")
-            kwargs = {"progress": progress} if progress else {}
-            return Assistant.ingest(settings, embedder=embedder, **kwargs)
-        except BaseException:
-            (corpus / name).unlink(missing_ok=True)
-            (corpus / old_name).write_bytes(old_data)
-            manifest.write_bytes(before)
-            raise
+    with file_lock(settings.index_path, CORPUS_LOCK):
+        planned = plan_replacement(corpus, doc_id, filename, data)
+        files = {planned.replaces: (corpus / planned.replaces).read_bytes(), MANIFEST: (corpus / MANIFEST).read_bytes()}
+        _keep_copy(settings, doc_id, files)
+        return _apply(settings, planned, embedder=embedder, progress=progress)

@@ -1,5 +1,6 @@
 """The staff page in plain words: field errors by the form's labels, removing and replacing a
-document, and the evaluation summarised before the developer tables.
+document (a new file is a draft until published), and the evaluation summarised before the
+developer tables.
 
 The admin core runs on real small corpora with the real model; the page runs in AppTest.
 """
@@ -15,9 +16,17 @@ from conftest import PROJECT_ROOT, make_corpus
 from staff_accounts import NAME, make_account, sign_in
 
 from assistant import Assistant
-from assistant.admin import add_document, check_fields, make_entry, remove_document, replace_document
+from assistant.admin import (
+    Replacement,
+    add_document,
+    check_fields,
+    make_entry,
+    preview,
+    remove_document,
+    replace_document,
+)
 from assistant.errors import CorpusError
-from assistant.staff import StaffStore
+from assistant.staff import Actor, StaffStore
 from ui import messages
 from ui.staff import field_problems
 from ui.staff_reports import evaluation_summary
@@ -143,6 +152,89 @@ def test_a_broken_replacement_is_refused_before_anything_changes(three, embedder
     assert (three.corpus_path / "money.md").exists() and not (three.corpus_path / "money.pdf").exists()
 
 
+# -- a new file is a draft until it is published ----------------------------------------------
+
+MONEY = ("# Money\n\n## Setting up home\n\nThe setting up home allowance helps you buy furniture for your first flat.\n\n"
+         "## Driving lessons\n\nThe council pays for ten driving lessons.\n\n"
+         "## Birthdays\n\nYour personal adviser sends a card on your birthday.\n")
+SPLIT_IN_TWO = "The setting up home allowance is now paid in two parts, before and after you move."
+
+
+@pytest.fixture
+def sections(tmp_path, embedder):
+    """Two documents, the money one in three sections (three passages), indexed; a staff database."""
+    from assistant import load_settings
+
+    corpus = make_corpus(tmp_path / "corpus", {"housing.md": DOCS["housing.md"], "money.md": MONEY})
+    s = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
+                      feedback_db=tmp_path / "feedback.sqlite3")
+    Assistant.ingest(s, embedder=embedder)
+    return s
+
+
+def as_it_is(s) -> tuple[dict[str, bytes], str]:
+    """Every corpus file's bytes (the manifest too) and the build the index has in service."""
+    files = {p.name: p.read_bytes() for p in sorted(s.corpus_path.iterdir())}
+    return files, (s.index_path / "CURRENT").read_text()
+
+
+def texts(passages) -> list[str]:
+    return [p.text for p in passages]
+
+
+def test_a_replacement_draft_shows_the_changed_and_removed_passages_and_writes_nothing(sections, embedder):
+    before = as_it_is(sections)
+    new = MONEY.replace("helps you buy furniture for your first flat.", "is now paid in two parts, before and after "
+                        "you move.").split("## Birthdays")[0]
+    draft = preview(sections, Replacement("doc-2", "money 2026.md", new.encode()), embedder=embedder)
+    assert [(b.text, a.text) for b, a in draft.changed] == [
+        ("The setting up home allowance helps you buy furniture for your first flat.", SPLIT_IN_TWO)]
+    assert texts(draft.removed) == ["Your personal adviser sends a card on your birthday."]
+    assert draft.new == [] and draft.quarantined == []
+    assert (draft.filename, draft.replaces, draft.entry["title"]) == ("money-2026.md", "money.md", "Test document 2 2025")
+    # Nothing was written: the corpus, its manifest and the build in service are as they were.
+    assert as_it_is(sections) == before
+    assert not (sections.cache_path / "removed-documents").exists()
+    bot = Assistant.load(sections, embedder=embedder)
+    assert "two parts" not in bot.ask("how is the setting up home allowance paid?").text
+
+
+def test_publishing_a_replacement_draft_answers_from_the_new_text_and_is_audited(sections, embedder):
+    new = MONEY + "\n## Bus pass\n\nCare leavers under 25 get a free bus pass from the council.\n"
+    draft = preview(sections, Replacement("doc-2", "money.md", new.encode()), embedder=embedder)
+    assert texts(draft.new) == ["Care leavers under 25 get a free bus pass from the council."]
+    assert draft.changed == [] and draft.removed == []
+    bot = Assistant.load(sections, embedder=embedder)
+    assert "free bus pass" not in bot.ask("can I get a free bus pass?").text  # not before it is published
+
+    report = draft.change.publish(sections, embedder=embedder, by=Actor(NAME, "local"))
+    assert (report.documents, report.chunks) == (2, 5)
+    assert "free bus pass" in Assistant.load(sections, embedder=embedder).ask("can I get a free bus pass?").text
+    assert (sections.corpus_path / "money.md").read_text() == new
+    latest = StaffStore.from_settings(sections).audit()[0]
+    assert (latest.actor, latest.action, latest.target, latest.outcome) == (NAME, "replace", "doc-2 (money.md)", "done")
+
+
+@pytest.mark.parametrize(("filename", "data", "said"), [
+    ("money.exe", b"MZ...", "money.exe is not a supported type"),
+    ("money.pdf", b"%PDF-1.4 not really a pdf", "money.pdf is not a readable PDF"),
+    ("money.md", b"", "money.md is empty"),
+    ("money.md", b"   \n\n", "money.md yielded no text"),
+    ("housing.md", b"# Housing\n\nNew text.\n", "A file called housing.md is already in the corpus"),
+])
+def test_a_refused_replacement_is_refused_at_the_draft_with_the_reason_publishing_gives(
+    sections, embedder, filename, data, said
+):
+    before = as_it_is(sections)
+    with pytest.raises(CorpusError) as drafted:
+        preview(sections, Replacement("doc-2", filename, data), embedder=embedder)
+    with pytest.raises(CorpusError) as published:
+        replace_document(sections, "doc-2", filename, data, embedder=embedder)
+    assert str(drafted.value).startswith(said)
+    assert str(drafted.value) == str(published.value)
+    assert as_it_is(sections) == before
+
+
 # -- the evaluation in words ------------------------------------------------------------------
 
 
@@ -224,3 +316,31 @@ def test_the_page_removes_a_document_only_after_confirmation(page):
     assert not (page.corpus / "money.md").exists()
     latest = StaffStore(page.database).audit()[0]
     assert (latest.actor, latest.action, latest.target, latest.outcome) == (NAME, "remove", "doc-2", "done")
+
+
+def test_the_page_refuses_a_broken_replacement_at_the_draft_and_drafts_a_good_one(page):
+    at = page.at
+    manifest = (page.corpus / "manifest.toml").read_bytes()
+    at.selectbox(key="manage-document").select("doc-2").run()
+    replace_file = at.file_uploader[1]  # the second form's: a new file for the chosen document
+    replace_file.set_value(("money.pdf", b"%PDF-1.4 not really a pdf", "application/pdf"))
+    button(at, messages.MANAGE_REPLACE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("The file was not replaced: money.pdf is not a readable PDF")
+    assert error.endswith("The assistant is still answering from the documents it had before.")
+    assert (page.corpus / "manifest.toml").read_bytes() == manifest and not (page.corpus / "money.pdf").exists()
+
+    new = b"# Money\n\nThe setting up home allowance is now paid in two parts.\n"
+    at.file_uploader[1].set_value(("money 2026.md", new, "text/markdown"))
+    button(at, messages.MANAGE_REPLACE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    heading = messages.DRAFT_REPLACE_HEADING.format(name="money 2026.md", title="Test document 2 2025")
+    assert heading in [h.value for h in at.subheader]
+    assert messages.DRAFT_SUMMARY.format(new=0, changed=1, removed=0, quarantined=0) in [m.value for m in at.markdown]
+    assert any("furniture" in m.value and "two parts" in m.value for m in at.markdown)
+    assert (page.corpus / "manifest.toml").read_bytes() == manifest and (page.corpus / "money.md").exists()
+    button(at, messages.DRAFT_DISCARD).click().run()
+    assert at.success[0].value == messages.DRAFT_DISCARDED.format(name="money 2026.md")
+    assert messages.DRAFT_PUBLISH not in [b.label for b in at.button]
+    assert (page.corpus / "manifest.toml").read_bytes() == manifest and not (page.corpus / "money-2026.md").exists()

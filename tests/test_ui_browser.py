@@ -9,42 +9,42 @@ Never downloads a browser: it uses /usr/bin/chromium, and skips if that is missi
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from browser import (
+    ARTIFACTS,
+    AXE,
+    DESKTOP,
+    LOAD_TIMEOUT_MS,
+    PHONE,
+    ask,
+    chromium,
+    needs_chromium,
+    open_chat,
+    serious_violations,
+    streamlit_app,
+)
 from staff_accounts import NAME, PASSWORD, make_account
 
 from assistant.staff import StaffStore
-from eval.servers import ServerFailed, started
 
 pytestmark = pytest.mark.slow
 
-APP = ROOT / "ui" / "app.py"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 QUESTION = "Who chaired the Corporate Parenting Board in 2021–24?"
-LOAD_TIMEOUT_MS = 180_000  # the first page view loads the embedding model
 DATABASES: dict[str, Path] = {}  # each served app's feedback database (with its staff account)
-
 
 
 @pytest.fixture(scope="module")
 def server(bot, settings, tmp_path_factory) -> Iterator[str]:
     """`streamlit run ui/app.py` on a free port over the test index; killed at teardown."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian's Chromium is not at /usr/bin/chromium "
-            "(scripts/test.sh installs it with apt-get)"
-        )
+    needs_chromium()
     if not AXE.exists():
         pytest.fail(
             f"axe-core is missing at {AXE}: run scripts/test.sh, "
             "or npm install --prefix tests/.npm axe-core@4"
         )
-    port = free_port()
     logs = tmp_path_factory.mktemp("streamlit") / "server.log"
     database = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
     make_account(database)
@@ -54,76 +54,15 @@ def server(bot, settings, tmp_path_factory) -> Iterator[str]:
         "ASSISTANT_FEEDBACK_DB": str(database),
         "ASSISTANT_FEEDBACK_URL": "",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--client.toolbarMode",
-        "viewer",
-        "--client.showErrorDetails",
-        "none",
-        str(APP),
-    ]
-    url = f"http://127.0.0.1:{port}/"
-    DATABASES[url] = database
-    try:
-        with started(
-            command, ready=f"{url}_stcore/health", url=url, name="streamlit", env=env, log=logs
-        ):
-            yield url
-    except ServerFailed as exc:
-        pytest.fail(str(exc))
+    with streamlit_app(env, logs) as url:
+        DATABASES[url] = database
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def open_chat(browser, url: str, viewport: dict[str, int]):
-    page = browser.new_page(viewport=viewport)
-    page.goto(url)
-    page.get_by_role("button", name="What money can I get for university?").wait_for(
-        timeout=LOAD_TIMEOUT_MS
-    )
-    return page
-
-
-def ask(page, question: str) -> None:
-    box = page.get_by_role("textbox", name="Type your question")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("[class*='st-key-source-']").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(500)  # let the last layout settle before screenshots and axe
-
-
-def serious_violations(page, selector: str | None = None) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    context = f"document.querySelector({selector!r})" if selector else "document"
-    result = page.evaluate(f"async () => await axe.run({context})")
-    return [
-        f"{v['impact']}: {v['id']} — {v['help']} ({[n['target'] for n in v['nodes'][:3]]})"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    with chromium() as running:
+        yield running
 
 
 def screenshot(page, name: str, *, tall: int | None = None) -> Path:

@@ -193,6 +193,7 @@ UPLOAD_REFUSED = (
 
 DRAFT_RUNNING = "Checking {name} and comparing it with the documents indexed…"
 DRAFT_HEADING = "Draft: {name} (not published yet)"
+DRAFT_REPLACE_HEADING = "Draft: a new file for “{title}”, {name} (not published yet)"
 DRAFT_SUMMARY = (
     "Publishing this document would add **{new}** new passages, change **{changed}** and remove **{removed}**. "
     "**{quarantined}** passages or hidden parts of it are quarantined and would not be indexed."
@@ -227,12 +228,14 @@ UPLOAD_WHY = {
 MANAGE_HEADING = "Remove or replace a document"
 MANAGE_HELP = (
     "Replace a document's file with a newer version (its details stay the same), or take a document out "
-    "of the assistant. Either way the index is rebuilt, and the assistant keeps answering from the old "
-    "documents until the new index is ready. A removed or replaced file is kept in the cache folder."
+    "of the assistant. A new file is a draft first: the page shows the passages it would add, change or "
+    "remove, and nothing changes until you publish it. Publishing or removing rebuilds the index, and the "
+    "assistant keeps answering from the old documents until the new index is ready. A removed or replaced "
+    "file is kept in the cache folder."
 )
 MANAGE_CHOOSE = "Document"
 MANAGE_REPLACE_FILE = "New file for this document"
-MANAGE_REPLACE_BUTTON = "Check and replace the file"
+MANAGE_REPLACE_BUTTON = "Check the new file (draft)"
 MANAGE_REPLACE_RUNNING = "Checking {name} and rebuilding the index…"
 MANAGE_REPLACED = (
     "Replaced the file of “{title}” with {name}. The index has {documents} documents and {chunks} passages."

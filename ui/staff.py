@@ -21,9 +21,9 @@ from typing import Any
 import streamlit as st
 
 from assistant import Assistant, AssistantError, Settings
-from assistant.admin import MAX_BYTES, MB, rebuild_index, remove_document, replace_document
+from assistant.admin import MAX_BYTES, MB, Addition, Replacement, rebuild_index, remove_document
 from assistant.ingest.corpus import SUPPORTED
-from assistant.staff import Actor, StaffStore, wait_words
+from assistant.staff import REPLACE, UPLOAD, Actor, StaffStore, wait_words
 
 from . import messages, render, services
 from .staff_base import NOTICE, reason
@@ -78,7 +78,7 @@ def page() -> None:
         documents(bot)
     rebuild(s, user)
     upload(s, bot, user)
-    draft(s, user)
+    draft(s, user, UPLOAD)
     manage(s, bot, user)
     unanswered(s, user)
     evaluation(REPORTS)
@@ -208,7 +208,7 @@ def upload(s: Settings, bot: Assistant | None, user: Actor) -> None:
     if file is None:
         st.error(messages.UPLOAD_NO_FILE)
         return
-    failed = make_draft(s, file.name, file.getvalue(), fields)  # published by a second action (staff_draft)
+    failed = make_draft(s, Addition(file.name, file.getvalue(), fields))  # published by a second action
     if failed is not None:
         problems = getattr(failed, "problems", ())
         if problems:
@@ -235,7 +235,8 @@ def field_problems(name: str, problems: Sequence[tuple[str, object, str]]) -> st
 
 
 def manage(s: Settings, bot: Assistant | None, user: Actor) -> None:
-    """Replace a document's file, or remove a document, with a confirmation; the index is rebuilt atomically."""
+    """Replace a document's file (a draft first, published by a second action), or remove a document
+    with a confirmation; either way the index is rebuilt atomically."""
     st.header(messages.MANAGE_HEADING)
     st.markdown(messages.MANAGE_HELP)
     if bot is None:
@@ -251,6 +252,7 @@ def manage(s: Settings, bot: Assistant | None, user: Actor) -> None:
         file = st.file_uploader(messages.MANAGE_REPLACE_FILE, type=sorted(t.lstrip(".") for t in SUPPORTED),
                                 max_upload_size=MAX_BYTES // MB)
         replace = st.form_submit_button(messages.MANAGE_REPLACE_BUTTON)
+    draft(s, user, REPLACE)
     with st.form(f"remove-document-{round_}"):
         confirmed = st.checkbox(messages.MANAGE_CONFIRM.format(title=title))
         remove = st.form_submit_button(messages.MANAGE_REMOVE_BUTTON, type="primary")
@@ -258,13 +260,12 @@ def manage(s: Settings, bot: Assistant | None, user: Actor) -> None:
         if file is None:
             st.error(messages.UPLOAD_NO_FILE)
             return
-        _run(messages.MANAGE_REPLACE_RUNNING.format(name=file.name),
-             lambda progress: replace_document(s, doc_id, file.name, file.getvalue(),
-                                               embedder=services.embedder(s.embedding_model), progress=progress,
-                                               by=user),
-             done=lambda r: messages.MANAGE_REPLACED.format(title=title, name=file.name, documents=r.documents,
-                                                            chunks=r.chunks),
-             refused=lambda reason: messages.MANAGE_REPLACE_REFUSED.format(reason=reason))
+        failed = make_draft(s, Replacement(doc_id, file.name, file.getvalue()))  # published by a second action
+        if failed is not None:
+            st.error(messages.MANAGE_REPLACE_REFUSED.format(reason=reason(failed)))
+            return
+        st.session_state[UPLOAD_ROUND] = round_ + 1
+        st.rerun()
     elif remove:
         if not confirmed:
             st.warning(messages.MANAGE_CONFIRM_FIRST)
