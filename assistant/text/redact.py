@@ -31,8 +31,11 @@ The words these rules use are data: ``assistant/text/data/redaction.toml`` and `
 Measured on sets nobody tuned on before their first run (eval/reports/redaction/): held-out set 1
 (2026-12-02) 278/302 at first sight, then tuned on; held-out set 2 (2026-12-03) 350/424 before
 this version's rules and 404/424 (0.953, ordinary words 210/214) at its first run after them,
-then tuned on (419/424). The dev set and sets 1 and 2 are regression bounds now; held-out set 3
-(eval/redaction_sets/heldout-2026-12-03-b.yaml) is the measure of this version. It errs towards removing a
+then tuned on (419/424). Held-out set 3 (eval/redaction_sets/heldout-2026-12-03-b.yaml) at its
+first run: 376/408 (0.922), ordinary words 203/212; then tuned on (383/408, 208/212): described
+names ("Faith my foster carer"), family titles ("aunty Comfort"), census names used as verbs
+("can i sue the council") or places ("in preston"), more ONS first names. All four sets are
+regression bounds now; a fresh set is the next measure. It errs towards removing a
 word, since a stored word cannot be taken back.
 """
 
@@ -195,6 +198,7 @@ class Words:
     relation: re.Pattern[str]
     after: re.Pattern[str]
     title: re.Pattern[str]
+    described: re.Pattern[str]  # "Faith my foster carer", "Frank from the team", "Precious and Godwin are my"
     names_also_words: frozenset[str]
     extra_first_names: frozenset[str]
     relation_words: frozenset[str]
@@ -305,6 +309,11 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
             re.IGNORECASE,
         ),
         title=re.compile(rf"\b{_alternation(data['titles'])}\.?\s+", re.IGNORECASE),
+        described=re.compile(
+            r"\b([A-Z][a-z'’-]+)(?:\s+(?:and|&|n)\s+([A-Z][a-z'’-]+))?(?=,?\s+(?i:(?:my|our)\s+"
+            rf"(?:(?:new|old|ex|real|little|big|best)\s+)*{_alternation(data['relations'])}s?\b"
+            r"|from\s+(?:the|my)\s|(?:are|r)\s+my\s))"
+        ),
         names_also_words=frozenset(data["names_also_words"]),
         extra_first_names=frozenset(data["extra_first_names"]),
         relation_words=frozenset(x for r in data["relations"] for x in (r, r + "s", r + "'s")),
@@ -612,7 +621,7 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
     for m in w.strong.finditer(text):
         add(_name_span(text, m.end(), names, strong=True))
     for m in w.title.finditer(text):
-        is_miss = m.group().lower().startswith(("miss", "sir", "madam", "auntie", "uncle"))
+        is_miss = m.group().lower().startswith(("miss", "sir", "madam", "aunt", "uncle", "mama", "papa", "nana"))
         nxt = _tokens_from(text, m.end(), 1)
         if nxt and (not is_miss or nxt[0].group()[0].isupper() or names.likely(nxt[0].group())):
             add(_name_span(text, m.end(), names, strong=True))
@@ -656,6 +665,10 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
         word = t.group()
         if len(word) < 3 or not names.first_name(word):
             continue
+        if word.islower() and _verb_or_noun_here(text, tokens, i):
+            continue  # "can i sue the council", "they will rob my stuff", "a pat on the back"
+        if word.islower() and i and tokens[i - 1].group().lower() in _PLACE_BEFORE and word in names.w.excused:
+            continue  # "a flat in preston": a place's name, after a word that comes before places
         if word.islower():
             end = t.end()
             for nxt in tokens[i + 1: i + 3]:
@@ -679,6 +692,20 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
                 break
             end = nxt.end()
         spans.append((t.start(), end, "[name]"))
+    # A capitalised first name, even one that is also a word, that a description follows: "Faith my
+    # foster carer says ...", "Frank from the leaving care team said ...", "Precious and Godwin are my cousins".
+    for m in w.described.finditer(text):
+        word, low = m.group(1), m.group(1).lower()
+        tail = text[m.end():m.end() + 8].lower()
+        if tail.lstrip(", ").startswith("from") and low in names.w.names_also_words:
+            continue  # "Grant from the council", "Hope from my PA"
+        if low in names.w.names_also_words and _zipf(low) >= 5.0 and not tail.startswith(","):
+            continue  # "Hope my PA rings", "Mark my words": a word English uses often
+        if low in names.first and low not in _MODALS and low not in _STOP and low not in CHAT_WORDS \
+                and low not in names.w.relation_words:
+            spans.append((m.start(1), m.end(1), "[name]"))
+            if m.group(2) and not names.kept(m.group(2)):  # "Precious and Godwin are my cousins"
+                spans.append((m.start(2), m.end(2), "[name]"))
     # A first name and a surname, both capitalised, even a first name that is also a word: "Jade Brown".
     for i, t in enumerate(tokens[:-1]):
         first, last = t.group(), tokens[i + 1].group()
@@ -985,3 +1012,20 @@ def redact(text: str) -> str:
         at = end
     out.append(text[at:])
     return "".join(out)
+
+
+# Words a lower-case census name ("sue", "rob", "nick", "pat") is a verb or noun after, not a name.
+_MODALS = frozenset("will would can could shall should may might must to gonna wanna gotta ll i you we they".split())
+_DETERMINERS = frozenset("a an the".split())
+_PLACE_BEFORE = frozenset("in at from to near around of".split())
+_OBJECTS = frozenset("the my your his her their our a an it them me him us this that someone people stuff".split())
+
+
+def _verb_or_noun_here(text: str, tokens: list[re.Match[str]], i: int) -> bool:
+    """True when the lower-case word at ``tokens[i]`` reads as a verb ("can i sue the council",
+    "will rob my stuff") or a noun ("a pat on the back"), not a name."""
+    prev = tokens[i - 1].group().lower() if i else ""
+    nxt = tokens[i + 1].group().lower() if i + 1 < len(tokens) else ""
+    if prev in _DETERMINERS:
+        return True
+    return prev in _MODALS and nxt in _OBJECTS
