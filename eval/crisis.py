@@ -143,7 +143,7 @@ def calibration(bank: Any, vectors: Any, piece_vectors: Any) -> dict[str, Any]:
     crisis, ordinary = bank.crisis, ~bank.crisis
     has_pieces = np.isfinite(piece)
     table = []
-    for threshold in np.round(np.arange(-0.6, 1.01, 0.05), 2):
+    for threshold in np.round(np.arange(-1.2, 1.01, 0.05), 2):
         table.append({
             "threshold": float(threshold),
             "crisis": round(float((whole[crisis] >= threshold).mean()), 4),

@@ -3,19 +3,22 @@
 The clear cues (``rules.toml`` [safeguarding]) catch the plain ways of saying it. Young people
 say it in many more: "i wont be a problem much longer", "the olders want me to go country",
 "he's outside my door with a knife". So the message is also compared, by the bundled embedding
-model, with an exemplar bank (``rules/data/safeguarding_exemplars.toml``): 680+ crisis messages
-in 15 categories and 600+ ordinary ones (hard-topic questions, everyday worries, complaints,
-off-topic messages, entitlement questions), written from public safeguarding guidance.
+model, with an exemplar bank (``rules/data/safeguarding_exemplars.toml``): 1,100+ crisis messages
+in 15 categories and 1,000+ ordinary ones (hard-topic questions, everyday worries, complaints,
+life events, small talk, off-topic messages, entitlement questions), written by helpers from
+public safeguarding guidance.
 
 A message is read whole and in its sentences, so a risk buried after an ordinary question
-("how do i apply for the bursary. also i took 20 paracetamol") is read on its own. For each
-piece, the score is the mean similarity of its nearest crisis exemplars minus that of its
-nearest ordinary ones; the message's score is its highest piece's. Above ``CRISIS`` it is a
-crisis; between ``NEAR`` and ``CRISIS`` it is answered normally with the urgent contacts first.
-The category is the one most of the nearest crisis exemplars share.
+("how do i apply for the bursary. also i took 20 paracetamol") is read on its own. Each piece
+is scored by a kernel ridge model fitted on the bank (``rules.exemplars.KernelRidge``): every
+exemplar weighs in by how alike it is, about +1 for a crisis and -1 for an ordinary message. The
+message's level is its most serious piece's: at or above ``CRISIS`` a crisis; from ``NEAR`` it is
+answered normally with the urgent contacts first. The category is the one most of the five
+nearest crisis exemplars share.
 
-The thresholds were chosen on the exemplar bank alone, leaving each exemplar out of its own
-neighbours (``calibrate``); the held-out test set (eval/safeguarding/test_set.toml) only measures.
+The thresholds were chosen on the exemplar bank alone, each exemplar scored by a model fitted
+without it (five-fold; ``python -m eval.crisis --calibrate`` prints the table). The held-out test
+sets (eval/safeguarding/test_set*.toml) only measure.
 """
 
 from __future__ import annotations
@@ -33,13 +36,15 @@ from assistant.embed import Embedder
 from assistant.rules.exemplars import NEIGHBOURS, Bank, KernelRidge, Neighbours, read_bank
 
 BANK_FILE = "safeguarding_exemplars.toml"
-# The level is read from the kernel score (``rules.exemplars.KernelRidge``: +1 crisis, -1
-# ordinary). Chosen on the exemplar bank alone, each exemplar scored by a model fitted without it
-# (five-fold; ``python -m eval.crisis --calibrate`` prints the table, and tests/test_guard.py checks
-# these figures): PROVISIONAL.
-CRISIS = 0.35
-NEAR = -0.05
-# A sentence read on its own is short and says less, so it needs more to be a crisis by itself.
+# Read on the bank, five-fold, with 1,173 crisis and 1,026 ordinary exemplars (the ordinary ones
+# chosen to share words with crises, so they are harder than everyday messages):
+# - CRISIS: 80.0% of crisis exemplars score at or above it, and 1.07% of ordinary ones;
+# - NEAR: 96.9% of crisis exemplars, and 8.8% of ordinary ones;
+CRISIS = 0.40
+NEAR = -0.10
+# A sentence read on its own is short and says less, so it needs more to be a crisis by itself
+# (no ordinary exemplar's later sentence scored above 0.15; 67% of crisis ones reach 0.5), and it
+# is near the line only from CRISIS (75% of crisis exemplars' later sentences).
 PIECE_CRISIS = 0.5
 _PIECES = re.compile(r"(?<=[.!?\n])\s+|\s+(?:also|and also|btw|but|plus)\s+(?=i\b|i'm\b|im\b|my\b|he\b|she\b|they\b)",
                      re.IGNORECASE)
@@ -60,7 +65,7 @@ class Risk:
     """How much a message reads like a crisis, and which kind."""
 
     level: Level
-    score: float  # nearest crisis exemplars' similarity minus nearest ordinary ones'
+    score: float  # the bank model's score: about +1 for a crisis-like message, -1 for an ordinary one
     category: str | None = None
     piece: str = ""  # the part of the message that scored highest
     by: str = "meaning"  # "cue" when a clear cue matched, "meaning" for the exemplar bank
@@ -106,9 +111,13 @@ class RiskModel(Neighbours):
         return best
 
     def _level(self, score: float, *, whole: bool = True) -> Level:
-        if score >= (self.crisis_threshold if whole else max(self.crisis_threshold, self.piece_threshold)):
+        if whole:
+            crisis, near = self.crisis_threshold, self.near_threshold
+        else:  # a piece needs more: its crisis line is higher, and it is near only from the crisis line
+            crisis, near = max(self.crisis_threshold, self.piece_threshold), self.crisis_threshold
+        if score >= crisis:
             return "crisis"
-        return "near" if score >= self.near_threshold else "none"
+        return "near" if score >= near else "none"
 
 
 def risk_model(bank: Bank, embedder: Embedder, cache_dir: Path | None) -> RiskModel:
