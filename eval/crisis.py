@@ -121,16 +121,77 @@ def write_report(result: dict[str, Any], folder: Path, label: str, command: str)
     return path
 
 
+def calibration(bank: Any, vectors: Any, piece_vectors: Any) -> dict[str, Any]:
+    """The safeguarding model's thresholds read on its bank alone: each exemplar scored by a model
+    fitted without it (five-fold), whole and, for messages of more than one piece, piece by piece.
+
+    ``piece_vectors``: for each exemplar, the vectors of its pieces after the whole (may be empty).
+    Returns the scores and, for a range of thresholds, the share of crisis and of ordinary
+    exemplars at or above it.
+    """
+    import numpy as np
+
+    from assistant.rules.exemplars import held_out
+
+    whole = np.zeros(len(bank.texts))
+    piece = np.full(len(bank.texts), -np.inf)
+    for rows, model in held_out(vectors, bank.crisis):
+        whole[rows] = model.scores(vectors[rows])
+        for row in rows:
+            if len(piece_vectors[row]):
+                piece[row] = float(model.scores(piece_vectors[row]).max())
+    crisis, ordinary = bank.crisis, ~bank.crisis
+    has_pieces = np.isfinite(piece)
+    table = []
+    for threshold in np.round(np.arange(-1.2, 1.01, 0.05), 2):
+        table.append({
+            "threshold": float(threshold),
+            "crisis": round(float((whole[crisis] >= threshold).mean()), 4),
+            "ordinary": round(float((whole[ordinary] >= threshold).mean()), 4),
+            "ordinary_pieces": round(float((piece[ordinary & has_pieces] >= threshold).mean()), 4),
+            "crisis_pieces": round(float((piece[crisis & has_pieces] >= threshold).mean()), 4),
+        })
+    return {"whole": whole, "piece": piece, "table": table,
+            "ordinary_with_pieces": int((ordinary & has_pieces).sum()),
+            "crisis_with_pieces": int((crisis & has_pieces).sum())}
+
+
+def bank_calibration(bot: Any) -> dict[str, Any]:
+    """``calibration`` of the assistant's own safeguarding bank, with its embedding model."""
+    import numpy as np
+
+    from assistant.answer.risk import pieces
+
+    model = bot.context.risk_model
+    piece_vectors = []
+    for text in model.bank.texts:
+        rest = pieces(text)[1:]
+        piece_vectors.append(np.asarray(bot.embedder.embed_documents(rest), dtype=np.float32) if rest
+                             else np.zeros((0, model.vectors.shape[1]), dtype=np.float32))
+    return calibration(model.bank, model.vectors, piece_vectors)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=TEST_SET)
     parser.add_argument("--report", type=Path, default=REPORTS)
     parser.add_argument("--label", default="latest")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="print the model's thresholds read on the exemplar bank alone (no test set)")
     args = parser.parse_args(argv)
     import subprocess
 
     from assistant import Assistant
 
+    if args.calibrate:
+        found = bank_calibration(Assistant.load())
+        print(f"Five-fold on the bank: {int(found['whole'].size)} exemplars; pieces of "
+              f"{found['crisis_with_pieces']} crisis and {found['ordinary_with_pieces']} ordinary ones.")
+        print("threshold  crisis  ordinary  crisis-pieces  ordinary-pieces")
+        for row in found["table"]:
+            print(f"{row['threshold']:+9.2f}  {row['crisis']:6.3f}  {row['ordinary']:8.4f}  "
+                  f"{row['crisis_pieces']:13.3f}  {row['ordinary_pieces']:15.4f}")
+        return 0
     cases = load_crisis_cases(args.cases)
     bot = Assistant.load()
     result = evaluate_crisis(bot, cases)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.answer.guard import distress_group, is_injection, is_safeguarding, looks_off_topic
+from assistant.answer.guard import distress_group, is_injection, is_safeguarding, looks_off_topic, topic_group
 from assistant.answer.verdict import the_ask
 from assistant.errors import ConfigError
 from assistant.ingest.quarantine import cue_reason
@@ -18,6 +18,7 @@ RULES = default_rules()
 # What each cue set means, as the code that uses it asks (safeguarding cleans the message first).
 MEANS = {
     "safeguarding": lambda text, rules: is_safeguarding(text, rules),
+    "safeguarding_topic": lambda text, rules: topic_group(text, rules) is not None,
     "distress": lambda text, rules: distress_group(text, rules) is not None,
     "instructions": lambda text, rules: is_injection(text, rules),
     "document_instructions": lambda text, rules: cue_reason(text, rules) is not None,

@@ -9,7 +9,7 @@ import numpy as np
 from assistant.answer import evidence, listing
 from assistant.answer import gates as specifics
 from assistant.answer.conversation import ConversationModel, conversation_model
-from assistant.answer.risk import BANK_FILE, RiskModel, bank_vectors, load_bank
+from assistant.answer.risk import BANK_FILE, RiskModel, load_bank, risk_model
 from assistant.answer.statement import Statement
 from assistant.config import Settings
 from assistant.index import StoredIndex
@@ -61,7 +61,7 @@ class AnswerContext:
         self.headings = listing.find_headings(index.chunks, index.texts)
         self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")
         bank = load_bank(self.settings.corpus_path if (self.settings.corpus_path / BANK_FILE).is_file() else None)
-        self.risk_model = RiskModel(bank, bank_vectors(bank, self.retriever.embedder, self.settings.cache_path))
+        self.risk_model = risk_model(bank, self.retriever.embedder, self.settings.cache_path)
         self.talk_model = conversation_model(self.retriever.embedder, self.settings.cache_path,
                                              self.settings.corpus_path)
 

@@ -29,8 +29,9 @@ def assess(
     message: str, rules: Rules | None = None, model: RiskModel | None = None,
     embed: Callable[[str], np.ndarray] | None = None,
 ) -> Risk:
-    """The layered check: a clear cue (rules) is a crisis; else the message's meaning decides, and
-    a message that says its writer is not OK (a distress cue) is at least near the line.
+    """The layered check: a clear cue (rules) is a crisis; a word that only names a danger (a topic
+    cue) is at least near the line, and a crisis when the meaning reads it near or above; else the
+    meaning decides, and a message that says its writer is not OK (a distress cue) is at least near.
 
     Without a model (or a way to embed), only the cues are read.
     """
@@ -48,7 +49,17 @@ def assess(
         # A clear cue says which kind of danger it is ("i can't cope anymore": a mental-health
         # crisis, whatever exemplars the message happens to be nearest), so it chooses the contacts.
         return replace(risk, level="crisis", by="cue", category=group or risk.category)
-    if risk.level == "none" and (distress := distress_group(message, rules)) is not None:
+    if (topic := topic_group(message, rules)) is not None:
+        # A word that names a danger ("suicide", "overdose"): the urgent contacts lead whatever
+        # the meaning says, and it is a crisis when the meaning reads it at least near the line,
+        # or when the meaning could not be read.
+        if risk.crisis:
+            return risk
+        level = "crisis" if risk is by_cue or risk.level == "near" else "near"
+        return replace(risk, level=level, by="cue", category=topic or risk.category)
+    if risk.level != "crisis" and (distress := distress_group(message, rules)) is not None:
+        # A distress cue says the writer is not OK: the mental-health lines fit, whichever crisis
+        # exemplars the rest of the message is nearest.
         return replace(risk, level="near", by="cue", category=distress or risk.category)
     return risk
 
@@ -63,9 +74,16 @@ def cue_group(message: str, rules: Rules | None = None) -> str | None:
     return (rules or default_rules()).safeguarding.first_group(_clean(message))
 
 
+def topic_group(message: str, rules: Rules | None = None) -> str | None:
+    """The kind of danger of the first word that names one ("suicide", "overdose"), else None."""
+    return (rules or default_rules()).safeguarding_topic.first_group(_clean(message))
+
+
 def is_safeguarding(message: str, rules: Rules | None = None) -> bool:
-    """True when the message says someone is at risk now (self-harm, abuse, exploitation, missing, homeless)."""
-    return (rules or default_rules()).safeguarding.search(_clean(message))
+    """The clear cues alone (when the meaning cannot be read): True when the message says someone
+    is at risk now (self-harm, abuse, exploitation, missing, homeless), or names such a danger."""
+    rules = rules or default_rules()
+    return rules.safeguarding.search(_clean(message)) or rules.safeguarding_topic.search(_clean(message))
 
 
 def looks_off_topic(message: str, rules: Rules | None = None) -> bool:

@@ -3,24 +3,28 @@
 The clear cues (``rules.toml`` [safeguarding]) catch the plain ways of saying it. Young people
 say it in many more: "i wont be a problem much longer", "the olders want me to go country",
 "he's outside my door with a knife". So the message is also compared, by the bundled embedding
-model, with an exemplar bank (``rules/data/safeguarding_exemplars.toml``): 680+ crisis messages
-in 15 categories and 600+ ordinary ones (hard-topic questions, everyday worries, complaints,
-off-topic messages, entitlement questions), written from public safeguarding guidance.
+model, with an exemplar bank (``rules/data/safeguarding_exemplars.toml``): 1,100+ crisis messages
+in 15 categories and 1,000+ ordinary ones (hard-topic questions, everyday worries, complaints,
+life events, small talk, off-topic messages, entitlement questions), written by helpers from
+public safeguarding guidance.
 
 A message is read whole and in its sentences, so a risk buried after an ordinary question
-("how do i apply for the bursary. also i took 20 paracetamol") is read on its own. For each
-piece, the score is the mean similarity of its nearest crisis exemplars minus that of its
-nearest ordinary ones; the message's score is its highest piece's. Above ``CRISIS`` it is a
-crisis; between ``NEAR`` and ``CRISIS`` it is answered normally with the urgent contacts first.
-The category is the one most of the nearest crisis exemplars share.
+("how do i apply for the bursary. also i took 20 paracetamol") is read on its own. Each piece
+is scored by a kernel ridge model fitted on the bank (``rules.exemplars.KernelRidge``): every
+exemplar weighs in by how alike it is, about +1 for a crisis and -1 for an ordinary message. The
+message's level is its most serious piece's: at or above ``CRISIS`` a crisis; from ``NEAR`` it is
+answered normally with the urgent contacts first. The category is the one most of the five
+nearest crisis exemplars share.
 
-The thresholds were chosen on the exemplar bank alone, leaving each exemplar out of its own
-neighbours (``calibrate``); the held-out test set (eval/safeguarding/test_set.toml) only measures.
+The thresholds were chosen on the exemplar bank alone, each exemplar scored by a model fitted
+without it (five-fold; ``python -m eval.crisis --calibrate`` prints the table). The held-out test
+sets (eval/safeguarding/test_set*.toml) only measure.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,21 +33,19 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embed import Embedder
-from assistant.rules.exemplars import Bank, Neighbours, read_bank
+from assistant.rules.exemplars import NEIGHBOURS, Bank, KernelRidge, Neighbours, read_bank
 
 BANK_FILE = "safeguarding_exemplars.toml"
-# Calibrated on the exemplar bank alone, each exemplar left out of its own neighbours
-# (``calibrate``, 1,302 messages, k = 5): at 0.10, 72.7% of its crisis messages and 0.98% of its
-# ordinary ones (chosen to be close in wording) score above; at 0.04, 91.3% and 9.8%. Above NEAR
-# the reply is the normal answer with the urgent contacts first, so a miss there still shows help.
-CRISIS = 0.10
-NEAR = 0.04
-# A sentence read on its own is short and says less, so it needs more to be a crisis by itself:
-# no ordinary piece of the bank's multi-sentence messages scores 0.16 (0 of 22; 21% of crisis
-# pieces do). Prompted by "what age is the children in care council for? my little brother is 9",
-# whose second sentence alone scored 0.15 (eval/questions.yaml lo-inv-02). Below it, a piece
-# scoring above NEAR still puts the urgent contacts first.
-PIECE_CRISIS = 0.16
+# Read on the bank, five-fold, with 1,173 crisis and 1,026 ordinary exemplars (the ordinary ones
+# chosen to share words with crises, so they are harder than everyday messages):
+# - CRISIS: 80.0% of crisis exemplars score at or above it, and 1.07% of ordinary ones;
+# - NEAR: 96.9% of crisis exemplars, and 8.8% of ordinary ones;
+CRISIS = 0.40
+NEAR = -0.10
+# A sentence read on its own is short and says less, so it needs more to be a crisis by itself
+# (no ordinary exemplar's later sentence scored above 0.15; 67% of crisis ones reach 0.5), and it
+# is near the line only from CRISIS (75% of crisis exemplars' later sentences).
+PIECE_CRISIS = 0.5
 _PIECES = re.compile(r"(?<=[.!?\n])\s+|\s+(?:also|and also|btw|but|plus)\s+(?=i\b|i'm\b|im\b|my\b|he\b|she\b|they\b)",
                      re.IGNORECASE)
 
@@ -63,7 +65,7 @@ class Risk:
     """How much a message reads like a crisis, and which kind."""
 
     level: Level
-    score: float  # nearest crisis exemplars' similarity minus nearest ordinary ones'
+    score: float  # the bank model's score: about +1 for a crisis-like message, -1 for an ordinary one
     category: str | None = None
     piece: str = ""  # the part of the message that scored highest
     by: str = "meaning"  # "cue" when a clear cue matched, "meaning" for the exemplar bank
@@ -80,27 +82,52 @@ def pieces(message: str) -> list[str]:
 
 
 class RiskModel(Neighbours):
-    """Nearest neighbours over the safeguarding bank: crisis messages against ordinary ones."""
+    """The safeguarding bank's model: a kernel ridge score for the level (crisis messages against
+    ordinary ones), and the nearest crisis exemplars for the kind of danger."""
 
-    def __init__(self, bank: Bank, vectors: np.ndarray, *, crisis: float = CRISIS, near: float = NEAR) -> None:
+    def __init__(self, bank: Bank, vectors: np.ndarray, kernel: KernelRidge | None = None, *,
+                 crisis: float = CRISIS, near: float = NEAR, piece: float = PIECE_CRISIS) -> None:
         super().__init__(bank, vectors)
-        self.crisis_threshold, self.near_threshold = crisis, near
+        self.kernel = kernel if kernel is not None else KernelRidge.fit(self.vectors, bank.crisis)
+        self.crisis_threshold, self.near_threshold, self.piece_threshold = crisis, near, piece
+
+    def score(self, vector: np.ndarray, exclude: int | None = None) -> tuple[float, str]:
+        """(kernel score, the kind most of the nearest crisis exemplars share) of one vector."""
+        sims = np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=np.float32))
+        positive = sims[self.positive_rows]
+        nearest = self.positive_rows[np.argpartition(positive, -NEIGHBOURS)[-NEIGHBOURS:]]
+        category = Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
+        return self.kernel.score_similarities(sims), category
 
     def assess(self, message: str, embed: Callable[[str], np.ndarray]) -> Risk:
         """The risk of the message, read whole and in its pieces: the most serious reading wins."""
         best: Risk | None = None
         for number, piece in enumerate(pieces(message)):
-            margin, category = self.score(embed(piece))
-            risk = Risk(self._level(margin, whole=number == 0), margin, category, piece)
+            score, category = self.score(embed(piece))
+            risk = Risk(self._level(score, whole=number == 0), score, category, piece)
             if best is None or (_RANK[risk.level], risk.score) > (_RANK[best.level], best.score):
                 best = risk
         assert best is not None
         return best
 
-    def _level(self, margin: float, *, whole: bool = True) -> Level:
-        if margin >= (self.crisis_threshold if whole else max(self.crisis_threshold, PIECE_CRISIS)):
+    def _level(self, score: float, *, whole: bool = True) -> Level:
+        if whole:
+            crisis, near = self.crisis_threshold, self.near_threshold
+        else:  # a piece needs more: its crisis line is higher, and it is near only from the crisis line
+            crisis, near = max(self.crisis_threshold, self.piece_threshold), self.crisis_threshold
+        if score >= crisis:
             return "crisis"
-        return "near" if margin >= self.near_threshold else "none"
+        return "near" if score >= near else "none"
+
+
+def risk_model(bank: Bank, embedder: Embedder, cache_dir: Path | None) -> RiskModel:
+    """The bank's model, its vectors and fitted weights from the cache when this model and bank
+    were embedded and fitted before (fitting 1,900 exemplars takes about a second)."""
+    vectors = bank_vectors(bank, embedder, cache_dir)
+    key = f"{KernelRidge.GAMMA}-{KernelRidge.RIDGE}"
+    weights = _cached(cache_dir, f"safeguarding-kernel-{key}-{_slug(embedder.name)}-{bank.digest}", len(bank.texts),
+                      lambda: KernelRidge.fit(vectors, bank.crisis).weights)
+    return RiskModel(bank, vectors, KernelRidge(vectors, weights))
 
 
 def bank_vectors(bank: Bank, embedder: Embedder, cache_dir: Path | None, *, prefix: str = "safeguarding") -> np.ndarray:
@@ -108,32 +135,38 @@ def bank_vectors(bank: Bank, embedder: Embedder, cache_dir: Path | None, *, pref
     return _vectors(bank, embedder, str(cache_dir) if cache_dir else "", prefix)
 
 
-_MEMO: dict[tuple[str, str], np.ndarray] = {}
+_MEMO: dict[str, np.ndarray] = {}
 
 
 def _vectors(bank: Bank, embedder: Embedder, cache_dir: str, prefix: str) -> np.ndarray:
-    key = (bank.digest, embedder.name)
-    if key in _MEMO:
-        return _MEMO[key]
-    path = Path(cache_dir) / f"{prefix}-{_slug(embedder.name)}-{bank.digest}.npy" if cache_dir else None
-    vectors = None
+    return _cached(Path(cache_dir) if cache_dir else None, f"{prefix}-{_slug(embedder.name)}-{bank.digest}",
+                   len(bank.texts),
+                   lambda: np.asarray(embedder.embed_documents(list(bank.texts)), dtype=np.float32))
+
+
+def _cached(cache_dir: Path | None, name: str, rows: int, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """An array kept in memory and in ``cache_dir/name.npy``, computed when neither has it."""
+    if name in _MEMO:
+        return _MEMO[name]
+    path = cache_dir / f"{name}.npy" if cache_dir else None
+    array = None
     if path is not None and path.is_file():
         try:
-            vectors = np.load(path)
+            array = np.load(path)
         except (OSError, ValueError):
-            vectors = None
-    if vectors is None or vectors.shape[0] != len(bank.texts):
-        vectors = np.asarray(embedder.embed_documents(list(bank.texts)), dtype=np.float32)
+            array = None
+    if array is None or array.shape[0] != rows:
+        array = compute()
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp.npy")
-                np.save(tmp, vectors)
+                np.save(tmp, array)
                 tmp.replace(path)
             except OSError:
-                pass  # a read-only folder: the vectors are kept in memory for this process
-    _MEMO[key] = vectors
-    return vectors
+                pass  # a read-only folder: the array is kept in memory for this process
+    _MEMO[name] = array
+    return array
 
 
 def _slug(name: str) -> str:

@@ -22,7 +22,7 @@ from assistant.errors import ConfigError
 
 RULES_FILE = "rules.toml"
 CUE_SETS = (
-    "safeguarding", "distress", "instructions", "document_instructions", "off_topic", "past", "present",
+    "safeguarding", "safeguarding_topic", "distress", "instructions", "document_instructions", "off_topic", "past", "present",
     "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_date", "ask_time", "second_ask",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "current_document", "change_time",
@@ -93,6 +93,7 @@ class Rules:
     """Every cue set and word list, compiled."""
 
     safeguarding: CueSet
+    safeguarding_topic: CueSet  # names a danger, says no one is in it: the meaning decides crisis or near
     distress: CueSet  # not a crisis, but not OK: the 24/7 lines lead the reply
     instructions: CueSet
     document_instructions: CueSet  # instructions to an assistant inside a document (ingest.quarantine)

@@ -7,6 +7,12 @@ of its nearest positive exemplars minus that of its nearest negative ones. Safeg
 talk (``answer.risk``, ``answer.conversation``) and the document quarantine
 (``ingest.quarantine``) all read texts this way; ``calibrate`` chooses thresholds on a bank
 alone, each exemplar left out of its own neighbours.
+
+``KernelRidge`` is a small model on the same vectors: every exemplar weighs in, by how alike it
+is, with a weight fitted so that the bank's own labels come out. Safeguarding reads its level by
+it (``answer.risk``): on its bank, five-fold, it finds more crisis messages at the same false
+alarms than the nearest neighbours do. ``cross_validated`` gives each exemplar the score of a
+model fitted without it, for choosing that model's thresholds on the bank alone.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -94,6 +101,69 @@ class Neighbours:
         nearest = self.positive_rows[np.argpartition(positive, -NEIGHBOURS)[-NEIGHBOURS:]]
         category = Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
         return float(margin), category
+
+
+class KernelRidge:
+    """Kernel ridge regression on unit vectors, the two sides weighed equally: +1 for a positive
+    exemplar, -1 for a negative one. A text's score is the sum of each exemplar's weight times
+    how alike they are (``exp(-gamma * squared distance)``); above 0 it reads as the positive side.
+    """
+
+    GAMMA = 1.0  # at 1.0 an exemplar at cosine 0.5 counts 0.37 as much as an identical one
+    RIDGE = 0.03  # chosen five-fold on the safeguarding bank (0.01-0.1 were within a point)
+
+    def __init__(self, vectors: np.ndarray, weights: np.ndarray, *, gamma: float = GAMMA) -> None:
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.gamma = gamma
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, positive: np.ndarray, *, gamma: float = GAMMA,
+            ridge: float = RIDGE) -> KernelRidge:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        positive = np.asarray(positive, dtype=bool)
+        if positive.all() or not positive.any():
+            raise ConfigError("An exemplar bank needs messages on both sides to fit its model.")
+        kernel = _kernel(vectors @ vectors.T, gamma).astype(np.float64)
+        share = positive.mean()
+        balance = np.where(positive, 0.5 / share, 0.5 / (1 - share))  # each side counts half
+        target = np.where(positive, 1.0, -1.0)
+        weights = np.linalg.solve(balance[:, None] * kernel + ridge * np.eye(len(kernel)), balance * target)
+        return cls(vectors, weights, gamma=gamma)
+
+    def score_similarities(self, similarities: np.ndarray) -> float:
+        """The score of a text from its cosine similarity to every exemplar (computed once by the caller)."""
+        return float(_kernel(np.asarray(similarities, dtype=np.float64), self.gamma) @ self.weights)
+
+    def score(self, vector: np.ndarray) -> float:
+        return self.score_similarities(np.einsum("ij,j->i", self.vectors, np.asarray(vector, dtype=np.float32)))
+
+    def scores(self, matrix: np.ndarray) -> np.ndarray:
+        """The scores of many texts' vectors at once (calibration)."""
+        similarities = np.asarray(matrix, dtype=np.float32) @ self.vectors.T
+        return _kernel(similarities.astype(np.float64), self.gamma) @ self.weights
+
+
+def _kernel(similarities: np.ndarray, gamma: float) -> np.ndarray:
+    # unit vectors: |a - b|^2 = 2 - 2 cos(a, b)
+    return np.exp(-gamma * (2.0 - 2.0 * similarities))
+
+
+def held_out(vectors: np.ndarray, positive: np.ndarray, *, folds: int = 5,
+             seed: int = 0) -> Iterator[tuple[np.ndarray, KernelRidge]]:
+    """For each of ``folds`` folds: the rows held out, and a model fitted on the other rows."""
+    vectors, positive = np.asarray(vectors, dtype=np.float32), np.asarray(positive, dtype=bool)
+    fold = np.random.default_rng(seed).integers(0, folds, len(vectors))
+    for number in range(folds):
+        yield np.flatnonzero(fold == number), KernelRidge.fit(vectors[fold != number], positive[fold != number])
+
+
+def cross_validated(vectors: np.ndarray, positive: np.ndarray, *, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Each exemplar's kernel score from a model fitted without it."""
+    scores = np.zeros(len(vectors))
+    for rows, model in held_out(vectors, positive, folds=folds, seed=seed):
+        scores[rows] = model.scores(np.asarray(vectors, dtype=np.float32)[rows])
+    return scores
 
 
 def calibrate(
