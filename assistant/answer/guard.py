@@ -82,8 +82,8 @@ def topic_group(message: str, rules: Rules | None = None) -> str | None:
 def is_safeguarding(message: str, rules: Rules | None = None) -> bool:
     """The clear cues alone (when the meaning cannot be read): True when the message says someone
     is at risk now (self-harm, abuse, exploitation, missing, homeless), or names such a danger."""
-    rules = rules or default_rules()
-    return rules.safeguarding.search(_clean(message)) or rules.safeguarding_topic.search(_clean(message))
+    rules, text = rules or default_rules(), _clean(message)
+    return rules.safeguarding.search(text) or rules.safeguarding_topic.search(text)
 
 
 def looks_off_topic(message: str, rules: Rules | None = None) -> bool:

@@ -22,7 +22,8 @@ from assistant.errors import ConfigError
 
 RULES_FILE = "rules.toml"
 CUE_SETS = (
-    "safeguarding", "safeguarding_topic", "distress", "instructions", "document_instructions", "off_topic", "past", "present",
+    "safeguarding", "safeguarding_topic", "distress", "instructions", "document_instructions", "off_topic",
+    "past", "present",
     "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_date", "ask_time", "second_ask",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "current_document", "change_time",

@@ -98,9 +98,12 @@ class Neighbours:
         positive, negative = sims[self.positive_rows], sims[self.negative_rows]
         margin = np.partition(positive, -NEIGHBOURS)[-NEIGHBOURS:].mean() - np.partition(
             negative, -NEIGHBOURS)[-NEIGHBOURS:].mean()
+        return float(margin), self.category(positive)
+
+    def category(self, positive: np.ndarray) -> str:
+        """The category most of the nearest positive exemplars share, from their similarities."""
         nearest = self.positive_rows[np.argpartition(positive, -NEIGHBOURS)[-NEIGHBOURS:]]
-        category = Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
-        return float(margin), category
+        return Counter(self.bank.categories[i] for i in nearest).most_common(1)[0][0]
 
 
 class KernelRidge:
