@@ -6,8 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import make_corpus
 
+from assistant import Assistant
+from assistant.answer import gates
 from assistant.config import load_settings
+from assistant.text import english
+from assistant.text.personal import CHAT_WORDS
 
 SAFETY_LINES = ("MASH", "Call 101", "020 8314 6660")
 
@@ -44,10 +49,7 @@ def test_thanks_after_an_answer_is_not_the_answer_again(bot):
 
 
 @pytest.mark.parametrize("question", [
-    pytest.param("im pregnant what help can i get", marks=pytest.mark.xfail(strict=True, reason=(
-        "known (#15): the documents say nothing about pregnancy, and the answer leads with the "
-        "'Getting involved' list instead of saying so; it passed before only because safeguarding "
-        "read the message as a crisis (a false alarm the kernel model no longer makes)"))),
+    "im pregnant what help can i get",
     "what happens when i turn 25",
     "how do i get a PA",
 ])
@@ -142,3 +144,41 @@ def test_a_discount_answers_how_much_and_a_year_is_not_a_date(bot):
     assert reply.status == "answered" and "100% council tax discount" in reply.text, reply.text
     reply = bot.ask("what is the date of the next corporate parenting board meeting", audience="staff")
     assert reply.status == "not_found" and "date" in reply.text.split("\n\n")[0], reply.text
+
+
+@pytest.mark.parametrize(("question", "subject"), [
+    ("im pregnant what help can i get", "pregnant"),
+    ("do u get a graduation gift when u finish uni", "graduation gift"),
+])
+def test_a_subject_the_documents_never_mention_is_named_as_not_covered_first(bot, question, subject):
+    reply = bot.ask(question)
+    first = reply.text.split("\n\n")[0]
+    assert reply.status == "not_found", reply.text
+    assert re.search(f"“[^”]*{subject}[^”]*”", first) and "personal adviser" in first, first
+    # What the documents do say comes after, labelled as not the answer.
+    assert "nearest thing" in reply.text
+
+
+def test_the_same_word_beside_a_subject_the_documents_cover_is_answered(bot):
+    reply = bot.ask("im pregnant can i still get the uni bursary")
+    assert reply.status == "answered", reply.text
+    assert "£2,000" in reply.text
+
+
+def test_misspellings_chat_words_and_months_are_not_taken_for_an_unknown_subject(bot):
+    lexicon = bot.context.lexicon
+    said = "wat help is there wiv accomodation in march innit"
+    assert gates.unfamiliar_words(said, lexicon, english.zipf, CHAT_WORDS) == []
+    assert gates.unfamiliar_words("im pregnant", lexicon, english.zipf, CHAT_WORDS) == ["pregnant"]
+
+
+def test_a_council_whose_documents_speak_of_it_answers_it(tmp_path, embedder):
+    corpus = make_corpus(tmp_path / "corpus", {
+        "parents.md": "# Young parents\n\nIf you are pregnant, your personal adviser can help you find a "
+                      "mother and baby placement and apply for a maternity grant.\n",
+        "money.md": "# Money\n\nThe setting up home allowance helps you buy furniture for your first flat.\n",
+    })
+    other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    reply = other.ask("im pregnant what help can i get")
+    assert reply.status == "answered", reply.text
+    assert "mother and baby placement" in reply.text

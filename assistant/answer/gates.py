@@ -13,6 +13,7 @@ MASH. You can also email …").
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -379,3 +380,85 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     if not dated_otherwise and year <= lexicon.published.get(lead.document_id, year):
         return None
     return f"what applies in {year}"
+
+
+# A word English knows this well is a word, not a typo, slang or a name ("pregnant" 4.6,
+# "dentist" 3.9; "accomodation" 2.4, "gaff" 2.7, "kwame" 2.7); one it uses more than
+# COMMON_ZIPF times is too general to be what a question is about ("true" 5.4, "late" 5.3,
+# "figure" 5.1, "somewhere" 4.7) where the specific words are ("laptop" 4.2, "jury" 4.5).
+ENGLISH_ZIPF = 3.0
+COMMON_ZIPF = 4.7
+# A word this close in spelling to one the documents use is taken for a misspelling of it.
+SPELLING_CLOSE = 0.85
+# Months and days date a question; they do not name what it is about.
+_CALENDAR = re.compile(rf"\b({_MONTHS}|{_DAYS})\b", re.IGNORECASE)
+
+
+def unfamiliar_words(question: str, lexicon: Lexicon, frequency: Callable[[str], float],
+                     chat_words: frozenset[str] = frozenset(), places: frozenset[str] = frozenset()) -> list[str]:
+    """The question's specific words that the documents never use, in the order asked.
+
+    Not a word the documents use nor a synonym of one (``Lexicon.topic``), nor a kind-of-fact or
+    filler word, nor chat ("innit"), nor a place ("burnley": where, not what), nor a near spelling
+    of a document's word ("accomodation"), nor a word too rare or too common in English to name a
+    subject: what is left names something the documents do not speak of ("pregnant", "laptop").
+    """
+    text = content_text(question, lexicon)
+    known = lexicon.weights.keys()
+    found: list[str] = []
+    for word in re.findall(r"[a-z][a-z'’-]*[a-z]", text):
+        if len(word) < 4 or word in chat_words or word in places or word in found or "'" in word or "’" in word:
+            continue
+        terms = lexicon.terms(word)
+        if not terms or terms & known or lexicon.topic(word):
+            continue
+        if not ENGLISH_ZIPF <= frequency(word) <= COMMON_ZIPF:
+            continue
+        if any(difflib.get_close_matches(term, known, n=1, cutoff=SPELLING_CLOSE) for term in terms):
+            continue
+        found.append(word)
+    return found
+
+
+def content_text(question: str, lexicon: Lexicon) -> str:
+    """The question's words that say what it is about: no dates, kind-of-fact, filler or stop words."""
+    rules = lexicon.rules
+    text = _CALENDAR.sub(" ", _YEAR.sub(" ", question.lower()))
+    text = rules.thing_filler.sub(" ", rules.kind_words.sub(" ", text))
+    return " ".join(w for w in re.findall(r"[\w'’£%-]+", text) if lexicon.terms(w))
+
+
+def without_words(question: str, words: Sequence[str]) -> str:
+    """The question with those words taken out (what it would ask without them)."""
+    if not words:
+        return question
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+    return re.sub(r"\s{2,}", " ", pattern.sub(" ", question)).strip()
+
+
+def runs(question: str, words: Sequence[str]) -> list[str]:
+    """The words as the question runs them together: "graduation gift", not "graduation" and "gift"."""
+    said = re.findall(r"[\w'’-]+", question.lower())
+    wanted, out, run = set(words), [], []
+    for word in [*said, ""]:
+        if word in wanted:
+            run.append(word)
+        elif run:
+            out.append(" ".join(run))
+            run = []
+    return out
+
+
+def share_of_topic(question: str, words: Sequence[str], lexicon: Lexicon) -> float:
+    """How much of the question's topic, by word weight, the given words are.
+
+    A word the documents never use weighs as much as their rarest word (it is at least as
+    telling); the rest of the topic weighs what ``Lexicon.topic`` gives it.
+    """
+    if not words:
+        return 0.0
+    rarest = max(lexicon.weights.values(), default=1.0)
+    rest = lexicon.rules.thing_filler.sub(" ", without_words(question, words))
+    known = sum(lexicon.weights.get(term) or max(lexicon.weights[f] for f in forms)
+                for term, forms in lexicon.topic(rest).items())
+    return len(words) * rarest / (len(words) * rarest + known)

@@ -28,6 +28,8 @@ from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement, sentences
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
+from assistant.text import english
+from assistant.text.personal import CHAT_WORDS
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -253,13 +255,46 @@ def specific_fact(turn: Turn) -> Plan | None:
 def named_thing(turn: Turn) -> Plan | None:
     """A named thing or year the chosen statements never mention is declined by name."""
     lexicon = turn.ctx.lexicon
-    thing = (specifics.unknown_period(turn.ask, lexicon) or specifics.missing_thing(turn.ask, turn.chosen, lexicon)
+    thing = (specifics.unknown_period(turn.ask, lexicon) or absent_subject(turn)
+             or specifics.missing_thing(turn.ask, turn.chosen, lexicon)
              or specifics.unstated_year(turn.ask, turn.chosen, lexicon)
              or specifics.unstated_ordinal(turn.ask, turn.chosen, lexicon))
     if thing:
         turn.trace.append(("named_thing", f"“{thing}” is not stated"))
         return turn.plan("not_found", "decline", declined_by="named_thing", thing=thing)
     return None
+
+
+def absent_subject(turn: Turn) -> str | None:
+    """What the question is about, when the documents never speak of it ("im pregnant what help
+    can i get"): the nearest passage would answer another question, so the reply says so first.
+
+    The words are specific ones the documents never use (``gates.unfamiliar_words``). They are the
+    subject when they weigh at least ``ABSENT_SHARE`` of the question's topic and taking them out
+    changes what it means: its content words without them, or the whole question without them,
+    mean something else (cosines below ``ABSENT_CONTENT`` and ``ABSENT_MEANING``). "can i get
+    bare money for uni" still asks about money for uni.
+    """
+    lexicon = turn.ctx.lexicon
+    if specifics.ask_kinds(turn.ask, turn.ctx.rules):
+        return None  # a question for an amount, a date, a contact… is the specific-fact gate's to judge
+    ask = turn.standalone  # a story's words count: "who carries it out?" is about the complaint told before
+    words = specifics.unfamiliar_words(ask, lexicon, english.zipf, CHAT_WORDS, english.places())
+    if not words or specifics.share_of_topic(ask, words, lexicon) < ABSENT_SHARE:
+        return None
+    content = specifics.content_text(ask, lexicon)
+    if (_meaning(turn, content, specifics.without_words(content, words)) >= ABSENT_CONTENT
+            and _meaning(turn, ask, specifics.without_words(ask, words)) >= ABSENT_MEANING):
+        return None
+    return specifics.runs(ask, words)[0]
+
+
+def _meaning(turn: Turn, text: str, rest: str) -> float:
+    """How alike in meaning a text and what is left of it are (0 when nothing is left)."""
+    if not turn.ctx.tokens.terms(rest):
+        return 0.0
+    whole, left = turn.vectors(text), turn.vectors(rest)
+    return float(whole @ left / (np.linalg.norm(whole) * np.linalg.norm(left) or 1.0))
 
 
 def read_on(turn: Turn) -> Plan | None:
@@ -320,6 +355,12 @@ def plan_turn(
             return plan
     raise AssertionError("the last step always settles the turn")  # pragma: no cover
 
+
+# Words the documents never use are what a question is about when they weigh at least this share
+# of its topic and the question without them means something else (a cosine below one of these).
+ABSENT_SHARE = 0.5
+ABSENT_CONTENT = 0.65
+ABSENT_MEANING = 0.8
 
 # A message this long, in two sentences or more, may be a story with its question at the end.
 STORY_WORDS = 20
