@@ -182,3 +182,13 @@ def test_a_council_whose_documents_speak_of_it_answers_it(tmp_path, embedder):
     reply = other.ask("im pregnant what help can i get")
     assert reply.status == "answered", reply.text
     assert "mother and baby placement" in reply.text
+
+
+@pytest.mark.parametrize("question", [
+    "is there somewhere i can text instead of calling, i hate phone calls",
+    "do i have a junior isa or wat",
+])
+def test_chat_words_and_somewhere_are_not_taken_for_a_thing_the_documents_lack(bot, question):
+    reply = bot.ask(question)
+    assert reply.status == "answered", reply.text
+    assert "won't guess" not in reply.text

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from assistant.rules import Rules, default_rules
+from assistant.text.personal import CHAT_WORDS
 from assistant.text.tokens import YEAR_OR_DATE
 from assistant.types import Span
 
@@ -289,7 +290,7 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     thing = asked_thing(question, rules)
     if thing is None:
         return None
-    named = rules.thing_filler.sub(" ", thing)
+    named = " ".join(w for w in rules.thing_filler.sub(" ", thing).split() if w.lower() not in CHAT_WORDS)
     words = {t for t in lexicon.terms(rules.kind_words.sub(" ", _YEAR.sub(" ", named)))
              if len(t) > 1 and not t[0].isdigit()}
     if not words:
