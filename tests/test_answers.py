@@ -239,6 +239,17 @@ def test_which_questions_lean_on_the_earlier_ones(question, earlier, follow_up):
     assert (standalone != question) is follow_up, standalone
 
 
+def test_an_aside_between_question_and_follow_up_does_not_replace_the_topic(bot):
+    history = [{"role": "user", "content": "are there any groups for care leavers i can join"},
+               {"role": "assistant", "content": "..."},
+               {"role": "user", "content": "i'm 19 btw"}]
+    reply = bot.ask("ok how do i join", history=history)
+    assert reply.status == "answered", reply.text
+    assert "Elevation" in reply.text
+    # A short message that names something is a topic of its own, not an aside.
+    assert resolve("how much is it", ["how much is the uni bursary", "staying put"]).endswith("(staying put)")
+
+
 def test_new_topic_is_not_polluted_by_history(bot):
     history = [{"role": "user", "content": "Who chairs the Corporate Parenting Board?"}]
     reply = bot.ask("How much is the higher education bursary for university?", history=history)

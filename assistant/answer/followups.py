@@ -16,6 +16,7 @@ from typing import Any
 from assistant.answer import gates as specifics
 from assistant.errors import InputError
 from assistant.rules import Rules, default_rules
+from assistant.text.personal import CHAT_WORDS
 from assistant.text.tokens import STEMMER, TOKENS, Tokens
 
 AUDIENCES = ("care_leaver", "staff")
@@ -88,11 +89,19 @@ def resolve(question: str, earlier: list[str], tokens: Tokens = TOKENS, rules: R
     """Make a follow-up standalone by adding the topic words of the previous question."""
     topic = ""
     for turn in earlier:
-        leans = is_follow_up(turn, tokens, rules)
+        leans = is_follow_up(turn, tokens, rules) or (bool(topic) and is_aside(turn, tokens))
         topic = turn if not leans else f"{turn} {topic_words(topic, tokens, rules)}".strip()
     if not topic or not is_follow_up(question, tokens, rules):
         return question
     return f"{question} ({topic_words(topic, tokens, rules)})"
+
+
+def is_aside(turn: str, tokens: Tokens = TOKENS) -> bool:
+    """A message that asks nothing and names nothing ("i'm 19 btw", "ok so"): the topic carries on past it."""
+    if "?" in turn:
+        return False
+    chat = _stemmed(CHAT_WORDS)
+    return not [w for w in tokens.terms(turn) if len(w) > 1 and not w.isdigit() and w not in chat]
 
 
 def topic_words(question: str, tokens: Tokens = TOKENS, rules: Rules | None = None) -> str:
