@@ -20,7 +20,9 @@ import numpy as np
 
 from assistant.answer.risk import Risk, RiskModel
 from assistant.rules import Rules, default_rules
+from assistant.text import english
 from assistant.text.glossary import Glossary, normalise
+from assistant.text.personal import CHAT_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,8 @@ def assess(
 ) -> Risk:
     """The layered check: a clear cue (rules) is a crisis; a word that only names a danger (a topic
     cue) is at least near the line, and a crisis when the meaning reads it near or above; else the
-    meaning decides, and a message that says its writer is not OK (a distress cue) is at least near.
+    meaning decides, and a message that says its writer is not OK (a distress cue) is at least near,
+    as is one in another language, which neither the cues nor the model can read.
 
     Without a model (or a way to embed), only the cues are read.
     """
@@ -61,6 +64,10 @@ def assess(
         # A distress cue says the writer is not OK: the mental-health lines fit, whichever crisis
         # exemplars the rest of the message is nearest.
         return replace(risk, level="near", by="cue", category=distress or risk.category)
+    if risk.level != "crisis" and english.not_english(message, CHAT_WORDS):
+        # The cues and the bundled model read English: a message in another language may say
+        # anything, so the urgent contacts lead whatever reply it gets.
+        return replace(risk, level="near", by="language")
     return risk
 
 

@@ -6,8 +6,11 @@ wordfreq's Zipf scale: 3 is once per million words ("pregnant" 4.3, "dentist" 3.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+
+from assistant.text.tokens import STOP_WORDS
 
 
 @lru_cache(maxsize=4096)
@@ -29,3 +32,38 @@ def places() -> frozenset[str]:
     except OSError:
         return frozenset()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+# A message is not in English when its words are, on average, this rare in English (Zipf scale):
+# English leans on very common words ("my" 6.6, "at" 6.7, "can" 6.5), so even text-speak averages
+# over 4 ("wen cn i get ma bursry pls" 4.1), where Portuguese averages 2.4 ("estou" 1.5, "medo"
+# 1.8), French 3.3 and Tigrinya in Latin letters 1.2.
+FOREIGN_MEAN_ZIPF = 3.5
+FOREIGN_MIN_WORDS = 3
+# A message this much made of English stop words and chat words is English without a look-up.
+PLAINLY_ENGLISH = 0.3
+_ACRONYM = re.compile(r"[A-Z][A-Za-z]*[A-Z]")
+_LATIN = re.compile(r"[a-z\u00c0-\u024f]")
+
+
+def not_english(text: str, known: frozenset[str] = frozenset()) -> bool:
+    """Is the message in another language or script?
+
+    ``known``: words that count as English whatever wordfreq thinks of them (chat words). What
+    the bundled model cannot read, it cannot judge for danger either.
+    """
+    # Acronyms ("EET", "UASC") are read as the documents use them.
+    words = [w.lower() for w in re.findall(r"[^\W_]+", text)
+             if not w.isdigit() and not _ACRONYM.fullmatch(w)]
+    letters = [w for w in words if not w.isascii()]
+    if words and sum(1 for w in letters if not _LATIN.search(w)) / len(words) >= 0.5:
+        return True  # another script: Amharic, Arabic, Cyrillic...
+    if len(words) < FOREIGN_MIN_WORDS:
+        return False
+    if sum(1 for w in words if w in STOP_WORDS or w in known) / len(words) >= PLAINLY_ENGLISH:
+        return False  # English's little words ("how", "is", "the", "my"): no need to load the word list
+    words = [w for w in words if len(w) > 1]
+    if len(words) < FOREIGN_MIN_WORDS:
+        return False
+    mean = sum(5.0 if w in known else min(zipf(w), 6.0) for w in words) / len(words)
+    return mean < FOREIGN_MEAN_ZIPF

@@ -224,7 +224,10 @@ def lead_with_help(plan: Plan, ctx: AnswerContext, reply: Reply) -> Reply:
     """A message near the line of a crisis: the urgent contacts lead whatever answer it gets."""
     if plan.risk is None or plan.risk.level != "near" or plan.kind == "safeguarding":
         return reply
-    box = near_box(ctx.settings, ctx.rules.messages, plan.risk.category, declined=plan.kind in ("decline", "off_topic"))
+    messages = ctx.rules.messages
+    box = near_box(ctx.settings, messages, plan.risk.category, declined=plan.kind in ("decline", "off_topic"))
+    if box and plan.risk.by == "language":  # a message the assistant could not read: say so, with 999 first
+        box = f"{messages.say('near_language')}\n\n{box}"
     return replace(reply, text=f"{box}\n\n{reply.text}") if box else reply
 
 
