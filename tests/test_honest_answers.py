@@ -149,6 +149,7 @@ def test_a_discount_answers_how_much_and_a_year_is_not_a_date(bot):
 @pytest.mark.parametrize(("question", "subject"), [
     ("im pregnant what help can i get", "pregnant"),
     ("do u get a graduation gift when u finish uni", "graduation gift"),
+    ("im 20 and pregnant with my first baby, what extra help can i get as a care leaver?", "pregnant"),
 ])
 def test_a_subject_the_documents_never_mention_is_named_as_not_covered_first(bot, question, subject):
     reply = bot.ask(question)
@@ -192,3 +193,18 @@ def test_chat_words_and_somewhere_are_not_taken_for_a_thing_the_documents_lack(b
     reply = bot.ask(question)
     assert reply.status == "answered", reply.text
     assert "won't guess" not in reply.text
+
+
+def test_another_form_of_a_document_word_is_not_a_thing_the_documents_lack(bot):
+    reply = bot.ask("is there cheaper buses for care leavers in london")
+    assert reply.status == "answered", reply.text
+    assert "50%" in reply.text
+
+
+def test_it_in_a_follow_up_is_the_earlier_topic_not_a_new_thing(bot):
+    history = [{"role": "user", "content": "is there free online counselling i can use"},
+               {"role": "assistant", "content": "..."},
+               {"role": "user", "content": "i'm 23"}]
+    reply = bot.ask("is it still running tho", history=history)
+    assert reply.status == "answered", reply.text
+    assert "Kooth" in reply.text

@@ -27,6 +27,8 @@ from assistant.types import Span
 
 # Share of the question's topic (by word weight) that a fact's line must mention.
 TOPIC_MIN = 0.5
+# A word this close in spelling to one the documents use is taken for a form or misspelling of it.
+SPELLING_CLOSE = 0.85
 _LINE_REACH = 400
 
 # An amount is in pounds: "50% off" says what a card saves, not what it costs.
@@ -266,6 +268,9 @@ def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:
     return "\n" not in texts[a.document_id][first[0] : second[0]]
 
 
+_PRONOUN = re.compile(r"(it|that|this|they|them|he|she|those|these)\b", re.IGNORECASE)
+
+
 def asked_thing(question: str, rules: Rules | None = None) -> str | None:
     """The thing a yes/no entitlement question asks about ("a clothing allowance"), if any.
 
@@ -275,6 +280,8 @@ def asked_thing(question: str, rules: Rules | None = None) -> str | None:
     rules = rules or default_rules()
     for match in [*rules.thing_ask.matches(question), *rules.role_ask.matches(question)]:
         thing = rules.thing_end.split(match.group("thing")).strip()
+        if _PRONOUN.match(thing):
+            continue  # "is it still running": "it" is what was asked about before, not a new thing
         if rules.thing_filler.sub(" ", thing).strip():
             return thing
     return None
@@ -296,8 +303,9 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     if not words:
         return None
     topic = lexicon.topic(named)
-    if words - topic.keys():
-        return thing  # a word the documents never use
+    known = lexicon.weights.keys()
+    if any(not difflib.get_close_matches(w, known, n=1, cutoff=SPELLING_CLOSE) for w in words - topic.keys()):
+        return thing  # a word the documents never use (not another form of one: "buses", "bus")
     said = [_said(fact, lexicon.texts) for fact in chosen]
     if rules.role_ask.search(question):
         role = lexicon.terms(named.split()[0]) if named.split() else set()
@@ -389,36 +397,39 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
 # "figure" 5.1, "somewhere" 4.7) where the specific words are ("laptop" 4.2, "jury" 4.5).
 ENGLISH_ZIPF = 3.0
 COMMON_ZIPF = 4.7
-# A word this close in spelling to one the documents use is taken for a misspelling of it.
-SPELLING_CLOSE = 0.85
 # Months and days date a question; they do not name what it is about.
 _CALENDAR = re.compile(rf"\b({_MONTHS}|{_DAYS})\b", re.IGNORECASE)
 
 
-def unfamiliar_words(question: str, lexicon: Lexicon, frequency: Callable[[str], float],
-                     chat_words: frozenset[str] = frozenset(), places: frozenset[str] = frozenset()) -> list[str]:
-    """The question's specific words that the documents never use, in the order asked.
+def unused_words(question: str, lexicon: Lexicon, chat_words: frozenset[str] = frozenset()) -> list[str]:
+    """The question's content words that the documents never use, in the order asked.
 
     Not a word the documents use nor a synonym of one (``Lexicon.topic``), nor a kind-of-fact or
-    filler word, nor chat ("innit"), nor a place ("burnley": where, not what), nor a near spelling
-    of a document's word ("accomodation"), nor a word too rare or too common in English to name a
-    subject: what is left names something the documents do not speak of ("pregnant", "laptop").
+    filler word, nor chat ("innit"), nor a near spelling or another form of a document's word
+    ("accomodation", "buses").
     """
-    text = content_text(question, lexicon)
     known = lexicon.weights.keys()
     found: list[str] = []
-    for word in re.findall(r"[a-z][a-z'’-]*[a-z]", text):
-        if len(word) < 4 or word in chat_words or word in places or word in found or "'" in word or "’" in word:
+    for word in re.findall(r"[a-z][a-z'’-]*[a-z]", content_text(question, lexicon)):
+        if len(word) < 3 or word in chat_words or word in found or "'" in word or "’" in word:
             continue
         terms = lexicon.terms(word)
         if not terms or terms & known or lexicon.topic(word):
-            continue
-        if not ENGLISH_ZIPF <= frequency(word) <= COMMON_ZIPF:
             continue
         if any(difflib.get_close_matches(term, known, n=1, cutoff=SPELLING_CLOSE) for term in terms):
             continue
         found.append(word)
     return found
+
+
+def unfamiliar_words(question: str, lexicon: Lexicon, frequency: Callable[[str], float],
+                     chat_words: frozenset[str] = frozenset(), places: frozenset[str] = frozenset()) -> list[str]:
+    """The question's specific words that the documents never use (``unused_words``): not a place
+    ("burnley": where, not what), nor a word too rare or too common in English to name a subject.
+    What is left names something the documents do not speak of ("pregnant", "laptop").
+    """
+    return [w for w in unused_words(question, lexicon, chat_words)
+            if len(w) >= 4 and w not in places and ENGLISH_ZIPF <= frequency(w) <= COMMON_ZIPF]
 
 
 def content_text(question: str, lexicon: Lexicon) -> str:

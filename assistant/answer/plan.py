@@ -255,8 +255,8 @@ def specific_fact(turn: Turn) -> Plan | None:
 def named_thing(turn: Turn) -> Plan | None:
     """A named thing or year the chosen statements never mention is declined by name."""
     lexicon = turn.ctx.lexicon
-    thing = (specifics.unknown_period(turn.ask, lexicon) or absent_subject(turn)
-             or specifics.missing_thing(turn.ask, turn.chosen, lexicon)
+    thing = (specifics.unknown_period(turn.ask, lexicon) or specifics.missing_thing(turn.ask, turn.chosen, lexicon)
+             or absent_subject(turn)
              or specifics.unstated_year(turn.ask, turn.chosen, lexicon)
              or specifics.unstated_ordinal(turn.ask, turn.chosen, lexicon))
     if thing:
@@ -280,11 +280,15 @@ def absent_subject(turn: Turn) -> str | None:
         return None  # a question for an amount, a date, a contact… is the specific-fact gate's to judge
     ask = turn.standalone  # a story's words count: "who carries it out?" is about the complaint told before
     words = specifics.unfamiliar_words(ask, lexicon, english.zipf, CHAT_WORDS, english.places())
-    if not words or specifics.share_of_topic(ask, words, lexicon) < ABSENT_SHARE:
+    # Every word the documents never use weighs on the absent side and is taken out to compare
+    # meanings ("pregnant with my first baby": without "pregnant" it still speaks of a baby);
+    # only the specific ones name what is not covered.
+    unused = specifics.unused_words(ask, lexicon, CHAT_WORDS)
+    if not words or specifics.share_of_topic(ask, unused, lexicon) < ABSENT_SHARE:
         return None
     content = specifics.content_text(ask, lexicon)
-    if (_meaning(turn, content, specifics.without_words(content, words)) >= ABSENT_CONTENT
-            and _meaning(turn, ask, specifics.without_words(ask, words)) >= ABSENT_MEANING):
+    if (_meaning(turn, content, specifics.without_words(content, unused)) >= ABSENT_CONTENT
+            and _meaning(turn, ask, specifics.without_words(ask, unused)) >= ABSENT_MEANING):
         return None
     return specifics.runs(ask, words)[0]
 

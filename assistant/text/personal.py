@@ -71,7 +71,7 @@ CHAT_WORDS = frozenset(
     "thats whats wheres whos hows theres theyre youre ur u r ppl pls plz thx ty lol ngl tbh btw idk imo omg wtf "
     "wot wat gonna wanna gotta kinda yeah yeh ya nah innit bruv fam uni til till ok okay hi hiya hey "
     "tmrw tmr tmoz 2moro 2day tnite wen whens wiv nuffin summat dunno lemme gimme coz cuz cos bcoz bcos pmsl lmao "
-    "2nite 2night gr8 l8r b4 doin goin nothin somethin "
+    "2nite 2night gr8 l8r b4 doin goin nothin somethin tho tbf "
     "smh fr rn istg ikr ofc abt bc yh nvm ttyl hbu wbu wyd hmu cba finna tryna wdym idc ily ikyk fyi asap".split()
 )
 
