@@ -241,3 +241,24 @@ def test_a_damaged_export_is_made_again(tmp_path: Path, embedder) -> None:
 def test_an_unknown_runtime_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="embedding_runtime is 'tpu'"):
         LocalEmbeddings(runtime="tpu")  # type: ignore[arg-type]
+
+
+def test_a_few_documents_are_embedded_on_the_question_session() -> None:
+    """Answering embeds a few texts at a time (what changed: a dozen statements); they run on the
+    session questions use, so a server worker holds one copy of the weights. A batch of more
+    than ``SMALL_BATCH`` (an ingest) gets its own session with more threads, and the same bits."""
+    from assistant.embed.onnx import SMALL_BATCH
+
+    model = LocalEmbeddings(runtime="onnx", ingest_threads=2)  # batches would use 2 threads, questions 1
+    encoder = model._model
+    assert (model.runtime, encoder.sessions, encoder.batch_threads) == ("onnx", 1, 2)
+    few = (TEXTS * 2)[:SMALL_BATCH]
+    vectors = np.asarray(model.embed_documents(few))
+    assert encoder.sessions == 1
+    np.testing.assert_allclose(vectors, [model.embed_query(t) for t in few], atol=1e-5)
+    many = np.asarray(model.embed_documents([*few, "Rent deposits and council tax."]))
+    assert encoder.sessions == 2
+    np.testing.assert_allclose(many[:SMALL_BATCH], vectors, atol=1e-6)
+    ids = np.asarray([[101, 2054, 2769, 2064, 1045, 2131, 2005, 4895, 2072, 102]], dtype=np.int64)
+    mask = np.ones_like(ids, dtype=np.bool_)
+    assert np.array_equal(encoder._run(ids, mask, batch=True), encoder._run(ids, mask, batch=False))
