@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # 1 thread embedded a new 17 KB document's 196 texts in 13.8 s against 18.9 s with 2
     # (medians of 3 interleaved runs): set 1 where ingests run beside a busy server.
     ingest_threads: int = Field(0, ge=0)
+    # Each worker keeps the vectors of the last N questions it embedded (float32, ~1.6 KB each),
+    # so a question asked again is not embedded again; the least recently asked go first. 0: none.
+    query_cache_size: int = Field(512, ge=0)
     # The embedding cache (assistant/embed/cache.py, in <index_dir>/embedding-cache/): an entry
     # none of the last N builds used is dropped, so it holds at most N corpora's vectors (the
     # shipped corpus: 942 vectors, 1.4 MB). 3 lets a change be undone, or a failed upload

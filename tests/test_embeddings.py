@@ -241,3 +241,45 @@ def test_a_damaged_export_is_made_again(tmp_path: Path, embedder) -> None:
 def test_an_unknown_runtime_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="embedding_runtime is 'tpu'"):
         LocalEmbeddings(runtime="tpu")  # type: ignore[arg-type]
+
+
+def test_a_few_documents_are_embedded_on_the_question_session() -> None:
+    """Answering embeds a few texts at a time (what changed: a dozen statements); they run on the
+    session questions use, so a server worker holds one copy of the weights. A batch of more
+    than ``SMALL_BATCH`` (an ingest) gets its own session with more threads, and the same bits."""
+    from assistant.embed.onnx import SMALL_BATCH
+
+    model = LocalEmbeddings(runtime="onnx", ingest_threads=2)  # batches would use 2 threads, questions 1
+    encoder = model._model
+    assert (model.runtime, encoder.sessions, encoder.batch_threads) == ("onnx", 1, 2)
+    few = (TEXTS * 2)[:SMALL_BATCH]
+    vectors = np.asarray(model.embed_documents(few))
+    assert encoder.sessions == 1
+    np.testing.assert_allclose(vectors, [model.embed_query(t) for t in few], atol=1e-5)
+    many = np.asarray(model.embed_documents([*few, "Rent deposits and council tax."]))
+    assert encoder.sessions == 2
+    np.testing.assert_allclose(many[:SMALL_BATCH], vectors, atol=1e-6)
+    ids = np.asarray([[101, 2054, 2769, 2064, 1045, 2131, 2005, 4895, 2072, 102]], dtype=np.int64)
+    mask = np.ones_like(ids, dtype=np.bool_)
+    assert np.array_equal(encoder._run(ids, mask, batch=True), encoder._run(ids, mask, batch=False))
+
+
+def test_the_question_cache_is_bounded_and_float32(embedder) -> None:
+    """A worker keeps the last ``query_cache_size`` questions' vectors, as float32, and drops the
+    least recently asked first; a cached vector is the one the model gives."""
+    from assistant.config import Settings
+    from assistant.embed import make_embedder
+
+    model = make_embedder(Settings(query_cache_size=3))
+    questions = [f"Can I get help with rent in month {n}?" for n in range(8)]
+    vectors = [model.embed_query(q) for q in questions]
+    cache = model._cached_query
+    assert cache.cache_info().currsize == 3 and cache.cache_info().maxsize == 3
+    kept = cache(questions[-1])
+    assert kept.dtype == np.float32 and not kept.flags.writeable
+    assert model.embed_query(questions[-1]) == vectors[-1]  # a hit gives the same floats
+    misses = cache.cache_info().misses
+    assert model.embed_query(questions[0]) == vectors[0]  # dropped long ago: embedded again
+    assert cache.cache_info().misses == misses + 1
+    np.testing.assert_array_equal(vectors[0], embedder.embed_query(questions[0]))
+    assert make_embedder(Settings(query_cache_size=0))._cached_query.cache_info().maxsize == 0

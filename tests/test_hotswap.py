@@ -80,6 +80,7 @@ def test_loading_never_writes_to_the_build(small_settings, embedder):
     bot = Assistant.load(small_settings, embedder=embedder)
     assert bot.index.name == report.name
     assert bot.ask("help with rent deposits").status == "answered"
+    assert bot.index.collection.count() > 0  # Chroma opened (answering and /health do not need it)
     bot.index.check()
     assert folder_hashes(report.folder) == before
     bot.close()
@@ -382,6 +383,30 @@ def test_health_is_a_readiness_check_that_really_searches(small_settings, embedd
     bot.index.bm25 = lexical
     assert client.get("/health").status_code == 200
     bot.close()  # Chroma closed and its copy removed: not ready either
+    assert client.get("/health").status_code == 503
+
+
+def test_health_searches_a_folder_build_in_memory_without_opening_chroma(small_settings, embedder):
+    """A folder build is searched in memory, so /health searches it there too and leaves its
+    Chroma collection closed (a Chroma client cost each worker ~50 MB); it still really searches:
+    vectors that cannot be searched are a 503. Once Chroma is open, /health asks Chroma."""
+    from fastapi.testclient import TestClient
+
+    from assistant.index.base import LazyCollection
+    from assistant.web.app import create_app
+
+    bot = Assistant.load(small_settings, embedder=embedder)
+    client = TestClient(create_app(small_settings, bot))
+    assert isinstance(bot.index.collection, LazyCollection) and bot.index.folder is not None
+    assert client.get("/health").status_code == 200
+    assert bot.index.collection.opened is None and not bot.index.searches_chroma
+    vectors, bot.index.chunk_vectors = bot.index.chunk_vectors, bot.index.chunk_vectors[:, :5]
+    assert client.get("/health").status_code == 503  # the in-memory search fails: not ready
+    bot.index.chunk_vectors = vectors
+    assert client.get("/health").status_code == 200
+    assert bot.index.collection.count() > 0  # something opened Chroma: from now on /health asks it
+    assert bot.index.searches_chroma and client.get("/health").status_code == 200
+    bot.close()
     assert client.get("/health").status_code == 503
 
 

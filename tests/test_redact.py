@@ -355,3 +355,60 @@ def test_a_name_that_a_description_or_a_family_title_marks_is_removed(text, name
 )
 def test_a_first_name_that_is_a_verb_a_noun_or_a_place_here_is_kept(text):
     assert redact(text) == text
+
+
+# -- the word lists: compact, and the caches over them bounded ----------------------------------
+
+
+def test_word_frequencies_are_wordfreqs_own():
+    """Redaction reads wordfreq's English list from a compact table (``SortedWords``), not
+    wordfreq's dict (~39 MB a process); every frequency is the one ``zipf_frequency`` gives, for
+    words, names, misspellings, capitals, apostrophes, digits and several words at once."""
+    import random
+
+    import wordfreq
+
+    common = list(itertools.islice(wordfreq.iter_wordlist("en"), 0, 321_000, 97))
+    first, _ = redaction._census()
+    words = [*common, *sorted(first)[::7], "Okonkwo", "kwame", "bursery", "counselin", "railcard",
+             "Hendersons", "isn't", "isn’t", "rock'n'roll", "co-op", "e-mail", "£2,000", "2024", "h3llo",
+             "flat 12", "café", "naïve", "😀", "", " ", "the the", "Laurence House", "x\u0301"]  # fmt: skip
+    rng = random.Random(7)
+    words += [w[:i] + w[i + 1 :] for w in rng.sample(common, 200) for i in range(len(w))]
+    assert len(words) > 4000
+    assert [redaction._zipf.__wrapped__(w) for w in words] == [wordfreq.zipf_frequency(w, "en") for w in words]
+    assert redaction._english().nbytes < 6_000_000 and len(redaction._english()) > 300_000
+
+
+def test_the_surnames_are_a_compact_list():
+    first, last = redaction._census()
+    assert isinstance(last, redaction.SortedWords) and len(last) > 80_000
+    assert "smith" in last and "okonkwo" not in last and "Smith" not in last and 3 not in last
+    assert "james" in first
+
+
+def test_the_word_caches_are_bounded():
+    """A server redacts every message it keeps: its caches of looked-up words stop growing at
+    ``WORD_CACHE`` each, the least recently used dropped first."""
+    for cached in (redaction._zipf, redaction._compound, redaction._misspelt):
+        assert cached.cache_info().maxsize == redaction.WORD_CACHE
+    redaction._zipf.cache_clear()
+    words = [f"zq{n}" for n in range(redaction.WORD_CACHE + 500)]
+    for word in words:
+        redaction._zipf(word)
+    info = redaction._zipf.cache_info()
+    assert info.currsize == redaction.WORD_CACHE and info.misses == len(words)
+    redaction._zipf(words[-1])
+    assert redaction._zipf.cache_info().hits == info.hits + 1  # the newest is kept
+    redaction._zipf(words[0])
+    assert redaction._zipf.cache_info().misses == info.misses + 1  # the oldest was dropped
+    assert redact("hi my name is Chidi Okonkwo") == "hi my name is [name]"  # redaction still works
+
+
+def test_sorted_words_is_a_set_with_numbers():
+    from assistant.text.wordlist import SortedWords
+
+    table = SortedWords([("rent", 1), ("deposit", 2), ("rent", 5), ("café", 3), ("", 4)])
+    assert len(table) == 4 and [table.get(w) for w in ("rent", "deposit", "café", "")] == [5, 2, 3, 4]
+    assert "cafe" not in table and table.get("cafe") is None and "zzz" not in table and None not in table
+    assert [table[i] for i in range(len(table))] == sorted(w.encode() for w in ("rent", "deposit", "café", ""))

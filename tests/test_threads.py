@@ -169,11 +169,16 @@ def test_loading_embeddings_uses_the_set_threads(threads, expected):
 @pytest.mark.parametrize(("setting", "ingest", "query", "batch"), [(0, 0, 1, available_cpus()), (2, 1, 2, 1)])
 def test_onnx_questions_and_batches_run_in_sessions_with_those_threads(small_settings, setting, ingest, query, batch):
     """onnxruntime keeps its threads per session: one session for questions, one for batches
-    (made when the first batch comes), each with the count the settings decide."""
+    of more than ``SMALL_BATCH`` texts (made when the first comes; a few texts run on the
+    questions' session), each with the count the settings decide."""
+    from assistant.embed.onnx import SMALL_BATCH
+
     settings = small_settings.model_copy(update={"torch_threads": setting, "ingest_threads": ingest})
     embedder = make_embedder(settings)
     assert embedder.runtime == "onnx"
     embedder.embed_query("what help is there with rent")
     embedder.embed_documents(["housing help for care leavers", "council tax"])
+    assert list(embedder._model._sessions) == [query]
+    embedder.embed_documents([f"housing help for care leavers, part {n}" for n in range(SMALL_BATCH + 1)])
     used = {threads: s.get_session_options().intra_op_num_threads for threads, s in embedder._model._sessions.items()}
     assert used == {query: query, batch: batch}

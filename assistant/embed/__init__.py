@@ -41,6 +41,7 @@ def _local(settings: Settings) -> Embedder:
         settings.embedding_model, threads=settings.torch_threads, ingest_threads=settings.ingest_threads,
         runtime=settings.embedding_runtime,
         cache_dir=settings.path(settings.model_cache_dir) if settings.model_cache_dir else None,
+        query_cache=settings.query_cache_size,
     )  # fmt: skip
 
 

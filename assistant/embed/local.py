@@ -96,6 +96,7 @@ class LocalEmbeddings:
         ingest_threads: int = 0,
         runtime: Runtime = "torch",
         cache_dir: Path | None = None,
+        query_cache: int = 512,
     ) -> None:
         if runtime not in ("onnx", "torch"):
             raise ConfigError(f"embedding_runtime is {runtime!r}: give 'onnx' or 'torch'")
@@ -115,7 +116,11 @@ class LocalEmbeddings:
         self.runtime: Runtime = "torch" if self._model.uses_torch else "onnx"
         self.batch_size = batch_size
         self.max_tokens: int = self._model.max_seq_length
-        self._cached_query = lru_cache(maxsize=512)(self._embed_one)
+        if query_cache < 0:
+            raise ConfigError(f"query_cache_size is {query_cache}: give 0 (no cache) or more questions")
+        # The last ``query_cache`` questions' vectors, as float32 arrays (1.6 KB each; a tuple of
+        # Python floats took 12 KB), least recently used dropped first.
+        self._cached_query = lru_cache(maxsize=query_cache)(self._embed_one)
         log.info("Embedding model %s in %s: %d thread(s) for a question, %d for a batch of documents "
                  "(torch_threads=%d, ingest_threads=%d)", model, self.runtime, self.threads, self.batch_threads,
                  threads, ingest_threads)  # fmt: skip
@@ -136,10 +141,12 @@ class LocalEmbeddings:
         return [v.tolist() for v in self._model.encode(texts, self.batch_size, batch=True)]
 
     def embed_query(self, text: str) -> list[float]:
-        return list(self._cached_query(text))
+        return self._cached_query(text).tolist()  # type: ignore[no-any-return]
 
-    def _embed_one(self, text: str) -> tuple[float, ...]:
-        return tuple(self._model.encode([text], 1, batch=False)[0].tolist())
+    def _embed_one(self, text: str) -> np.ndarray:
+        vector = np.array(self._model.encode([text], 1, batch=False)[0], dtype=np.float32)
+        vector.flags.writeable = False  # shared by every caller that asks the same question
+        return vector
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model reads for ``text`` (special tokens included, no truncation)."""

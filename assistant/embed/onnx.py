@@ -37,6 +37,11 @@ log = logging.getLogger("assistant.embed.onnx")
 EXPORT_VERSION = "1"
 OPSET = 17
 MIN_COSINE = 0.9999
+# A batch of at most this many texts runs on the question session. Answering embeds a few texts
+# at a time (what changed sets a dozen statements side by side); a second session for them held
+# a second copy of the weights and its own arena, ~110-130 MB more per server worker. A session's
+# vectors do not depend on its threads (1 and 2 give the same bits), so only the time differs.
+SMALL_BATCH = 16
 CHECK_TEXTS = (
     "What money can I get for uni?",
     "EET",
@@ -118,7 +123,8 @@ def _worst_cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 class OnnxBertEncoder(BertPieces):
     """``BertMeanEncoder``'s graph in onnxruntime: one session for questions (``query_threads``)
-    and, made when first needed, one for batches of documents (``batch_threads``)."""
+    and, made when first needed, one for batches of more than ``SMALL_BATCH`` documents
+    (``batch_threads``: an ingest, the safeguarding bank); smaller batches use the first."""
 
     uses_torch = False
 
@@ -145,6 +151,14 @@ class OnnxBertEncoder(BertPieces):
             session = ort.InferenceSession(str(self.file), options, providers=["CPUExecutionProvider"])
             self._sessions[threads] = session
         return session
+
+    @property
+    def sessions(self) -> int:
+        """How many onnxruntime sessions (copies of the weights) this encoder holds."""
+        return len(self._sessions)
+
+    def encode(self, texts: list[str], batch_size: int, *, batch: bool = True) -> np.ndarray:
+        return super().encode(texts, batch_size, batch=batch and len(texts) > SMALL_BATCH)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray, *, batch: bool) -> np.ndarray:
         session = self._session(self.batch_threads if batch else self.query_threads)

@@ -107,20 +107,29 @@ class StoredIndex:
     location: str = ""  # where it was read from: the folder, or the server and collection
     # Releases what opening took (a private copy of a folder build, its lease); run once by close().
     closer: Callable[[], None] | None = field(default=None, repr=False)
+    closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
         """Release this loaded build: its Chroma client, private copy and lease. Idempotent."""
+        self.closed = True
         closer, self.closer = self.closer, None
         if closer is not None:
             closer()
 
     def check(self) -> None:
-        """Really query both halves (Chroma and BM25) once; IndexBuildError naming the build if not.
+        """Really search both halves (the vectors and BM25) once; IndexBuildError naming the build if not.
 
-        The readiness check of /health: a build that loaded but cannot answer is not ready.
+        The readiness check of /health: a build that loaded but cannot answer is not ready. The
+        vectors are searched the way answering searches them (``nearest``): in memory for a
+        folder build whose Chroma collection is not open (``searches_chroma``), so the check
+        does not open it either (a Chroma client cost a worker ~50 MB); Chroma otherwise.
         """
         try:
-            if not self.chunks or not self._chroma_nearest([float(x) for x in self.chunk_vectors[0]], 1):
+            if self.closed:
+                raise ValueError("it was closed")
+            probe = [float(x) for x in self.chunk_vectors[0]] if self.chunks else None
+            search = self._chroma_nearest if self.searches_chroma else self.nearest
+            if probe is None or not search(probe, 1):
                 raise ValueError("the vector store returned nothing")
             self.bm25.rank(self.chunks[0].section or self.chunks[0].id, 1)
         except Exception as exc:  # chromadb and bm25s raise their own types
@@ -128,6 +137,14 @@ class StoredIndex:
                 f"The index build {self.name or self.location} cannot be searched ({exc}). "
                 "Rebuild it from the corpus with 'assistant ingest --rebuild'."
             ) from exc
+
+    @property
+    def searches_chroma(self) -> bool:
+        """Does a search (with no filter, as /health's) ask Chroma? Yes for a build too large to
+        search in memory, and for a collection that is not opened lazily (a Chroma server's) or
+        is open already; no for a folder build searched in memory, whose Chroma stays closed."""
+        lazy = isinstance(self.collection, LazyCollection) and self.collection.opened is None
+        return self.entries > EXACT_SEARCH_MAX_VECTORS or not lazy
 
     @property
     def entries(self) -> int:

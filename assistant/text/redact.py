@@ -41,11 +41,12 @@ word, since a stored word cannot be taken back.
 
 from __future__ import annotations
 
+import gc
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ from stdnum.gb import nhs
 from assistant.config import profile_path
 from assistant.text import spelled
 from assistant.text.personal import CHAT_WORDS
+from assistant.text.wordlist import SortedWords
 
 DATA = Path(__file__).parent / "data" / "redaction.toml"
 
@@ -370,28 +372,33 @@ def _gazetteer(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+# Redaction's word caches hold at most this many words each (a long-running server redacts
+# every message it stores, and a misspelling check alone looks up ~450 edits of a word).
+WORD_CACHE = 8192
+
+
 @cache
-def _census() -> tuple[frozenset[str], frozenset[str]]:
-    """Census first names and surnames of the ``names`` package, lower-cased."""
+def _census() -> tuple[frozenset[str], SortedWords]:
+    """Census first names (a set: ~5,000) and surnames (88,000, kept compactly: ``SortedWords``)
+    of the ``names`` package, lower-cased."""
     import names
 
     folder = Path(names.__file__).parent
 
-    def read(*files: str) -> frozenset[str]:
-        found: set[str] = set()
+    def read(*files: str) -> Iterable[str]:
         for file in files:
             lines = (folder / file).read_text().splitlines()
-            found |= {line.split(None, 1)[0].lower() for line in lines if line.strip()}
-        return frozenset(found)
+            yield from (line.split(None, 1)[0].lower() for line in lines if line.strip())
 
-    return read("dist.male.first", "dist.female.first"), read("dist.all.last")
+    first = frozenset(read("dist.male.first", "dist.female.first"))
+    return first, SortedWords((name, 0) for name in read("dist.all.last"))
 
 
 # Both halves of an English compound are common words ("railcard": "rail" 4.6, "card" 5.3).
 COMPOUND_ZIPF = 4.0
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE)
 def _compound(word: str) -> bool:
     """Two common English words run together ("railcard", "signpost"): a word, not a name."""
     return any(_zipf(word[:i]) >= COMPOUND_ZIPF and _zipf(word[i:]) >= COMPOUND_ZIPF for i in range(3, len(word) - 2))
@@ -404,7 +411,7 @@ MISSPELT_ZIPF = 2.8
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE)
 def _misspelt(word: str) -> bool:
     """One letter added, dropped, changed or two swapped away from a common English word that is
     no first name ("bursery", "counselin"): a typo, not a name. Words of six letters or more only:
@@ -422,10 +429,47 @@ def _misspelt(word: str) -> bool:
 
 
 @cache
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
+def _english() -> SortedWords:
+    """wordfreq's English list (its "best", the large one), each word with its bucket: a word in
+    bucket ``i`` has the frequency ``10 ** (-i / 100)``. Kept compactly: wordfreq's own dict of
+    321,000 words took ~39 MB in every process that redacts."""
+    from wordfreq import available_languages, read_cBpack
 
-    return zipf_frequency(word, "en")
+    buckets = read_cBpack(available_languages("best")["en"])
+    english = SortedWords((word, i) for i, bucket in enumerate(buckets) for word in bucket)
+    del buckets
+    gc.collect()  # the parse's leftovers: the process keeps ~12 MB more without (measured)
+    return english
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _zipf(word: str) -> float:
+    """``wordfreq.zipf_frequency(word, "en")``, computed as wordfreq computes it (tokens, digits,
+    rounding) from ``_english()`` instead of wordfreq's dict (``tests/test_redact.py`` compares)."""
+    import math
+
+    from wordfreq import cB_to_freq, freq_to_zipf, zipf_to_freq
+    from wordfreq.numbers import digit_freq, smash_numbers
+    from wordfreq.tokens import lossy_tokenize
+
+    minimum = zipf_to_freq(0.0)
+    tokens = lossy_tokenize(word, "en")
+    if not tokens:
+        return round(freq_to_zipf(minimum), 2)
+    english = _english()
+    one_over_result = 0.0
+    for token in tokens:
+        smashed = smash_numbers(token)
+        bucket = english.get(smashed)
+        if bucket is None:
+            return round(freq_to_zipf(minimum), 2)
+        freq = cB_to_freq(-bucket)
+        if smashed != token:
+            freq *= digit_freq(token)
+        one_over_result += 1.0 / freq
+    unrounded = max(1.0 / one_over_result, minimum)
+    freq = round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
+    return round(freq_to_zipf(freq), 2)
 
 
 _STOP = frozenset(
