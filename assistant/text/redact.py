@@ -41,7 +41,6 @@ word, since a stored word cannot be taken back.
 
 from __future__ import annotations
 
-import gc
 import re
 import tomllib
 from collections.abc import Iterable
@@ -56,6 +55,8 @@ from stdnum.gb import nhs
 
 from assistant.config import profile_path
 from assistant.text import spelled
+from assistant.text.english import WORD_CACHE
+from assistant.text.english import zipf as _zipf
 from assistant.text.personal import CHAT_WORDS
 from assistant.text.wordlist import SortedWords
 
@@ -372,9 +373,8 @@ def _gazetteer(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-# Redaction's word caches hold at most this many words each (a long-running server redacts
+# Redaction's word caches hold at most WORD_CACHE words each (a long-running server redacts
 # every message it stores, and a misspelling check alone looks up ~450 edits of a word).
-WORD_CACHE = 8192
 
 
 @cache
@@ -426,50 +426,6 @@ def _misspelt(word: str) -> bool:
     edits |= {a + c + b for a, b in splits for c in _LETTERS}
     edits.discard(word)
     return any(e not in first and _zipf(e) >= MISSPELT_ZIPF for e in edits)
-
-
-@cache
-def _english() -> SortedWords:
-    """wordfreq's English list (its "best", the large one), each word with its bucket: a word in
-    bucket ``i`` has the frequency ``10 ** (-i / 100)``. Kept compactly: wordfreq's own dict of
-    321,000 words took ~39 MB in every process that redacts."""
-    from wordfreq import available_languages, read_cBpack
-
-    buckets = read_cBpack(available_languages("best")["en"])
-    english = SortedWords((word, i) for i, bucket in enumerate(buckets) for word in bucket)
-    del buckets
-    gc.collect()  # the parse's leftovers: the process keeps ~12 MB more without (measured)
-    return english
-
-
-@lru_cache(maxsize=WORD_CACHE)
-def _zipf(word: str) -> float:
-    """``wordfreq.zipf_frequency(word, "en")``, computed as wordfreq computes it (tokens, digits,
-    rounding) from ``_english()`` instead of wordfreq's dict (``tests/test_redact.py`` compares)."""
-    import math
-
-    from wordfreq import cB_to_freq, freq_to_zipf, zipf_to_freq
-    from wordfreq.numbers import digit_freq, smash_numbers
-    from wordfreq.tokens import lossy_tokenize
-
-    minimum = zipf_to_freq(0.0)
-    tokens = lossy_tokenize(word, "en")
-    if not tokens:
-        return round(freq_to_zipf(minimum), 2)
-    english = _english()
-    one_over_result = 0.0
-    for token in tokens:
-        smashed = smash_numbers(token)
-        bucket = english.get(smashed)
-        if bucket is None:
-            return round(freq_to_zipf(minimum), 2)
-        freq = cB_to_freq(-bucket)
-        if smashed != token:
-            freq *= digit_freq(token)
-        one_over_result += 1.0 / freq
-    unrounded = max(1.0 / one_over_result, minimum)
-    freq = round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
-    return round(freq_to_zipf(freq), 2)
 
 
 _STOP = frozenset(
