@@ -290,7 +290,8 @@ def absent_subject(turn: Turn) -> str | None:
     if (_meaning(turn, content, specifics.without_words(content, unused)) >= ABSENT_CONTENT
             and _meaning(turn, ask, specifics.without_words(ask, unused)) >= ABSENT_MEANING):
         return None
-    return specifics.runs(ask, words)[0]
+    named = specifics.runs(ask, words)
+    return named[0] if named else words[0]
 
 
 def _meaning(turn: Turn, text: str, rest: str) -> float:
