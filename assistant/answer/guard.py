@@ -64,11 +64,19 @@ def assess(
         # A distress cue says the writer is not OK: the mental-health lines fit, whichever crisis
         # exemplars the rest of the message is nearest.
         return replace(risk, level="near", by="cue", category=distress or risk.category)
-    if risk.level != "crisis" and english.not_english(message, CHAT_WORDS):
+    if risk.level != "crisis" and _not_english(message):
         # The cues and the bundled model read English: a message in another language may say
         # anything, so the urgent contacts lead whatever reply it gets.
         return replace(risk, level="near", by="language")
     return risk
+
+
+def _not_english(message: str) -> bool:
+    try:
+        return english.not_english(message, CHAT_WORDS)
+    except Exception:  # the word list failing must never stand between a message and its reply
+        log.exception("Could not tell whether a message is in English; read as English.")
+        return False
 
 
 def distress_group(message: str, rules: Rules | None = None) -> str | None:
