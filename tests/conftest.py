@@ -48,6 +48,11 @@ def bot(settings, embedder) -> Assistant:
     return Assistant.load(settings, embedder=embedder)
 
 
+def said_before(*messages: str) -> list[dict[str, str]]:
+    """A chat history of the user's earlier messages (follow-ups read only what the user said)."""
+    return [{"role": "user", "content": message} for message in messages]
+
+
 def make_corpus(folder: Path, documents: dict[str, str], *, statuses: dict[str, str] | None = None) -> Path:
     """Write a small corpus: {file name: text} plus a valid manifest."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import said_before
 
 from assistant import InputError
 from assistant.answer.followups import resolve
@@ -240,10 +241,8 @@ def test_which_questions_lean_on_the_earlier_ones(question, earlier, follow_up):
 
 
 def test_an_aside_between_question_and_follow_up_does_not_replace_the_topic(bot):
-    history = [{"role": "user", "content": "are there any groups for care leavers i can join"},
-               {"role": "assistant", "content": "..."},
-               {"role": "user", "content": "i'm 19 btw"}]
-    reply = bot.ask("ok how do i join", history=history)
+    reply = bot.ask("ok how do i join", history=said_before("are there any groups for care leavers i can join",
+                                                             "i'm 19 btw"))
     assert reply.status == "answered", reply.text
     assert "Elevation" in reply.text
     # A short message that names something is a topic of its own, not an aside.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_corpus
+from conftest import make_corpus, said_before
 from fastapi.testclient import TestClient
 from test_llm import BURSARY, GOOD, INVENTED, FakeServer, fake, server, with_llm  # noqa: F401
 
@@ -46,7 +46,7 @@ CASES = sample_cases()
 
 
 def history_of(case) -> list[dict[str, str]]:
-    return [{"role": "user", "content": turn} for turn in case.history]
+    return said_before(*case.history)
 
 
 # -- explaining never changes the answer -------------------------------------------------------

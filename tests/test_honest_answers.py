@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_corpus
+from conftest import make_corpus, said_before
 
 from assistant import Assistant
 from assistant.answer import gates
@@ -202,9 +202,7 @@ def test_another_form_of_a_document_word_is_not_a_thing_the_documents_lack(bot):
 
 
 def test_it_in_a_follow_up_is_the_earlier_topic_not_a_new_thing(bot):
-    history = [{"role": "user", "content": "is there free online counselling i can use"},
-               {"role": "assistant", "content": "..."},
-               {"role": "user", "content": "i'm 23"}]
-    reply = bot.ask("is it still running tho", history=history)
+    reply = bot.ask("is it still running tho", history=said_before("is there free online counselling i can use",
+                                                                    "i'm 23"))
     assert reply.status == "answered", reply.text
     assert "Kooth" in reply.text

@@ -189,6 +189,11 @@ class Lexicon:
             found += min(weight, max((self.weights[f] for f in forms & present), default=0.0))
         return found / total >= TOPIC_MIN
 
+    def uses(self, term: str) -> bool:
+        """Do the documents use this word, or another form or a misspelling of one ("buse": "bus")?"""
+        return term in self.weights or bool(difflib.get_close_matches(term, self.weights.keys(), n=1,
+                                                                      cutoff=SPELLING_CLOSE))
+
 
 def _line(text: str, span: Span) -> str:
     start = text.rfind("\n", max(0, span[0] - _LINE_REACH), span[0]) + 1 or max(0, span[0] - _LINE_REACH)
@@ -303,8 +308,7 @@ def missing_thing(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     if not words:
         return None
     topic = lexicon.topic(named)
-    known = lexicon.weights.keys()
-    if any(not difflib.get_close_matches(w, known, n=1, cutoff=SPELLING_CLOSE) for w in words - topic.keys()):
+    if not all(lexicon.uses(w) for w in words - topic.keys()):
         return thing  # a word the documents never use (not another form of one: "buses", "bus")
     said = [_said(fact, lexicon.texts) for fact in chosen]
     if rules.role_ask.search(question):
@@ -408,15 +412,12 @@ def unused_words(question: str, lexicon: Lexicon, chat_words: frozenset[str] = f
     filler word, nor chat ("innit"), nor a near spelling or another form of a document's word
     ("accomodation", "buses").
     """
-    known = lexicon.weights.keys()
     found: list[str] = []
     for word in re.findall(r"[a-z][a-z'’-]*[a-z]", content_text(question, lexicon)):
         if len(word) < 3 or word in chat_words or word in found or "'" in word or "’" in word:
             continue
         terms = lexicon.terms(word)
-        if not terms or terms & known or lexicon.topic(word):
-            continue
-        if any(difflib.get_close_matches(term, known, n=1, cutoff=SPELLING_CLOSE) for term in terms):
+        if not terms or lexicon.topic(word) or any(lexicon.uses(term) for term in terms):
             continue
         found.append(word)
     return found
@@ -428,8 +429,13 @@ def unfamiliar_words(question: str, lexicon: Lexicon, frequency: Callable[[str],
     ("burnley": where, not what), nor a word too rare or too common in English to name a subject.
     What is left names something the documents do not speak of ("pregnant", "laptop").
     """
-    return [w for w in unused_words(question, lexicon, chat_words)
-            if len(w) >= 4 and w not in places and ENGLISH_ZIPF <= frequency(w) <= COMMON_ZIPF]
+    return specific_words(unused_words(question, lexicon, chat_words), frequency, places)
+
+
+def specific_words(unused: Sequence[str], frequency: Callable[[str], float],
+                   places: frozenset[str] = frozenset()) -> list[str]:
+    """Of the words the documents never use, those that can name a subject (``unfamiliar_words``)."""
+    return [w for w in unused if len(w) >= 4 and w not in places and ENGLISH_ZIPF <= frequency(w) <= COMMON_ZIPF]
 
 
 def content_text(question: str, lexicon: Lexicon) -> str:

@@ -269,7 +269,7 @@ def absent_subject(turn: Turn) -> str | None:
     """What the question is about, when the documents never speak of it ("im pregnant what help
     can i get"): the nearest passage would answer another question, so the reply says so first.
 
-    The words are specific ones the documents never use (``gates.unfamiliar_words``). They are the
+    The words are specific ones the documents never use (``gates.specific_words``). They are the
     subject when they weigh at least ``ABSENT_SHARE`` of the question's topic and taking them out
     changes what it means: its content words without them, or the whole question without them,
     mean something else (cosines below ``ABSENT_CONTENT`` and ``ABSENT_MEANING``). "can i get
@@ -279,11 +279,11 @@ def absent_subject(turn: Turn) -> str | None:
     if specifics.ask_kinds(turn.ask, turn.ctx.rules):
         return None  # a question for an amount, a date, a contact… is the specific-fact gate's to judge
     ask = turn.standalone  # a story's words count: "who carries it out?" is about the complaint told before
-    words = specifics.unfamiliar_words(ask, lexicon, english.zipf, CHAT_WORDS, english.places())
     # Every word the documents never use weighs on the absent side and is taken out to compare
     # meanings ("pregnant with my first baby": without "pregnant" it still speaks of a baby);
     # only the specific ones name what is not covered.
     unused = specifics.unused_words(ask, lexicon, CHAT_WORDS)
+    words = specifics.specific_words(unused, english.zipf, english.places())
     if not words or specifics.share_of_topic(ask, unused, lexicon) < ABSENT_SHARE:
         return None
     content = specifics.content_text(ask, lexicon)

@@ -66,14 +66,20 @@ def zipf(word: str) -> float:
 PLACES = Path(__file__).parent / "data" / "places.txt"
 
 
+def read_places(path: Path = PLACES) -> list[str]:
+    """A gazetteer file (``data/places.txt``: places in the UK and Ireland, countries, big cities),
+    one lower-case place a line; none if it cannot be read."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 @lru_cache(maxsize=1)
 def places() -> frozenset[str]:
-    """Places in the UK and Ireland, countries and big cities (``data/places.txt``), lower case."""
-    try:
-        lines = PLACES.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return frozenset()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    """The shipped gazetteer's places, lower case."""
+    return frozenset(read_places())
 
 
 # A message is not in English when its words are, on average, this rare in English (Zipf scale):

@@ -55,7 +55,7 @@ from stdnum.gb import nhs
 
 from assistant.config import profile_path
 from assistant.text import spelled
-from assistant.text.english import WORD_CACHE
+from assistant.text.english import WORD_CACHE, read_places
 from assistant.text.english import zipf as _zipf
 from assistant.text.personal import CHAT_WORDS
 from assistant.text.wordlist import SortedWords
@@ -266,7 +266,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
     data["keep"] = [*data["keep"], *_council_keep(profile or profile_path())]
     services = data.get("keep_services", [])
     public = [*data["keep"], *(x for x in services if " " in x)]
-    excused = {*_gazetteer(path.with_name(PLACES)), *data.get("peoples", []), *services, *_corpus_words()}
+    excused = {*read_places(path.with_name(PLACES)), *data.get("peoples", []), *services, *_corpus_words()}
     name = r"[^\W\d_][\w'’-]*"
     cap = r"[A-Z][\w'’-]*"
     return Words(
@@ -362,15 +362,6 @@ def _corpus_words() -> frozenset[str]:
         except OSError:
             continue
     return frozenset(found)
-
-
-def _gazetteer(path: Path) -> list[str]:
-    """The gazetteer (``data/places.txt``): places in the UK and Ireland, countries, big cities."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 # Redaction's word caches hold at most WORD_CACHE words each (a long-running server redacts
