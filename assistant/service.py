@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import threading
@@ -23,6 +24,7 @@ from assistant.answer.plan import Plan, plan_turn
 from assistant.answer.risk import Risk
 from assistant.config import Settings, load_settings
 from assistant.embed import Embedder, make_embedder
+from assistant.embed.threads import available_cpus
 from assistant.errors import AssistantError, IndexBuildError
 from assistant.explain import Explanation
 from assistant.index import (
@@ -301,8 +303,12 @@ class Assistant:
 
     def plan(self, question: str, history: list[dict[str, str]] | None = None,
              audience: str = "care_leaver") -> Plan:
-        """How this message would be answered, decided, with no text written (see answer/plan.py)."""
-        return plan_turn(self.context, question, history or [], audience)
+        """How this message would be answered, decided, with no text written (see answer/plan.py).
+
+        At most ``answer_concurrency`` turns are planned at once in a process; others wait.
+        """
+        with turn_slots(self.settings.answer_concurrency):
+            return plan_turn(self.context, question, history or [], audience)
 
     def risk(self, message: str) -> Risk:
         """How much a message reads like a crisis (clear cues, then meaning): no search, no index."""
@@ -336,6 +342,16 @@ class Assistant:
         assert self.writer is not None
         plan = self.plan(question, history, audience)
         yield from self.writer.stream(plan, self.context)
+
+
+@functools.cache
+def turn_slots(setting: int) -> threading.BoundedSemaphore:
+    """The turns one process plans at once (the ``answer_concurrency`` setting; 0: one per core).
+
+    One per process and setting, shared by every ``Assistant`` in it: a hot swap loads a new one
+    while the old one finishes its turns, and both draw on the same slots.
+    """
+    return threading.BoundedSemaphore(setting or available_cpus() or 1)
 
 
 def in_service_or_none(settings: Settings) -> Any:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import torch
@@ -182,3 +183,68 @@ def test_onnx_questions_and_batches_run_in_sessions_with_those_threads(small_set
     embedder.embed_documents([f"housing help for care leavers, part {n}" for n in range(SMALL_BATCH + 1)])
     used = {threads: s.get_session_options().intra_op_num_threads for threads, s in embedder._model._sessions.items()}
     assert used == {query: query, batch: batch}
+
+
+# -- answer_concurrency: how many turns one process works out at once ----------------------------
+
+
+def _most_turns_at_once(bot, monkeypatch, questions: list[str]) -> tuple[int, list[str]]:
+    """Ask every question from its own thread, all released at once; the most turns that were
+    being planned at the same moment, and the answers."""
+    import assistant.service as service
+
+    inside = most = 0
+    lock = threading.Lock()
+    real = service.plan_turn
+
+    def counted(*args, **kwargs):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.05)  # long enough for every released thread to arrive
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(service, "plan_turn", counted)
+    start = threading.Barrier(len(questions))
+    answers: dict[int, str] = {}
+
+    def ask(i: int, question: str) -> None:
+        start.wait()
+        answers[i] = bot.ask(question).text
+
+    threads = [threading.Thread(target=ask, args=(i, q)) for i, q in enumerate(questions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return most, [answers[i] for i in range(len(questions))]
+
+
+QUESTIONS = ["how much is the uni bursary", "can i stay with my foster carer after 18", "what is a pathway plan",
+             "do i pay council tax", "who is my personal adviser", "is there help with a rent deposit"]
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_a_process_plans_at_most_answer_concurrency_turns_at_once_and_answers_them_all(bot, monkeypatch, limit):
+    limited = Assistant(settings=bot.settings.model_copy(update={"answer_concurrency": limit}),
+                        embedder=bot.embedder, index=bot.index, glossary=bot.glossary)
+    expected = [limited.ask(q).text for q in QUESTIONS]  # one at a time
+    most, answers = _most_turns_at_once(limited, monkeypatch, QUESTIONS)
+    assert answers == expected
+    assert 1 <= most <= limit
+    if limit > 1:
+        assert most > 1, "the limit is not one turn at a time"
+
+
+def test_automatic_answer_concurrency_is_one_turn_per_core(monkeypatch):
+    from assistant.service import turn_slots
+
+    monkeypatch.delenv("ASSISTANT_ANSWER_CONCURRENCY", raising=False)
+    assert load_settings().answer_concurrency == 0
+    assert turn_slots(0)._initial_value == (available_cpus() or 1)  # type: ignore[attr-defined]
+    assert turn_slots(2) is turn_slots(2), "every Assistant in a process draws on the same slots"
