@@ -206,3 +206,15 @@ def test_it_in_a_follow_up_is_the_earlier_topic_not_a_new_thing(bot):
                                                                     "i'm 23"))
     assert reply.status == "answered", reply.text
     assert "Kooth" in reply.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    ("off to uni next year, will the council give me anything towards it", "£2,000"),
+    ("how much would be waiting for me in my junior isa", "£200"),
+    ("is there any way i can get cheaper travel on the buses", "50%"),
+])
+def test_words_that_name_no_thing_are_not_a_thing_the_documents_lack(bot, question, fact):
+    """"towards it", "be waiting", "any way" are not things: the question is answered."""
+    reply = bot.ask(question)
+    assert reply.status == "answered", reply.text
+    assert fact in reply.text

@@ -274,6 +274,8 @@ def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:
 
 
 _PRONOUN = re.compile(r"(it|that|this|they|them|he|she|those|these)\b", re.IGNORECASE)
+# "how much would be sitting in my isa": "how much" is the subject; what follows names no thing.
+_PREDICATE = re.compile(r"(be|been|being)\b", re.IGNORECASE)
 
 
 def asked_thing(question: str, rules: Rules | None = None) -> str | None:
@@ -285,7 +287,7 @@ def asked_thing(question: str, rules: Rules | None = None) -> str | None:
     rules = rules or default_rules()
     for match in [*rules.thing_ask.matches(question), *rules.role_ask.matches(question)]:
         thing = rules.thing_end.split(match.group("thing")).strip()
-        if _PRONOUN.match(thing):
+        if _PRONOUN.match(thing) or _PREDICATE.match(thing):
             continue  # "is it still running": "it" is what was asked about before, not a new thing
         if rules.thing_filler.sub(" ", thing).strip():
             return thing
