@@ -103,13 +103,13 @@ class Settings(BaseSettings):
     # so a question asked again is not embedded again; the least recently asked go first. 0: none.
     query_cache_size: int = Field(512, ge=0)
     # At most this many turns are worked out at once in one process (the steps of answer/plan.py:
-    # safeguarding, search, evidence, gates); the others wait, a few ms each. Every turn in flight
-    # holds its own vectors, candidates and runtime buffers, and the allocator keeps that memory
-    # after it. Measured on 2 cores, 16 clients for 2 x 20 s against one serve worker: no limit,
-    # the worker grew from 250 MB to 1,050 MB at 20-87 req/s; at most 2, it stayed at 356-362 MB
-    # at 52-68 req/s (more turns at once than cores only queue for the CPU). 0, automatic: one
-    # per core; a positive number: exactly that many.
-    answer_concurrency: int = Field(0, ge=0)
+    # safeguarding, search, evidence, gates); the others wait, ~15 ms a turn ahead of them. Every
+    # turn in flight holds its own vectors, candidates and runtime buffers, and the allocator keeps
+    # that memory after it. Measured on 2 cores, 16 clients for 2 x 20 s against one serve worker
+    # (resident memory at the end, requests/s): no limit 1,051 MB, 20-87/s; 2 at once 372 MB,
+    # 52-65/s; 1 at once 327 MB, 51-56/s. Python runs one turn's own code at a time anyway, so
+    # more cores are used by more workers (``serve --workers``). 0: no limit.
+    answer_concurrency: int = Field(1, ge=0)
     # The embedding cache (assistant/embed/cache.py, in <index_dir>/embedding-cache/): an entry
     # none of the last N builds used is dropped, so it holds at most N corpora's vectors (the
     # shipped corpus: 942 vectors, 1.4 MB). 3 lets a change be undone, or a failed upload

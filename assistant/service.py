@@ -24,7 +24,6 @@ from assistant.answer.plan import Plan, plan_turn
 from assistant.answer.risk import Risk
 from assistant.config import Settings, load_settings
 from assistant.embed import Embedder, make_embedder
-from assistant.embed.threads import available_cpus
 from assistant.errors import AssistantError, IndexBuildError
 from assistant.explain import Explanation
 from assistant.index import (
@@ -345,13 +344,13 @@ class Assistant:
 
 
 @functools.cache
-def turn_slots(setting: int) -> threading.BoundedSemaphore:
-    """The turns one process plans at once (the ``answer_concurrency`` setting; 0: one per core).
+def turn_slots(setting: int) -> threading.BoundedSemaphore | contextlib.nullcontext[None]:
+    """The turns one process plans at once (the ``answer_concurrency`` setting; 0: no limit).
 
     One per process and setting, shared by every ``Assistant`` in it: a hot swap loads a new one
     while the old one finishes its turns, and both draw on the same slots.
     """
-    return threading.BoundedSemaphore(setting or available_cpus() or 1)
+    return threading.BoundedSemaphore(setting) if setting else contextlib.nullcontext()
 
 
 def in_service_or_none(settings: Settings) -> Any:

@@ -241,10 +241,12 @@ def test_a_process_plans_at_most_answer_concurrency_turns_at_once_and_answers_th
         assert most > 1, "the limit is not one turn at a time"
 
 
-def test_automatic_answer_concurrency_is_one_turn_per_core(monkeypatch):
+def test_by_default_a_process_plans_one_turn_at_a_time_and_0_is_no_limit(monkeypatch):
+    import contextlib
+
     from assistant.service import turn_slots
 
     monkeypatch.delenv("ASSISTANT_ANSWER_CONCURRENCY", raising=False)
-    assert load_settings().answer_concurrency == 0
-    assert turn_slots(0)._initial_value == (available_cpus() or 1)  # type: ignore[attr-defined]
+    assert load_settings().answer_concurrency == 1
+    assert isinstance(turn_slots(0), contextlib.nullcontext)
     assert turn_slots(2) is turn_slots(2), "every Assistant in a process draws on the same slots"
