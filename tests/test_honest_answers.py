@@ -218,3 +218,19 @@ def test_words_that_name_no_thing_are_not_a_thing_the_documents_lack(bot, questi
     reply = bot.ask(question)
     assert reply.status == "answered", reply.text
     assert fact in reply.text
+
+@pytest.mark.parametrize("question", [
+    "my foster placement changed last month, does my pathway plan need updating",
+    "has my leaving care grant changed since i turned 18",
+    "what is different about staying put and supported lodgings",
+    "is the council tax rule different for 16 year olds",
+])
+def test_a_word_of_change_about_your_own_life_is_not_a_comparison_of_the_strategies(bot, question):
+    plan = bot.plan(question)
+    assert plan.kind != "compare", plan.steps
+    assert plan.status == "answered"
+
+
+def test_a_comparison_of_the_strategies_is_still_set_side_by_side(bot):
+    plan = bot.plan("has the target for care leavers in education or work changed since the old strategy")
+    assert plan.kind == "compare", plan.steps

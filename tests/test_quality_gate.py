@@ -56,3 +56,19 @@ def test_safeguarding_holds_on_the_held_out_messages(held_out):
     assert held_out["false_alarm_rate"] <= gate["false_alarm_rate_max"], held_out["false_alarm_texts"]
     helped = held_out["crisis_helped_first"] / held_out["crisis_messages"]
     assert helped >= gate["help_first"], f"urgent contacts first for {helped:.3f} of crisis messages"
+
+
+@pytest.mark.slow
+def test_what_changed_is_told_apart_from_words_of_change_on_the_held_out_messages(bot):
+    """eval/change/test_set.toml (written without sight of the bank): a comparison is found as often
+    as the words of change alone found one, and other messages with those words are left alone."""
+    from eval.change import TEST_SET, decisions
+
+    gate = THRESHOLDS["what_changed_held_out"]
+    cases = tomllib.loads(TEST_SET.read_text(encoding="utf-8"))["case"]
+    want = [c["expect"] == "compare" for c in cases]
+    got = decisions(bot, [c["text"] for c in cases])["decision"]
+    found = sum(g and w for g, w in zip(got, want, strict=True)) / sum(want)
+    false = [c["text"] for c, g, w in zip(cases, got, want, strict=True) if g and not w]
+    assert found >= gate["recall"], f"found {found:.3f} of the comparisons"
+    assert len(false) / (len(want) - sum(want)) <= gate["false_rate_max"], false

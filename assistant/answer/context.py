@@ -8,6 +8,7 @@ import numpy as np
 
 from assistant.answer import evidence, listing
 from assistant.answer import gates as specifics
+from assistant.answer.change import ChangeModel, change_model
 from assistant.answer.conversation import ConversationModel, conversation_model
 from assistant.answer.risk import BANK_FILE, RiskModel, load_bank, risk_model
 from assistant.answer.statement import Statement
@@ -39,6 +40,9 @@ class AnswerContext:
     risk_model: RiskModel = field(init=False, repr=False)
     # Small talk against real questions, by meaning (answer/conversation.py).
     talk_model: ConversationModel = field(init=False, repr=False)
+    # Does a message compare the documents ("has the EET target gone up since the last strategy"),
+    # by meaning (answer/change.py).
+    change_model: ChangeModel = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index = self.index
@@ -64,6 +68,8 @@ class AnswerContext:
         self.risk_model = risk_model(bank, self.retriever.embedder, self.settings.cache_path)
         self.talk_model = conversation_model(self.retriever.embedder, self.settings.cache_path,
                                              self.settings.corpus_path)
+        self.change_model = change_model(self.retriever.embedder, self.settings.cache_path,
+                                         self.settings.corpus_path)
 
     @property
     def rules(self) -> Rules:

@@ -173,10 +173,18 @@ def follow_up(turn: Turn) -> Plan | None:
 def what_changed(turn: Turn) -> Plan | None:
     """"What changed": the current document's statement beside the one it replaced."""
     ctx = turn.ctx
-    asked = compare.asks_what_changed(turn.question, ctx.rules) or compare.spans_both(
-        turn.question, ctx.retriever.periods, ctx.rules)
-    if not (asked and ctx.superseded):
+    if not ctx.superseded:
         return None
+    # Naming both documents compares them. A word of change ("change", "different", "new") does
+    # only when the message means a comparison (answer/change.py): "can i change my PA" does not.
+    both = compare.spans_both(turn.question, ctx.retriever.periods, ctx.rules)
+    if not both:
+        if not compare.asks_what_changed(turn.question, ctx.rules):
+            return None
+        meant, score = ctx.change_model.asks(turn.vectors(turn.question))
+        if not meant:
+            turn.trace.append(("what_changed", f"a word of change, not a comparison ({score:+.2f})"))
+            return None
     found = compare.sides(turn.ctx, compare.change_topic(turn.standalone, turn.ctx.rules), turn.vectors)
     if found is None:
         turn.trace.append(("what_changed", "a side has no passage: answered normally"))

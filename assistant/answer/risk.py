@@ -121,7 +121,7 @@ def risk_model(bank: Bank, embedder: Embedder, cache_dir: Path | None) -> RiskMo
     were embedded and fitted before (fitting 2,200 exemplars takes a few seconds)."""
     vectors = bank_vectors(bank, embedder, cache_dir)
     key = f"{KernelRidge.GAMMA}-{KernelRidge.RIDGE}"
-    weights = _cached(cache_dir, f"safeguarding-kernel-{key}-{_slug(embedder.name)}-{bank.digest}", len(bank.texts),
+    weights = cached_array(cache_dir, f"safeguarding-kernel-{key}-{slug(embedder.name)}-{bank.digest}", len(bank.texts),
                       lambda: KernelRidge.fit(vectors, bank.crisis).weights)
     return RiskModel(bank, vectors, KernelRidge(vectors, weights))
 
@@ -135,12 +135,12 @@ _MEMO: dict[str, np.ndarray] = {}
 
 
 def _vectors(bank: Bank, embedder: Embedder, cache_dir: str, prefix: str) -> np.ndarray:
-    return _cached(Path(cache_dir) if cache_dir else None, f"{prefix}-{_slug(embedder.name)}-{bank.digest}",
+    return cached_array(Path(cache_dir) if cache_dir else None, f"{prefix}-{slug(embedder.name)}-{bank.digest}",
                    len(bank.texts),
                    lambda: np.asarray(embedder.embed_documents(list(bank.texts)), dtype=np.float32))
 
 
-def _cached(cache_dir: Path | None, name: str, rows: int, compute: Callable[[], np.ndarray]) -> np.ndarray:
+def cached_array(cache_dir: Path | None, name: str, rows: int, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """An array kept in memory and in ``cache_dir/name.npy``, computed when neither has it."""
     if name in _MEMO:
         return _MEMO[name]
@@ -165,5 +165,5 @@ def _cached(cache_dir: Path | None, name: str, rows: int, compute: Callable[[], 
     return array
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60]
