@@ -249,6 +249,13 @@ def test_an_aside_between_question_and_follow_up_does_not_replace_the_topic(bot)
     assert resolve("how much is it", ["how much is the uni bursary", "staying put"]).endswith("(staying put)")
 
 
+def test_a_what_if_follow_up_in_chat_words_keeps_the_topic(bot):
+    """"like" and "tho" name nothing: the follow-up is about the earlier question."""
+    reply = bot.ask("wat if its like gone midnight tho", history=said_before("who can i ring if im worried about a childs safety"))
+    assert reply.status == "answered", reply.text
+    assert "020 8314 6000" in reply.text
+
+
 def test_new_topic_is_not_polluted_by_history(bot):
     history = [{"role": "user", "content": "Who chairs the Corporate Parenting Board?"}]
     reply = bot.ask("How much is the higher education bursary for university?", history=history)

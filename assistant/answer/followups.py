@@ -68,7 +68,7 @@ def is_follow_up(question: str, tokens: Tokens = TOKENS, rules: Rules | None = N
     """
     rules = rules or default_rules()
     asks = rules.question_words
-    glue = _stemmed(rules.discourse_words)
+    glue = _stemmed(rules.discourse_words | CHAT_WORDS)  # "what if its like 11 at night tho": tho names nothing
     if rules.new_topic.search(question):
         return False
     # Which strategy or when ("in the 2021-24 version?") is not a subject of its own.
