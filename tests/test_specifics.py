@@ -71,6 +71,15 @@ def test_words_the_documents_never_use_do_not_count_towards_the_topic():
     assert set(lexicon.topic("i was born in 2001, how much is in my junior isa")) == {"junior", "isa"}
 
 
+def test_someone_or_anything_names_no_topic_even_where_the_documents_use_it():
+    """"someone said the government…": who said it is not what the question is about."""
+    passages = ["someone from the leaving care team", "the government pays into a junior isa", "anything else"] * 2
+    lexicon = specifics.Lexicon({}, terms, specifics.term_weights(passages, terms))
+    topic = lexicon.topic("someone said the government pays into an isa, is anything in mine")
+    assert set(topic) == {"govern", "pay", "isa"}
+    assert lexicon.on_topic(topic, "The government pays £200 into a Junior ISA.")
+
+
 # The assistant itself: the fact or thing asked for must be in what it cites.
 
 

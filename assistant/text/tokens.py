@@ -19,6 +19,8 @@ STOP_WORDS = frozenset(
     these those what whats what's which who whom whose when where why how there here if then than so as about
     into out up down over under again any all some no not only own same too very just also get got give tell
     please pls plz know say says said want wanna need much many more most other such am has have had
+    someone somebody something anyone anybody anything everyone everybody everything nobody nothing
+    none else whatever whoever
     council""".split()
 )
 # A year, a span of years or a d/m/y date ("2020", "2025-28", "2020/21", "31/03/25"): what dates a
