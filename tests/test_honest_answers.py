@@ -106,6 +106,15 @@ def test_a_period_no_document_covers_is_declined_by_name(bot, question):
     assert reply.status == "not_found" and "20" in reply.text.split("\n")[0], reply.text
 
 
+@pytest.mark.parametrize("question", ["is council tax still free for care leavers in 2027-28",
+                                      "is council tax still free for care leavers in 2027/28"])
+def test_a_financial_year_the_evidence_is_not_dated_to_is_declined_by_name(bot, question):
+    """"2027-28" is a year of council tax, not a strategy's period: "for 2019/20" does not answer it."""
+    reply = bot.ask(question)
+    assert reply.status == "not_found", reply.text
+    assert "2027" in reply.text.split("\n")[0]
+
+
 @pytest.mark.parametrize(("question", "now", "before"), [
     ("how did the placement stability measure change from 2021-24 to 2025-28", "2.5 years", "71%"),
     ("what did the old strategy measure for review meetings, and what does the new one measure", "90.9%", "73%"),

@@ -376,9 +376,14 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     2023/24?" by a row dated April 2025. Questions about targets
     are exempt: a strategy's ambition is a statement about the years it covers.
     """
-    # "2025-28" names a document's period, and "£2000" is no year.
-    asked = re.finditer(r"(?<![£\d])\b(20[1-3]\d)\b(?!\s?[-–]\s?\d{2})", question)
-    years = [int(m.group(1)) for m in asked]
+    # "2025-28" names a document's period, and "£2000" is no year; a financial year ("2025-26",
+    # "2025/26") is asked about as its first year.
+    asked: dict[int, str] = {}
+    for m in re.finditer(r"(?<![£\d])\b(20[1-3]\d)\b(?:\s?[-–/]\s?(\d{2})\b)?", question):
+        start, end = int(m.group(1)), m.group(2)
+        if end is None or (int(end) - start % 100) % 100 == 1:
+            asked[start] = m.group(0)
+    years = list(asked)
     if not years or not chosen or _TARGET_ASK.search(question):
         return None
     year = max(years)
@@ -394,7 +399,7 @@ def unstated_year(question: str, chosen: Sequence[Fact], lexicon: Lexicon) -> st
     dated_otherwise = bool(stated) and not _OPEN_ENDED.search(said)
     if not dated_otherwise and year <= lexicon.published.get(lead.document_id, year):
         return None
-    return f"what applies in {year}"
+    return f"what applies in {asked[year]}"
 
 
 # A word English knows this well is a word, not a typo, slang or a name ("pregnant" 4.6,
