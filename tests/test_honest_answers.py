@@ -243,3 +243,15 @@ def test_a_word_of_change_about_your_own_life_is_not_a_comparison_of_the_strateg
 def test_a_comparison_of_the_strategies_is_still_set_side_by_side(bot):
     plan = bot.plan("has the target for care leavers in education or work changed since the old strategy")
     assert plan.kind == "compare", plan.steps
+
+
+def test_a_count_the_documents_never_give_is_declined_not_answered_with_an_age_or_a_phone_number(bot):
+    """Ages ("aged 21 to 24"), phone numbers and weeks are not a count of people."""
+    reply = bot.ask("how many personal advisers does lewisham employ", audience="staff")
+    assert reply.status == "not_found", reply.text
+
+
+def test_a_share_still_answers_how_many(bot):
+    reply = bot.ask("How many care leavers were living in suitable accommodation in 2020/21?", audience="staff")
+    assert reply.status == "answered", reply.text
+    assert "92%" in reply.text

@@ -71,12 +71,22 @@ _YEAR = YEAR_OR_DATE
 
 _AMOUNT = re.compile(f"{_MONEY.pattern}|{_DISCOUNT.pattern}", re.IGNORECASE)
 
-# A count is a figure that is not a year or a date ("575 Net no.", "seven principles").
+# A count is a figure that is not a year or a date ("575 Net no.", "seven principles"), and of
+# things: not a measure ("13 weeks", "the 13-week rule", "5pm") nor an age ("aged 16"). A share
+# ("92% of care leavers") answers "how many" as well.
+_MEASURE = r"(?![\s-]?(?:weeks?|years?|months?|days?|hours?|miles?|am|pm|st|nd|rd|th)\b)"
 _COUNT = re.compile(
-    r"(?<![/\d])\b(?!(?:19|20)\d{2}\b)\d[\d,]*\b(?!/)|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-    r"twelve|twenty|thirty|forty|fifty|hundred|thousand|dozens?)\b",
+    rf"(?<![/\d])\b(?!(?:19|20)\d{{2}}\b)\d[\d,]*\b(?!/){_MEASURE}|\b(one|two|three|four|five|six|seven|eight|nine|ten|"
+    rf"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|dozens?)\b{_MEASURE}",
     re.IGNORECASE,
 )
+_AGES = re.compile(r"\b(?:ages?|aged|under|over|turn(?:ed|s)?|(?:you|i|they|he|she)\s+(?:are|am|is|were|was))\s+"
+                   r"(?:of\s+)?\d+(?:\s*(?:and|to|or|-|–)\s*\d+)?", re.IGNORECASE)
+
+
+def _has_count(text: str) -> bool:
+    """Does the text state a count of things (not an age, a phone number or a measure)?"""
+    return bool(_COUNT.search(_AGES.sub(" ", _PHONE.sub(" ", text))))
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     "contact": _PHONE, "amount": _AMOUNT, "percent": _PERCENT, "count": _COUNT,
@@ -234,7 +244,7 @@ def missing_kind(
         if kind == "count":
             # A table's or an infographic's figure often sits a line away from what it counts
             # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
-            if not any(_COUNT.search(_said(fact, lexicon.texts)) for fact in chosen):
+            if not any(_has_count(_said(fact, lexicon.texts)) for fact in chosen):
                 return kind
         elif not any(gives(kind, fact, topic, lexicon) for fact in chosen):
             return kind
