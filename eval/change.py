@@ -22,17 +22,18 @@ TEST_SET = HERE / "change" / "test_set.toml"
 
 
 def decisions(bot: object, texts: list[str]) -> dict[str, list[bool]]:
-    """For each text: the decision, and the words of change alone (the previous decision)."""
+    """For each text: the decision answering makes (``compare.is_comparison``), and the words of
+    change alone (the previous decision)."""
     from assistant.answer import compare
+    from assistant.retrieve.search import QueryVectors
 
     ctx = bot.context  # type: ignore[attr-defined]
+    vectors = QueryVectors(bot.embedder)  # type: ignore[attr-defined]
     out: dict[str, list[bool]] = {"decision": [], "words of change alone": []}
     for text in texts:
-        both = bool(compare.spans_both(text, ctx.retriever.periods, ctx.rules))
-        cue = bool(compare.asks_what_changed(text, ctx.rules))
-        meant = ctx.change_model.asks(np.asarray(bot.embedder.embed_query(text), dtype=np.float32))[0]  # type: ignore[attr-defined]
-        out["decision"].append(both or (cue and meant))
-        out["words of change alone"].append(both or cue)
+        out["decision"].append(compare.is_comparison(ctx, text, vectors)[0])
+        out["words of change alone"].append(bool(compare.spans_both(text, ctx.retriever.periods, ctx.rules)
+                                                 or compare.asks_what_changed(text, ctx.rules)))
     return out
 
 

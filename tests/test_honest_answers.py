@@ -228,6 +228,7 @@ def test_words_that_name_no_thing_are_not_a_thing_the_documents_lack(bot, questi
     assert reply.status == "answered", reply.text
     assert fact in reply.text
 
+
 @pytest.mark.parametrize("question", [
     "my foster placement changed last month, does my pathway plan need updating",
     "has my leaving care grant changed since i turned 18",

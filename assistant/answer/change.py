@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.risk import bank_vectors, cached_array, slug
+from assistant.answer.risk import fitted_kernel
 from assistant.embed import Embedder
 from assistant.rules.exemplars import Bank, KernelRidge, read_bank
 
@@ -57,8 +57,4 @@ def change_model(embedder: Embedder, cache_dir: Path | None, council_folder: Pat
     embedded and fitted before."""
     extra = council_folder if council_folder is not None and (council_folder / BANK_FILE).is_file() else None
     bank = load_bank(extra)
-    vectors = bank_vectors(bank, embedder, cache_dir, prefix="change")
-    key = f"{KernelRidge.GAMMA}-{KernelRidge.RIDGE}"
-    weights = cached_array(cache_dir, f"change-kernel-{key}-{slug(embedder.name)}-{bank.digest}", len(bank.texts),
-                           lambda: KernelRidge.fit(vectors, bank.crisis).weights)
-    return ChangeModel(bank, KernelRidge(vectors, weights))
+    return ChangeModel(bank, fitted_kernel(bank, embedder, cache_dir, prefix="change"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,6 +34,21 @@ def spans_both(question: str, periods: fusion.Periods, rules: Rules | None = Non
     rules = rules or default_rules()
     past, present = periods.years(question)
     return bool((past or rules.past.search(question)) and (present or rules.current_document.search(question)))
+
+
+def is_comparison(ctx: AnswerContext, question: str,
+                  vectors: Callable[[str], np.ndarray]) -> tuple[bool, float | None]:
+    """Does the message ask what changed between the documents? With the change model's score,
+    when it was read (None when it was not).
+
+    Naming both documents does. A word of change ("change", "different", "new") does only when
+    the message means a comparison (answer/change.py): "can i change my PA" does not.
+    """
+    if spans_both(question, ctx.retriever.periods, ctx.rules):
+        return True, None
+    if ctx.change_model is None or not asks_what_changed(question, ctx.rules):
+        return False, None
+    return ctx.change_model.asks(vectors(question))
 
 
 def change_topic(standalone: str, rules: Rules | None = None) -> str:

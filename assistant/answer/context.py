@@ -41,8 +41,8 @@ class AnswerContext:
     # Small talk against real questions, by meaning (answer/conversation.py).
     talk_model: ConversationModel = field(init=False, repr=False)
     # Does a message compare the documents ("has the EET target gone up since the last strategy"),
-    # by meaning (answer/change.py).
-    change_model: ChangeModel = field(init=False, repr=False)
+    # by meaning (answer/change.py). None where no document replaced another: nothing to compare.
+    change_model: ChangeModel | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index = self.index
@@ -69,7 +69,7 @@ class AnswerContext:
         self.talk_model = conversation_model(self.retriever.embedder, self.settings.cache_path,
                                              self.settings.corpus_path)
         self.change_model = change_model(self.retriever.embedder, self.settings.cache_path,
-                                         self.settings.corpus_path)
+                                         self.settings.corpus_path) if self.superseded else None
 
     @property
     def rules(self) -> Rules:

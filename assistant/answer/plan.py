@@ -175,16 +175,11 @@ def what_changed(turn: Turn) -> Plan | None:
     ctx = turn.ctx
     if not ctx.superseded:
         return None
-    # Naming both documents compares them. A word of change ("change", "different", "new") does
-    # only when the message means a comparison (answer/change.py): "can i change my PA" does not.
-    both = compare.spans_both(turn.question, ctx.retriever.periods, ctx.rules)
-    if not both:
-        if not compare.asks_what_changed(turn.question, ctx.rules):
-            return None
-        meant, score = ctx.change_model.asks(turn.vectors(turn.question))
-        if not meant:
+    asked, score = compare.is_comparison(ctx, turn.question, turn.vectors)
+    if not asked:
+        if score is not None:
             turn.trace.append(("what_changed", f"a word of change, not a comparison ({score:+.2f})"))
-            return None
+        return None
     found = compare.sides(turn.ctx, compare.change_topic(turn.standalone, turn.ctx.rules), turn.vectors)
     if found is None:
         turn.trace.append(("what_changed", "a side has no passage: answered normally"))

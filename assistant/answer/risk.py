@@ -119,11 +119,19 @@ class RiskModel(Neighbours):
 def risk_model(bank: Bank, embedder: Embedder, cache_dir: Path | None) -> RiskModel:
     """The bank's model, its vectors and fitted weights from the cache when this model and bank
     were embedded and fitted before (fitting 2,200 exemplars takes a few seconds)."""
-    vectors = bank_vectors(bank, embedder, cache_dir)
+    kernel = fitted_kernel(bank, embedder, cache_dir)
+    return RiskModel(bank, kernel.vectors, kernel)
+
+
+def fitted_kernel(bank: Bank, embedder: Embedder, cache_dir: Path | None, *,
+                  prefix: str = "safeguarding") -> KernelRidge:
+    """A kernel ridge model of a bank (its positive side against its negative one), its vectors
+    and fitted weights from the cache when this model and bank were embedded and fitted before."""
+    vectors = bank_vectors(bank, embedder, cache_dir, prefix=prefix)
     key = f"{KernelRidge.GAMMA}-{KernelRidge.RIDGE}"
-    weights = cached_array(cache_dir, f"safeguarding-kernel-{key}-{slug(embedder.name)}-{bank.digest}", len(bank.texts),
+    weights = _cached(cache_dir, f"{prefix}-kernel-{key}-{_slug(embedder.name)}-{bank.digest}", len(bank.texts),
                       lambda: KernelRidge.fit(vectors, bank.crisis).weights)
-    return RiskModel(bank, vectors, KernelRidge(vectors, weights))
+    return KernelRidge(vectors, weights)
 
 
 def bank_vectors(bank: Bank, embedder: Embedder, cache_dir: Path | None, *, prefix: str = "safeguarding") -> np.ndarray:
@@ -135,12 +143,12 @@ _MEMO: dict[str, np.ndarray] = {}
 
 
 def _vectors(bank: Bank, embedder: Embedder, cache_dir: str, prefix: str) -> np.ndarray:
-    return cached_array(Path(cache_dir) if cache_dir else None, f"{prefix}-{slug(embedder.name)}-{bank.digest}",
+    return _cached(Path(cache_dir) if cache_dir else None, f"{prefix}-{_slug(embedder.name)}-{bank.digest}",
                    len(bank.texts),
                    lambda: np.asarray(embedder.embed_documents(list(bank.texts)), dtype=np.float32))
 
 
-def cached_array(cache_dir: Path | None, name: str, rows: int, compute: Callable[[], np.ndarray]) -> np.ndarray:
+def _cached(cache_dir: Path | None, name: str, rows: int, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """An array kept in memory and in ``cache_dir/name.npy``, computed when neither has it."""
     if name in _MEMO:
         return _MEMO[name]
@@ -165,5 +173,5 @@ def cached_array(cache_dir: Path | None, name: str, rows: int, compute: Callable
     return array
 
 
-def slug(name: str) -> str:
+def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60]
