@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     # 1 thread embedded a new 17 KB document's 196 texts in 13.8 s against 18.9 s with 2
     # (medians of 3 interleaved runs): set 1 where ingests run beside a busy server.
     ingest_threads: int = Field(0, ge=0)
+    # What a build embeds its documents in (passages, sentences; questions are always fp32):
+    # "auto" is bf16 where the CPU computes it natively (AVX-512 BF16 or AMX), else fp32. Measured
+    # on 2 cores (embed/precision.py): the shipped corpus's embedding took half the time in bf16, at
+    # a mean cosine of 0.99995 against fp32. Against an fp32 build: eval/questions.yaml fully right
+    # 0.915 -> 0.912 and recall@1 0.780 -> 0.776; holdout, Lancashire and first-sight sets 6-11
+    # unchanged; sets 2 and 3 one case fewer each (near ties). The first bf16 build in a process
+    # imports torch (~1 s, ~200 MB).
+    ingest_precision: Literal["auto", "bf16", "fp32"] = "auto"
     # Each worker keeps the vectors of the last N questions it embedded (float32, ~1.6 KB each),
     # so a question asked again is not embedded again; the least recently asked go first. 0: none.
     query_cache_size: int = Field(512, ge=0)

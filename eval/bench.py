@@ -130,26 +130,32 @@ def _corpus_copy(folder: Path) -> Path:
     return folder / "corpus"
 
 
-def ingest_leg(embedder: Any, tmp: Path, fields: dict[str, Any]) -> dict[str, Any]:
-    """One round of the in-process arms: full ingest with the cache off, cold, warm; add, off and warm."""
+def ingest_leg(embedder: Any, fp32: Any, tmp: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    """One round of the in-process arms: full ingest with the cache off, cold, warm; add, off and
+    warm; and, where the build's documents are embedded in bf16, the cold full ingest and the warm
+    add with the same settings but ``ingest_precision = "fp32"`` (the ``fp32`` embedder)."""
     from assistant import Assistant, load_settings
     from assistant.admin import add_document
 
     data = ADDED.read_bytes()
     out: dict[str, Any] = {}
-    for arm, builds in (("off", 0), ("cache", 3)):
+    arms = [("off", 0, embedder), ("cache", 3, embedder)]
+    if fp32 is not None:
+        arms.insert(1, ("fp32", 3, fp32))
+    for arm, builds, model in arms:
         corpus = _corpus_copy(tmp / f"{arm}-corpus")
         index = tmp / f"{arm}-index"
         shutil.rmtree(index, ignore_errors=True)
         settings = load_settings(corpus_dir=corpus, index_dir=index, embedding_cache_builds=builds)
-        report = Assistant.ingest(settings, embedder=embedder)
-        out["full_off_s" if arm == "off" else "full_cold_s"] = report.seconds
+        report = Assistant.ingest(settings, embedder=model)
+        out[{"off": "full_off_s", "fp32": "full_fp32_s"}.get(arm, "full_cold_s")] = report.seconds
+        if arm != "off":
+            warm = Assistant.ingest(settings, embedder=model)
         if arm == "cache":
-            warm = Assistant.ingest(settings, embedder=embedder)
             out.update(full_warm_s=warm.seconds, warm_cached=warm.cached, warm_embedded=warm.embedded)
         started = time.perf_counter()
-        added = add_document(settings, ADDED.name, data, fields, embedder=embedder)
-        out[f"add_{'off' if arm == 'off' else 'warm'}_s"] = time.perf_counter() - started
+        added = add_document(settings, ADDED.name, data, fields, embedder=model)
+        out[{"off": "add_off_s", "fp32": "add_fp32_s"}.get(arm, "add_warm_s")] = time.perf_counter() - started
         if arm == "cache":
             out.update(add_cached=added.cached, add_embedded=added.embedded)
         out.update(documents=report.documents, chunks=report.chunks)
@@ -158,14 +164,25 @@ def ingest_leg(embedder: Any, tmp: Path, fields: dict[str, Any]) -> dict[str, An
 
 def ingest_side_by_side(embedder: Any, rounds: int, before: str | None) -> dict[str, Any]:
     """Every ingest arm, ``rounds`` times, interleaved (so other load falls on all alike); medians."""
+    from assistant.config import load_settings
+    from assistant.embed import make_embedder
+
     fields = added_fields()
+    precision = getattr(embedder, "precision", "fp32")
+    bulk_load = None
+    fp32 = None
+    if precision != "fp32":  # the bf16 model's first use (torch's import, the weights), once per process
+        started = time.perf_counter()
+        embedder.embed_bulk(["warm up"])
+        bulk_load = round(time.perf_counter() - started, 2)
+        fp32 = make_embedder(load_settings(ingest_precision="fp32"))
     legs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
         tmp = Path(name)
         code = previous_code(before, tmp / "before-code") if before else None
         for round_ in range(rounds):
             print(f"Ingest, round {round_ + 1} of {rounds} ...", flush=True)
-            leg = ingest_leg(embedder, tmp, fields)
+            leg = ingest_leg(embedder, fp32, tmp, fields)
             if code is not None:
                 leg.update({f"before_{k}": v for k, v in before_leg(code, tmp, fields).items()})
             leg["load_average"] = round(os.getloadavg()[0], 2)
@@ -175,7 +192,8 @@ def ingest_side_by_side(embedder: Any, rounds: int, before: str | None) -> dict[
     counts = {k: legs[-1][k] for k in ("warm_cached", "warm_embedded", "add_cached", "add_embedded",
                                        "documents", "chunks")}  # fmt: skip
     return {"generated": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "rounds": rounds,
-            "before": before, "added": f"{ADDED.relative_to(ROOT)} ({ADDED.stat().st_size / 1024:.1f} KB)",
+            "before": before, "precision": precision, "bulk_load_s": bulk_load,
+            "added": f"{ADDED.relative_to(ROOT)} ({ADDED.stat().st_size / 1024:.1f} KB)",
             "legs": legs, **medians, **counts}  # fmt: skip
 
 
@@ -210,6 +228,40 @@ def cold_start(env: dict[str, str], runs: int) -> dict[str, Any]:
         "ask_s": round(statistics.median(i["ask_s"] for i in inside), 3),
         "status": inside[-1]["status"],
     }
+
+
+def _spin() -> None:  # a CPU-bound neighbour for the busy leg
+    while True:
+        pass
+
+
+def beside_baseline(bot: Any, questions: list[str], neighbours: int) -> dict[str, Any]:
+    """Our warm answer against the tutorial baseline's retrieval (``eval.baseline``: dense Chroma,
+    top 4, the same embedder object), question by question in turn, each with the query cache
+    emptied (so both embed the question), with ``neighbours`` CPU-bound processes running beside."""
+    import multiprocessing
+
+    from .baseline import Baseline
+
+    ours: list[float] = []
+    theirs: list[float] = []
+    with Baseline.build(bot.embedder, bot.settings.corpus_path) as baseline:
+        for q in questions[:10]:  # warm-up
+            baseline.search(q)
+            bot.ask(q)
+        spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(neighbours)]
+        for spinner in spinners:
+            spinner.start()
+        try:
+            for q in questions:
+                ours += uncached_ms(bot, [lambda q=q: bot.ask(q)])
+                theirs += uncached_ms(bot, [lambda q=q: baseline.search(q)])
+        finally:
+            for spinner in spinners:
+                spinner.terminate()
+    return {"neighbours": neighbours, "questions": len(questions), "ask_ms": _ms(ours),
+            "baseline_ms": _ms(theirs), "ratio": round(statistics.median(ours) / statistics.median(theirs), 2),
+            "load_average": round(os.getloadavg()[0], 2)}  # fmt: skip
 
 
 def throughput(bot: Any, cases: list[Case], workers: int, requests: int) -> dict[str, Any]:
@@ -263,6 +315,8 @@ def run(concurrency: list[int], requests: int, cold_runs: int, ingest_rounds: in
             bot.search(q)
         search_ms = uncached_ms(bot, [lambda q=q: bot.search(q) for q in questions])
         ask_ms = uncached_ms(bot, [lambda c=c: bot.ask(c.question, audience=c.audience) for c in cases])
+        print("Beside the baseline, quiet and busy ...", flush=True)
+        baseline = [beside_baseline(bot, questions, neighbours) for neighbours in (0, 2)]
         print("Throughput ...", flush=True)
         loads = [throughput(bot, cases, workers, requests) for workers in concurrency]
         print("Cold start ...", flush=True)
@@ -281,6 +335,7 @@ def run(concurrency: list[int], requests: int, cold_runs: int, ingest_rounds: in
         "search_ms": _ms(search_ms),
         "ask_ms": _ms(ask_ms),
         "throughput": loads,
+        "beside_baseline": baseline,
         "cold_start": cold,
     }
 
@@ -342,6 +397,25 @@ def render(stored: dict[str, Any]) -> str:
             f"On {b['cpus']} CPUs, extra callers mostly queue: requests/s flattens while latency grows.",
             "",
         ]
+        if b.get("beside_baseline"):
+            lines += [
+                "## Our answer beside the tutorial baseline's retrieval, quiet and busy",
+                "",
+                "Each question in turn: our whole `bot.ask`, then the baseline's `similarity_search` (dense Chroma, "
+                "top 4, the same embedder object), each with the query cache emptied; busy: two CPU-bound processes "
+                "running beside. Ratio: our median over the baseline's.",
+                "",
+                "| leg | questions | our answer median / p95 | baseline retrieval median / p95 | ratio | load avg. |",
+                "|---|---|---|---|---|---|",
+                *[
+                    f"| {_leg(r['neighbours'])} | "
+                    f"{r['questions']} | {r['ask_ms']['median']:.1f} / {r['ask_ms']['p95']:.1f} ms | "
+                    f"{r['baseline_ms']['median']:.1f} / {r['baseline_ms']['p95']:.1f} ms | {r['ratio']:.2f}× | "
+                    f"{r['load_average']} |"
+                    for r in b["beside_baseline"]
+                ],
+                "",
+            ]
         if b.get("ingest_side_by_side"):
             lines += render_ingest(b["ingest_side_by_side"])
     s = stored.get("scale")
@@ -401,21 +475,37 @@ def render_ingest(i: dict[str, Any]) -> list[str]:
     if before:
         lines.append(f"| full ingest, previous code ({before}: no cache, torch's threads) — baseline | "
                      f"{i['before_full_s']:.2f} s | 1.0× |")  # fmt: skip
+    precision = i.get("precision", "fp32")
+    if "full_fp32_s" in i:
+        lines.append(row("full ingest, cold cache, documents in fp32 (`ingest_precision = \"fp32\"`)",
+                         i["full_fp32_s"], base_full))
     lines += [
-        row("full ingest, cache off (every text embedded, longest first, every core)", i["full_off_s"], base_full),
-        row("full ingest, cold cache (empty: embeds everything, then fills it)", i["full_cold_s"], base_full),
+        row(f"full ingest, cache off (every text embedded, longest first, every core, {precision})",
+            i["full_off_s"], base_full),
+        row(f"full ingest, cold cache (empty: embeds everything in {precision}, then fills it)",
+            i["full_cold_s"], base_full),
         row(f"full ingest, warm cache (a rebuild: {i['warm_cached']} vectors from the cache, "
             f"{i['warm_embedded']} embedded)", i["full_warm_s"], base_full),
     ]
     if before:
         lines.append(f"| add a document, previous code — baseline | {i['before_add_s']:.2f} s | 1.0× |")
+    if "add_fp32_s" in i:
+        lines.append(row("add a document, warm cache, documents in fp32", i["add_fp32_s"], base_add))
     lines += [
         row("add a document, cache off", i["add_off_s"], base_add),
         row(f"add a document, warm cache ({i['add_cached']} vectors from the cache, {i['add_embedded']} "
             "embedded)", i["add_warm_s"], base_add),
         "",
     ]
+    if i.get("bulk_load_s") is not None:
+        lines += [f"The documents' bf16 model loads at a process's first build: {i['bulk_load_s']:.2f} s "
+                  "(importing torch, the weights in bf16), before the rows above and not in them; "
+                  "`assistant ingest` pays it once. Questions are embedded in fp32 (onnxruntime) either way.", ""]
     return lines
+
+
+def _leg(neighbours: int) -> str:
+    return "quiet" if neighbours == 0 else f"busy ({neighbours} CPU-bound processes beside)"
 
 
 def _fmt(value: Any) -> str:

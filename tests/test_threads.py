@@ -90,15 +90,18 @@ def test_a_batch_uses_every_core_unless_ingest_threads_says(query, setting, expe
 
 
 def _recording_threads(embedder, monkeypatch) -> list[int]:
-    """torch's thread count each time the model itself runs (inside the embedder)."""
+    """torch's thread count each time the model itself runs (inside the embedder: its model for
+    questions and, for a build in bf16, its bulk model)."""
+    from assistant.embed.bert import BertMeanEncoder
+
     seen: list[int] = []
-    forward = embedder._model._forward
+    forward = BertMeanEncoder._forward
 
-    def recording_forward(ids, mask):
+    def recording_forward(self, ids, mask):
         seen.append(torch.get_num_threads())
-        return forward(ids, mask)
+        return forward(self, ids, mask)
 
-    monkeypatch.setattr(embedder._model, "_forward", recording_forward)
+    monkeypatch.setattr(BertMeanEncoder, "_forward", recording_forward)
     return seen
 
 

@@ -8,6 +8,8 @@ implementing ``Embedder`` and one entry here.
 An embedder may also have a ``fingerprint``: a string that changes whenever its vectors would
 (model, weights, normalisation, code). Ingest then keeps its vectors in the embedding cache
 (``embed.cache``) and embeds only texts it has not seen; an embedder without one is not cached.
+And it may have ``embed_bulk(texts)``: the vectors a build stores, which it may compute faster at a
+lower precision (``embed.precision``); a build uses it where it exists, else ``embed_documents``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _local(settings: Settings) -> Embedder:
         settings.embedding_model, threads=settings.torch_threads, ingest_threads=settings.ingest_threads,
         runtime=settings.embedding_runtime,
         cache_dir=settings.path(settings.model_cache_dir) if settings.model_cache_dir else None,
-        query_cache=settings.query_cache_size,
+        query_cache=settings.query_cache_size, precision=settings.ingest_precision,
     )  # fmt: skip
 
 

@@ -201,14 +201,23 @@ class BertMeanEncoder(BertPieces):
 
     Only ``torch``, ``tokenizers`` and ``safetensors`` are imported (see the module docstring).
     The layers are ``transformers``' ``BertModel`` (embeddings, self-attention, exact GELU
-    feed-forward, post-norm), whose weights keep their names.
+    feed-forward, post-norm), whose weights keep their names. ``precision="bf16"`` keeps the
+    weights in bf16 (``embed.precision``: an ingest's documents, where the CPU computes it natively).
     """
 
-    def __init__(self, folder: Path, config: dict[str, Any], *, query_threads: int = 1, batch_threads: int = 1) -> None:
+    def __init__(
+        self, folder: Path, config: dict[str, Any], *, query_threads: int = 1, batch_threads: int = 1,
+        precision: Literal["fp32", "bf16"] = "fp32",
+    ) -> None:
         from safetensors.torch import load_file
 
         super().__init__(folder, config, query_threads=query_threads, batch_threads=batch_threads)
         self.weights: dict[str, Any] = load_file(str(folder / "model.safetensors"))
+        self.precision = precision
+        if precision == "bf16":  # the weights in bf16; pooling and normalising stay in fp32 (``graph``)
+            import torch
+
+            self.weights = {name: tensor.to(torch.bfloat16) for name, tensor in self.weights.items()}
         use_torch_threads(query_threads)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray, *, batch: bool) -> np.ndarray:
@@ -224,11 +233,12 @@ class BertMeanEncoder(BertPieces):
         import torch
 
         with torch.inference_mode():
-            return self.graph(ids, mask)
+            return self.graph(ids, mask).float()
 
     def graph(self, ids: Any, mask: Any) -> Any:
         """BertModel's last hidden state, mean-pooled over real tokens and normalised (the graph
         ``embed.onnx`` exports)."""
+        import torch
         from torch.nn import functional as F
 
         w, eps, hidden = self.weights, self.eps, self.hidden
@@ -267,6 +277,8 @@ class BertMeanEncoder(BertPieces):
             )
             h = F.gelu(linear(x, f"{layer}intermediate.dense"))
             x = norm(linear(h, f"{layer}output.dense") + x, f"{layer}output.LayerNorm")
+        if x.dtype != torch.float32:  # bf16 weights (``precision``): pool and normalise in fp32
+            x = x.float()
         keep = mask[:, :, None].to(x.dtype)
         pooled = (x * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1e-9)
         return F.normalize(pooled, p=2, dim=1)

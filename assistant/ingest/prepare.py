@@ -195,6 +195,7 @@ def _embed(
     A text embedded once gets one vector wherever it appears, so a build from the cache is
     the same as the build that filled it.
     """
+    embed = getattr(embedder, "embed_bulk", None) or embedder.embed_documents  # what a build stores
     missing = sorted(
         {t for t, v in zip(texts, found, strict=True) if v is None and t not in fresh},
         key=lambda t: (-len(t), t),
@@ -202,7 +203,7 @@ def _embed(
     for i in range(0, len(missing), EMBED_BATCH):
         progress(stage, i, len(missing))
         batch = missing[i : i + EMBED_BATCH]
-        got = embedder.embed_documents(batch)
+        got = embed(batch)
         fresh.update(zip(batch, got, strict=True))
         if cache is not None:
             cache.put(batch, got)
