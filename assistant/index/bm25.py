@@ -36,7 +36,8 @@ class Lexical:
         if not ids[0]:
             return []
         n = min(n, self.model.scores["num_docs"])
-        docs, scores = self.model.retrieve(ids, k=n, show_progress=False, n_threads=1)
+        # n_threads=0: in this thread (1 started a thread pool for every query, ~0.35 ms).
+        docs, scores = self.model.retrieve(ids, k=n, show_progress=False, n_threads=0)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import Stemmer
 
@@ -44,11 +45,20 @@ class Tokens:
 
     def terms(self, text: str) -> set[str]:
         """Stemmed content words (for overlap between a question and a statement)."""
-        kept = [w for w in re.findall(r"[a-z0-9£%]+", text.lower().replace("’", "'")) if w not in self.stop_words]
-        return set(STEMMER.stemWords(kept))
+        return set(_terms(self, text))
 
     def is_stop(self, word: str) -> bool:
         return word.lower() in self.stop_words
+
+
+# The documents' statements are read again at every question: their terms are kept (a few MB at most).
+TERMS_KEPT = 4096
+
+
+@lru_cache(maxsize=TERMS_KEPT)
+def _terms(tokens: Tokens, text: str) -> frozenset[str]:
+    kept = [w for w in re.findall(r"[a-z0-9£%]+", text.lower().replace("’", "'")) if w not in tokens.stop_words]
+    return frozenset(STEMMER.stemWords(kept))
 
 
 def words(text: str) -> list[str]:
