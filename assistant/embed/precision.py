@@ -3,7 +3,7 @@
 Questions are always embedded in fp32 (onnxruntime, no torch); only the vectors a build stores
 (``LocalEmbeddings.embed_bulk``: passages, their sentences, the quarantine's reading) may be bf16.
 Measured on this machine's 2 cores (AVX-512 BF16), the shipped corpus's 1,294 texts in one build:
-the embedding stages took 6.5 s in bf16 against 13.1 s in fp32 (onnxruntime), and the 558 texts of
+the embedding stages took 6.7 s in bf16 against 14.4 s in fp32 (onnxruntime), and the 558 texts of
 ``eval.runtime_bench`` gave a mean cosine of 0.99995 (lowest 0.99991) against fp32, where int8
 reached only 0.993 (``eval/reports/quantize.md``). A CPU without native bf16 would emulate it,
 slower than fp32, so "auto" takes bf16 only where ``/proc/cpuinfo`` lists ``avx512_bf16`` or
@@ -18,7 +18,6 @@ from typing import Literal
 from assistant.errors import ConfigError
 
 Precision = Literal["bf16", "fp32"]
-SETTINGS = ("auto", "bf16", "fp32")
 CPUINFO = Path("/proc/cpuinfo")
 NATIVE_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
