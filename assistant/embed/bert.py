@@ -233,7 +233,7 @@ class BertMeanEncoder(BertPieces):
         import torch
 
         with torch.inference_mode():
-            return self.graph(ids, mask).float()
+            return self.graph(ids, mask)
 
     def graph(self, ids: Any, mask: Any) -> Any:
         """BertModel's last hidden state, mean-pooled over real tokens and normalised (the graph

@@ -109,8 +109,12 @@ class LocalEmbeddings:
         self.threads = torch_threads(threads)
         self.batch_threads = batch_threads(self.threads, ingest_threads)
         path = resolve_model(model)
+        self._folder = Path(path)
+        # What runs the model directly needs (None: the model is not a plain BERT), read once.
+        self._config = plain_bert_config(self._folder)
         try:
-            self._model: Any = _encoder(Path(path), runtime, cache_dir, self.threads, self.batch_threads)
+            self._model: Any = _encoder(self._folder, self._config, runtime, cache_dir, self.threads,
+                                        self.batch_threads)  # fmt: skip
         except Exception as exc:  # OSError, ValueError, hub errors...
             where = "folder" if Path(path).exists() else "name"
             raise ConfigError(
@@ -119,7 +123,6 @@ class LocalEmbeddings:
             ) from exc
         self.backend: Backend = self._model.backend
         self.runtime: Runtime = "torch" if self._model.uses_torch else "onnx"
-        self._folder = Path(path)
         # bf16 is for the plain BERT run directly; any other model embeds its documents in fp32.
         self.precision: Precision = ingest_precision(precision) if self.backend == "bert-mean" else "fp32"
         self.batch_size = batch_size
@@ -159,11 +162,11 @@ class LocalEmbeddings:
 
     @cached_property
     def _bulk_model(self) -> BertMeanEncoder:
-        """The model with bf16 weights, made at the first bulk embedding (it imports torch)."""
-        config = plain_bert_config(self._folder)
-        if config is None:  # the backend said plain BERT when the model was loaded
-            raise ConfigError(f"The embedding model in {self._folder} changed while in use; start again.")
-        return BertMeanEncoder(self._folder, config, query_threads=self.threads,  # torch's count stays the questions'
+        """The model with bf16 weights, made at the first bulk embedding (it imports torch); only
+        a plain BERT (``self._config`` set) is ever in bf16."""
+        assert self._config is not None
+        # query_threads: making it sets torch's count in this thread, which stays the questions'.
+        return BertMeanEncoder(self._folder, self._config, query_threads=self.threads,
                                batch_threads=self.batch_threads, precision=self.precision)  # fmt: skip
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -182,10 +185,10 @@ class LocalEmbeddings:
         return int(self._model.count_tokens(text))
 
 
-def _encoder(path: Path, runtime: Runtime, cache_dir: Path | None, threads: int, batch: int) -> Any:
-    """What runs the model in ``path``: a plain BERT directly (onnx, or torch if the export can't
-    be made here), any other model through sentence-transformers."""
-    config = plain_bert_config(path)
+def _encoder(path: Path, config: dict[str, Any] | None, runtime: Runtime, cache_dir: Path | None, threads: int,
+             batch: int) -> Any:
+    """What runs the model in ``path``: a plain BERT (``config``, from ``plain_bert_config``) directly
+    (onnx, or torch if the export can't be made here), any other model through sentence-transformers."""
     if config is None:
         return SentenceTransformerEncoder(str(path), query_threads=threads, batch_threads=batch)
     if runtime == "onnx":
