@@ -139,23 +139,23 @@ def ingest_leg(embedder: Any, fp32: Any, tmp: Path, fields: dict[str, Any]) -> d
 
     data = ADDED.read_bytes()
     out: dict[str, Any] = {}
-    arms = [("off", 0, embedder), ("cache", 3, embedder)]
+    # (arm, cache builds kept, embedder, its full ingest's key, its add's key)
+    arms = [("off", 0, embedder, "full_off_s", "add_off_s"), ("cache", 3, embedder, "full_cold_s", "add_warm_s")]
     if fp32 is not None:
-        arms.insert(1, ("fp32", 3, fp32))
-    for arm, builds, model in arms:
+        arms.insert(1, ("fp32", 3, fp32, "full_fp32_s", "add_fp32_s"))
+    for arm, builds, model, full_key, add_key in arms:
         corpus = _corpus_copy(tmp / f"{arm}-corpus")
         index = tmp / f"{arm}-index"
         shutil.rmtree(index, ignore_errors=True)
         settings = load_settings(corpus_dir=corpus, index_dir=index, embedding_cache_builds=builds)
         report = Assistant.ingest(settings, embedder=model)
-        out[{"off": "full_off_s", "fp32": "full_fp32_s"}.get(arm, "full_cold_s")] = report.seconds
-        if arm != "off":
-            warm = Assistant.ingest(settings, embedder=model)
+        out[full_key] = report.seconds
         if arm == "cache":
+            warm = Assistant.ingest(settings, embedder=model)
             out.update(full_warm_s=warm.seconds, warm_cached=warm.cached, warm_embedded=warm.embedded)
         started = time.perf_counter()
         added = add_document(settings, ADDED.name, data, fields, embedder=model)
-        out[{"off": "add_off_s", "fp32": "add_fp32_s"}.get(arm, "add_warm_s")] = time.perf_counter() - started
+        out[add_key] = time.perf_counter() - started
         if arm == "cache":
             out.update(add_cached=added.cached, add_embedded=added.embedded)
         out.update(documents=report.documents, chunks=report.chunks)
@@ -230,18 +230,12 @@ def cold_start(env: dict[str, str], runs: int) -> dict[str, Any]:
     }
 
 
-def _spin() -> None:  # a CPU-bound neighbour for the busy leg
-    while True:
-        pass
-
-
 def beside_baseline(bot: Any, questions: list[str], neighbours: int) -> dict[str, Any]:
     """Our warm answer against the tutorial baseline's retrieval (``eval.baseline``: dense Chroma,
     top 4, the same embedder object), question by question in turn, each with the query cache
     emptied (so both embed the question), with ``neighbours`` CPU-bound processes running beside."""
-    import multiprocessing
-
     from .baseline import Baseline
+    from .runtime_bench import busy
 
     ours: list[float] = []
     theirs: list[float] = []
@@ -249,16 +243,10 @@ def beside_baseline(bot: Any, questions: list[str], neighbours: int) -> dict[str
         for q in questions[:10]:  # warm-up
             baseline.search(q)
             bot.ask(q)
-        spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(neighbours)]
-        for spinner in spinners:
-            spinner.start()
-        try:
+        with busy(neighbours):
             for q in questions:
                 ours += uncached_ms(bot, [lambda q=q: bot.ask(q)])
                 theirs += uncached_ms(bot, [lambda q=q: baseline.search(q)])
-        finally:
-            for spinner in spinners:
-                spinner.terminate()
     return {"neighbours": neighbours, "questions": len(questions), "ask_ms": _ms(ours),
             "baseline_ms": _ms(theirs), "ratio": round(statistics.median(ours) / statistics.median(theirs), 2),
             "load_average": round(os.getloadavg()[0], 2)}  # fmt: skip

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,19 @@ COLD_QUESTION = "how much is the uni bursary"
 def _spin() -> None:  # a CPU-bound neighbour for the busy leg
     while True:
         pass
+
+
+@contextmanager
+def busy(neighbours: int) -> Iterator[None]:
+    """``neighbours`` CPU-bound processes running beside the block (0: a quiet leg)."""
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(neighbours)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
 
 
 def _ms(times: list[float]) -> dict[str, float]:
@@ -104,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
         bots = {r: Assistant.load(settings, embedder=embedders[r]) for r in RUNTIMES}
         for leg, neighbours in (("quiet", 0), ("busy", 2)):
-            spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(neighbours)]
-            for p in spinners:
-                p.start()
-            try:
+            with busy(neighbours):
                 embed: dict[str, list[float]] = {r: [] for r in RUNTIMES}
                 ask: dict[str, list[float]] = {r: [] for r in RUNTIMES}
                 for _ in range(args.rounds):
@@ -121,9 +133,6 @@ def main(argv: list[str] | None = None) -> int:
                             t = time.perf_counter()
                             bots[r].ask(q)
                             ask[r].append((time.perf_counter() - t) * 1000)
-            finally:
-                for p in spinners:
-                    p.terminate()
             result[leg] = {"query_embedding": {r: _ms(v) for r, v in embed.items()},
                            "warm_ask": {r: _ms(v) for r, v in ask.items()}}  # fmt: skip
         result["cold_start"] = {r: [cold_start(r, tmp / "index") for _ in range(args.rounds)] for r in RUNTIMES}
