@@ -9,6 +9,7 @@ previous build serving, and a stale fingerprint must rebuild and switch.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from assistant import Assistant
 from assistant.config import Settings
 from assistant.errors import ConfigError, IndexBuildError
 from assistant.index import fingerprint
-from assistant.index.chroma_server import PREFIX, connect, served
+from assistant.index.chroma_server import PREFIX, connect, reader, served
 from eval.servers import QUIET_ENV, chroma_server, free_port
 
 pytestmark = pytest.mark.slow
@@ -42,8 +43,9 @@ import json, sys
 from assistant import Assistant, load_settings
 bot = Assistant.load(load_settings())
 replies = [bot.ask(q).to_dict() for q in json.loads(sys.argv[1])]
+bot.index.check()  # /health's search, which asks the server's own vector index
 index = {"name": bot.index.name, "fingerprint": bot.index.fingerprint}
-print(json.dumps({**index, "replies": replies}))
+print(json.dumps({**index, "replies": replies, "chromadb": "chromadb" in sys.modules}))
 """
 # An ingest that stops for good once the first passages are on the server (then is killed).
 STALLED_INGEST = """
@@ -168,6 +170,7 @@ def test_processes_answer_from_the_server_exactly_as_the_local_folder_does(
     assert first["name"] == first_build  # loaded, not rebuilt
     assert first["fingerprint"] == local.index.fingerprint == fingerprint(server_settings)
     assert first["replies"] == expected
+    assert first["chromadb"] is False  # read over Chroma's HTTP API: no chromadb client in a worker
     assert expected[0]["status"] == "answered" and expected[0]["citations"]
     assert not list((tmp_path / "empty-0").glob("build-*"))  # nothing local was written
 
@@ -196,7 +199,7 @@ def test_an_ingest_killed_half_way_leaves_the_previous_build_serving(
     url = server_settings.chroma_url
     client = connect(url)
     previous = {"build": first_build, "fingerprint": fingerprint(server_settings)}
-    assert served(client, url) == previous
+    assert served(reader(url), url) == previous
     builds = {c.name for c in client.list_collections()}
     half_written = {b for b in builds if b.startswith(PREFIX + "build-") and first_build not in b}
     assert len(half_written) == 1  # its passages, but no corpus collection: it died mid-way
@@ -220,7 +223,7 @@ def test_a_stale_fingerprint_rebuilds_into_a_new_collection_and_switches(
 
     url = server_settings.chroma_url
     client = connect(url)
-    assert served(client, url) == {"build": bot.index.name, "fingerprint": fingerprint(changed)}
+    assert served(reader(url), url) == {"build": bot.index.name, "fingerprint": fingerprint(changed)}
     ours = sorted(c.name for c in client.list_collections() if c.name.startswith(PREFIX + "build-"))
     kept = [f"{PREFIX}{b}{end}" for b in (first_build, bot.index.name) for end in ("", "-corpus")]
     assert ours == sorted(kept)  # the half-written build is gone
@@ -246,7 +249,7 @@ def test_a_replaced_build_is_kept_for_its_grace_period_then_deleted(
     no_grace = changed.model_copy(update={"index_keep_seconds": 0})
     fourth = Assistant.ingest(no_grace, embedder=cached).name
     assert builds() == sorted([third, fourth])  # only the one in service and the one it replaced
-    assert served(client, url)["build"] == fourth
+    assert served(reader(url), url)["build"] == fourth
 
 
 def test_an_unreachable_server_says_where_and_what_to_do(settings, embedder, tmp_path):
@@ -266,3 +269,20 @@ def test_a_chroma_url_that_is_not_an_address_is_a_setting_error(settings, embedd
     bad = settings.model_copy(update={"chroma_url": "127.0.0.1:8000", "index_dir": tmp_path})
     with pytest.raises(ConfigError, match=r"chroma_url is '127\.0\.0\.1:8000'.*http://127\.0\.0\.1:8000"):
         Assistant.load(bad, embedder=embedder)
+
+
+def test_a_web_server_that_is_not_chroma_is_named_with_what_it_answered(settings, embedder, tmp_path):
+    """Something else listening at chroma_url (here a plain file server) is not taken for Chroma."""
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{other.server_address[1]}"
+        elsewhere = settings.model_copy(update={"chroma_url": url, "index_dir": tmp_path})
+        try:
+            with pytest.raises(IndexBuildError, match=rf"Chroma server at {re.escape(url)} .*HTTP 404 .* not an answer from Chroma\)"):
+                Assistant.load(elsewhere, embedder=embedder)
+        finally:
+            other.shutdown()

@@ -45,6 +45,7 @@ from assistant.index.base import (
     parse_corpus,
     write_passages,
 )
+from assistant.index.chroma_rest import ChromaReader, ChromaRestError, CollectionNotFound
 from assistant.ingest.prepare import Prepared, Progress, no_progress, prepare, unit_id
 
 PREFIX = "assistant-"
@@ -67,7 +68,8 @@ class ChromaServerStore:
 
     def in_service(self) -> InService | None:
         url = self.settings.chroma_url or ""
-        pointer = served(connect(url), url)
+        with reader(url) as server:
+            pointer = served(server, url)
         return None if pointer is None else InService(pointer["build"], pointer["fingerprint"])
 
     def build(self, embedder: Any, *, skip_bad: bool = False, progress: Progress = no_progress) -> BuildReport:
@@ -77,11 +79,8 @@ class ChromaServerStore:
         return load_index(self.settings.chroma_url or "", embedder, name)
 
 
-def connect(url: str) -> Any:
-    """A Chroma ``HttpClient`` for ``url`` (telemetry off), checked with a heartbeat."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
+def address(url: str) -> tuple[str, int, bool]:
+    """``url``'s host, port and whether it is https; ConfigError if it is no Chroma server address."""
     parts = urlsplit(url)
     try:
         ssl = parts.scheme == "https"
@@ -94,34 +93,55 @@ def connect(url: str) -> Any:
             "Set ASSISTANT_CHROMA_URL to one like http://127.0.0.1:8000, or unset it to use "
             "the local index folder."
         ) from exc
+    return parts.hostname, port, ssl
+
+
+def _unreachable(url: str, port: int, exc: Exception) -> IndexBuildError:
+    return IndexBuildError(
+        f"The Chroma server at {url} (setting chroma_url) could not be reached ({exc}). "
+        f"Start it with `chroma run --path DIR --port {port}`, "
+        "or unset ASSISTANT_CHROMA_URL to use the local index folder."
+    )
+
+
+def connect(url: str) -> Any:
+    """chromadb's ``HttpClient`` for ``url`` (telemetry off), checked with a heartbeat: for building."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    host, port, ssl = address(url)
+    reader(url).close()  # the same check and message as a serving worker's
     try:
         client = chromadb.HttpClient(
-            host=parts.hostname, port=port, ssl=ssl,
-            settings=ChromaSettings(anonymized_telemetry=False),
+            host=host, port=port, ssl=ssl, settings=ChromaSettings(anonymized_telemetry=False)
         )
         client.heartbeat()
     # Depending on the step, an unreachable server shows as ValueError, an httpx error
     # or a Chroma error: every one means the same thing to the person starting us.
     except Exception as exc:
-        raise IndexBuildError(
-            f"The Chroma server at {url} (setting chroma_url) could not be reached ({exc}). "
-            f"Start it with `chroma run --path DIR --port {port}`, "
-            "or unset ASSISTANT_CHROMA_URL to use the local index folder."
-        ) from exc
+        raise _unreachable(url, port, exc) from exc
     return client
 
 
-def served(client: Any, url: str) -> dict[str, str] | None:
-    """The pointer record's metadata ({build, fingerprint}), or None if nothing was built yet."""
-    import httpx
-    from chromadb.errors import ChromaError, NotFoundError
-
+def reader(url: str) -> ChromaReader:
+    """A reader of the server at ``url`` (no chromadb import), checked with a heartbeat: for serving."""
+    _, port, _ = address(url)
+    server = ChromaReader(url)
     try:
-        pointer = client.get_collection(POINTER, embedding_function=None)
-        got = pointer.get(ids=["current"], include=["metadatas"])
-    except NotFoundError:
+        server.heartbeat()
+    except ChromaRestError as exc:
+        server.close()
+        raise _unreachable(url, port, exc) from exc
+    return server
+
+
+def served(server: ChromaReader, url: str) -> dict[str, str] | None:
+    """The pointer record's metadata ({build, fingerprint}), or None if nothing was built yet."""
+    try:
+        got = server.collection(POINTER).get(ids=["current"], include=["metadatas"])
+    except CollectionNotFound:
         return None
-    except (ChromaError, httpx.HTTPError) as exc:
+    except ChromaRestError as exc:
         raise IndexBuildError(
             f"The Chroma server at {url} could not say which index is in service ({exc}). "
             "Check the server is running, then try again."
@@ -185,7 +205,8 @@ def _switch(client: Any, url: str, name: str, print_fp: str, *, keep_seconds: fl
     deleting a little early, by one build's duration). A build with no corpus collection never
     served anyone and goes at once.
     """
-    previous = served(client, url)
+    with reader(url) as server:
+        previous = served(server, url)
     before = previous["build"] if previous else ""
     if before and _age(before) > _age(name):
         _drop(client, name)
@@ -237,23 +258,30 @@ def _drop(client: Any, name: str) -> None:
 
 
 def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
-    """Open the build in service on the server (or the build ``name``), all from the server."""
-    import httpx
-    from chromadb.errors import ChromaError
+    """Open the build in service on the server (or the build ``name``), all from the server.
 
-    client = connect(url)
-    pointer = served(client, url) if name is None else {"build": name}
-    if pointer is None:
-        raise IndexBuildError(
-            f"The Chroma server at {url} holds no index yet. Run 'assistant ingest'."
-        )
-    name = pointer["build"]
+    Read over Chroma's HTTP API (``chroma_rest``): a serving worker never imports chromadb.
+    """
+    server = reader(url)
     try:
-        # get_collection with embedding_function=None fails if the build is gone (get_or_create
-        # would create an empty one) and never attaches Chroma's default embedding function,
-        # which downloads a model.
-        collection = client.get_collection(PREFIX + name, embedding_function=None)
-        corpus = client.get_collection(PREFIX + name + CORPUS_SUFFIX, embedding_function=None)
+        pointer = served(server, url) if name is None else {"build": name}
+        if pointer is None:
+            raise IndexBuildError(
+                f"The Chroma server at {url} holds no index yet. Run 'assistant ingest'."
+            )
+        name = pointer["build"]
+        index = _read_build(server, url, name)
+    except BaseException:
+        server.close()
+        raise
+    index.closer = server.close
+    return index
+
+
+def _read_build(server: ChromaReader, url: str, name: str) -> StoredIndex:
+    try:
+        collection = server.collection(PREFIX + name)
+        corpus = server.collection(PREFIX + name + CORPUS_SUFFIX)
         meta = json.loads(_records(corpus, ["meta"], "documents")["meta"])
         part_ids = [f"corpus-{i:04d}" for i in range(meta["parts"])]
         parts = _records(corpus, part_ids, "documents")
@@ -270,7 +298,7 @@ def load_index(url: str, embedder: Any, name: str | None = None) -> StoredIndex:
         unit_vectors = unit_vectors.reshape(-1, chunk_vectors.shape[1])
         # The same texts the local build indexes for BM25, so the rankings are the same.
         bm25 = lexical.build([bodies[c] for c in chunk_ids])
-    except (ChromaError, httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+    except (ChromaRestError, KeyError, IndexError, TypeError, ValueError) as exc:
         raise IndexBuildError(
             f"The index {name} on the Chroma server at {url} could not be read ({exc}). "
             "Run 'assistant ingest --rebuild'."
