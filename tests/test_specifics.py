@@ -66,6 +66,22 @@ def test_a_line_is_on_topic_by_the_weight_of_the_words_it_shares():
     assert not lexicon.on_topic(topic, "Care leavers can call 020 8314 6660.")
 
 
+def test_a_misspelling_of_a_word_the_documents_use_is_recognised_as_difflib_would():
+    """``uses`` filters the documents' words by length and shared letters before difflib: the same
+    answer as difflib over every word, for words, misspellings and words nowhere near."""
+    import difflib
+
+    passages = ["the bus pass and the bursary", "council tax exemption", "a personal adviser", "£57.90 a week"]
+    lexicon = specifics.Lexicon({}, terms, specifics.term_weights(passages, terms))
+    words = ["buse", "burseri", "councel", "exempshun", "advisor", "adviser", "zebra", "x", "£57.9", "café", "tax"]
+    for word in words:
+        expected = word in lexicon.weights or bool(
+            difflib.get_close_matches(word, lexicon.weights.keys(), n=1, cutoff=specifics.SPELLING_CLOSE)
+        )
+        assert lexicon.uses(word) is expected, word
+    assert lexicon.uses("buse") and lexicon.uses("burseri") and not lexicon.uses("zebra")  # terms are stems
+
+
 def test_words_the_documents_never_use_do_not_count_towards_the_topic():
     lexicon = specifics.Lexicon({}, terms, specifics.term_weights(["junior isa savings"] * 2, terms))
     assert set(lexicon.topic("i was born in 2001, how much is in my junior isa")) == {"junior", "isa"}

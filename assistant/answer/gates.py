@@ -18,7 +18,10 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol, TypeVar
+
+import numpy as np
 
 from assistant.rules import Rules, default_rules
 from assistant.text.personal import CHAT_WORDS
@@ -201,8 +204,31 @@ class Lexicon:
 
     def uses(self, term: str) -> bool:
         """Do the documents use this word, or another form or a misspelling of one ("buse": "bus")?"""
-        return term in self.weights or bool(difflib.get_close_matches(term, self.weights.keys(), n=1,
-                                                                      cutoff=SPELLING_CLOSE))
+        if term in self.weights:
+            return True
+        # difflib's close match, with its two cheap filters (real_quick_ratio on the lengths,
+        # quick_ratio on the letters shared) applied to every word at once: the same words pass.
+        words, letters, counts, lengths = self._spelling
+        wanted = np.zeros(len(letters), dtype=np.int32)
+        for letter in term:
+            if letter in letters:
+                wanted[letters[letter]] += 1
+        total = lengths + len(term)
+        shared = np.minimum(counts, wanted).sum(axis=1)
+        close = (2 * np.minimum(lengths, len(term)) / total >= SPELLING_CLOSE) & (2 * shared / total >= SPELLING_CLOSE)
+        candidates = [words[i] for i in np.flatnonzero(close)]
+        return bool(difflib.get_close_matches(term, candidates, n=1, cutoff=SPELLING_CLOSE))
+
+    @cached_property
+    def _spelling(self) -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
+        """The documents' words, their letters, and each word's count of each letter and length."""
+        words = list(self.weights)
+        letters = {letter: i for i, letter in enumerate(sorted({c for word in words for c in word}))}
+        counts = np.zeros((len(words), len(letters)), dtype=np.int32)
+        for row, word in enumerate(words):
+            for letter in word:
+                counts[row, letters[letter]] += 1
+        return words, letters, counts, np.asarray([len(w) for w in words], dtype=np.int64)
 
 
 def _line(text: str, span: Span) -> str:
