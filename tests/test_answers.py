@@ -212,6 +212,24 @@ def test_what_changed_answers_side_by_side(bot):
     _check_grounded(bot, reply)
 
 
+def test_what_changed_pairs_sentences_by_the_vectors_the_build_holds(bot, monkeypatch):
+    """Setting like beside like reads a sentence's vector from the build; only table rows, lists
+    and headings' parts (texts the build never embedded whole) are embedded while answering."""
+    question = "How has the Corporate Parenting Board chair changed?"
+    embedded: list[str] = []
+    embed_query, embed_documents = bot.embedder.embed_query, bot.embedder.embed_documents
+    monkeypatch.setattr(bot.embedder, "embed_query", lambda text: embedded.append(text) or embed_query(text))
+    monkeypatch.setattr(bot.embedder, "embed_documents",
+                        lambda texts: embedded.extend(texts) or embed_documents(texts))
+    bot.embedder._cached_query.cache_clear()
+    reply = bot.ask(question, audience="staff")
+    assert "Now (" in reply.text and "Before (" in reply.text
+    sentences = {" ".join(bot.index.texts[c.document_id][s:e].split())
+                 for c in bot.index.chunks if c.kind != "table_row" for s, e in c.units}
+    assert question in embedded
+    assert [t for t in embedded if t in sentences] == []
+
+
 def test_follow_up_uses_the_history(bot):
     history = [
         {"role": "user", "content": "Who chairs the Corporate Parenting Board?"},

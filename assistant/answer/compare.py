@@ -89,10 +89,9 @@ def like_for_like(ctx: AnswerContext, now: list[Statement], before: list[Stateme
     """The pair of statements, one a side, that best answers the question and is most alike:
     "It meets four times a year" beside "It meets four times per year", not beside the Board's
     roles; a table's row beside a table's row (a measure beside the measure it replaced)."""
-    texts = [s.text[:400] for s in (*now, *before)]
-    vectors = np.asarray(ctx.retriever.embedder.embed_documents(texts), dtype=np.float32)
-    alike = vectors[: len(now)] @ vectors[len(now) :].T
     both = (*now, *before)
+    vectors = np.stack([_vector(ctx, s) for s in both])
+    alike = vectors[: len(now)] @ vectors[len(now) :].T
     kind = [(ctx.index.chunks[ctx.chunk_pos[s.chunk_id]].kind, bool(_FIGURE.search(s.text))) for s in both]
 
     def score(ij: tuple[int, int]) -> float:
@@ -103,3 +102,16 @@ def like_for_like(ctx: AnswerContext, now: list[Statement], before: list[Stateme
 
     best = max(((i, j) for i in range(len(now)) for j in range(len(before))), key=score)
     return now[best[0]], before[best[1]]
+
+
+def _vector(ctx: AnswerContext, statement: Statement) -> np.ndarray:
+    """A statement's vector: a prose sentence's is the build's own (embedded at ingest, the same
+    text); a table row, a list or a heading's parts is embedded now, at most 400 characters of it."""
+    if len(statement.pieces) == 1 and len(statement.text) <= 400:
+        ci = ctx.chunk_pos[statement.chunk_id]
+        chunk = ctx.index.chunks[ci]
+        if chunk.kind != "table_row" and statement.pieces[0] in chunk.units:
+            rows = ctx.unit_pos.get((ci, chunk.units.index(statement.pieces[0])))
+            if rows and len(rows) == 1:
+                return np.asarray(ctx.index.unit_vectors[rows[0]], dtype=np.float32)
+    return np.asarray(ctx.retriever.embedder.embed_query(statement.text[:400]), dtype=np.float32)
