@@ -25,6 +25,12 @@ from assistant.text.tokens import terms
         ("When was the Care Leaver and UASC Service created?", "time"),
         ("What percentage of care leavers were in EET in 2028?", "percent"),
         ("how much is the setting up home allowance", "amount"),
+        ("how much rent would i pay", "amount"),
+        # "How much" of something that is not money asks for a quantity: hours, visits or pounds.
+        ("how much time does my PA have to spend with me", "quantity"),
+        ("how much support does the host give each week", "quantity"),
+        ("how much help does my foster carer get paid for staying put", "amount"),
+        ("how much universal credit will i get", "amount"),
         ("what can I get when I go to uni?", None),
     ],
 )
@@ -48,6 +54,20 @@ def test_the_kind_of_fact_asked_for(question, kind):
 )
 def test_the_thing_a_yes_no_question_asks_about(question, thing):
     assert specifics.asked_thing(question) == thing
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "clause"),
+    [
+        ("how long is the wait for a council home and where do i bid for one", "duration",
+         "how long is the wait for a council home "),
+        ("my PA left. what is the number for the leaving care team?", "contact",
+         "what is the number for the leaving care team?"),
+        ("how much is the bursary", "amount", "how much is the bursary"),
+    ],
+)
+def test_a_fact_is_looked_for_about_the_clause_that_asks_for_it(question, kind, clause):
+    assert specifics.asking_clause(kind, question) == clause
 
 
 def test_rare_words_weigh_more_than_common_ones():

@@ -91,8 +91,11 @@ def _has_count(text: str) -> bool:
     """Does the text state a count of things (not an age, a phone number or a measure)?"""
     return bool(_COUNT.search(_AGES.sub(" ", _PHONE.sub(" ", text))))
 
+# A quantity of something that is not money ("how much help"): a measure, a count or an amount.
+_QUANTITY = re.compile("|".join(p.pattern for p in (_AMOUNT, _LONG, _OFTEN, _PERCENT, _COUNT)), re.IGNORECASE)
+
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "contact": _PHONE, "amount": _AMOUNT, "percent": _PERCENT, "count": _COUNT,
+    "contact": _PHONE, "amount": _AMOUNT, "quantity": _QUANTITY, "percent": _PERCENT, "count": _COUNT,
     "clock": _CLOCK, "frequency": _OFTEN, "duration": _LONG, "date": _DAY, "time": _WHEN,
 }
 def without_kind_words(question: str, rules: Rules | None = None) -> str:
@@ -137,7 +140,10 @@ def ask_kinds(question: str, rules: Rules | None = None) -> list[str]:
     elif rules.ask_count.search(question):
         kinds.append("count")
     elif rules.ask_money.search(question) and rules.ask_how_much.search(question):
-        kinds.append("percent" if rules.ask_rate.search(question) else "amount")
+        # "How much help" asks for a quantity, unless a word of money says otherwise ("… get paid").
+        rest = rules.ask_quantity.sub(" ", question)
+        quantity = rest != question and not rules.ask_money.search(rest)
+        kinds.append("percent" if rules.ask_rate.search(question) else "quantity" if quantity else "amount")
     for kind, asked in (
         ("clock", rules.ask_clock), ("frequency", rules.ask_frequency), ("duration", rules.ask_duration),
         ("date", rules.ask_date), ("time", rules.ask_time),
@@ -261,12 +267,43 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
     )
 
 
+def asking_clause(kind: str, question: str, rules: Rules | None = None) -> str:
+    """The clause of the question that asks for this kind of fact: "how long is the wait for a
+    council flat" of "… and where do i apply for one". The whole question when it is one clause,
+    or when no clause alone asks for it."""
+    rules = rules or default_rules()
+    clauses = [c for c in _CLAUSE.split(rules.second_ask.sub(lambda m: "\n" + m.group(0), question)) if c.strip()]
+    if len(clauses) < 2:
+        return question
+    asks = _KIND_CUES.get(kind, ())
+    for clause in clauses:
+        if any(getattr(rules, cue).search(clause) for cue in asks):
+            # "… and how long does it last": what "it" is, the rest of the question says.
+            return question if _REFERS_BACK.search(clause) else clause
+    return question
+
+
+_CLAUSE = re.compile(r"(?<=[?!.])\s+|\n")
+_REFERS_BACK = re.compile(r"\b(it|its|that|this|they|them|those|these|one|ones)\b", re.IGNORECASE)
+# The rules whose cues say a clause asks for each kind (``ask_kinds``).
+_KIND_CUES: dict[str, tuple[str, ...]] = {
+    "contact": ("ask_contact",), "percent": ("ask_percent", "ask_rate"), "count": ("ask_count",),
+    "amount": ("ask_how_much",), "quantity": ("ask_quantity",), "clock": ("ask_clock",),
+    "frequency": ("ask_frequency",), "duration": ("ask_duration",), "date": ("ask_date",), "time": ("ask_time",),
+}
+
+
 def missing_kind(
     question: str, chosen: Sequence[Fact], lexicon: Lexicon, rules: Rules | None = None
 ) -> str | None:
-    """The first kind of fact the question asks for that no chosen statement gives, else None."""
-    topic = lexicon.topic(question)
+    """The first kind of fact the question asks for that no chosen statement gives, else None.
+
+    A statement gives it on a line about what the clause asking for it is about (``asking_clause``),
+    or, when that clause names nothing, about the whole question.
+    """
+    whole = lexicon.topic(question)
     for kind in ask_kinds(question, rules):
+        topic = lexicon.topic(asking_clause(kind, question, rules)) or whole
         if kind == "count":
             # A table's or an infographic's figure often sits a line away from what it counts
             # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.

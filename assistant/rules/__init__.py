@@ -24,7 +24,7 @@ RULES_FILE = "rules.toml"
 CUE_SETS = (
     "safeguarding", "safeguarding_topic", "distress", "instructions", "document_instructions", "off_topic",
     "past", "present",
-    "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_rate",
+    "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_quantity", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_date", "ask_time", "second_ask",
     "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "current_document", "change_time",
     "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
@@ -106,6 +106,7 @@ class Rules:
     ask_count: CueSet
     ask_money: CueSet
     ask_how_much: CueSet
+    ask_quantity: CueSet
     ask_rate: CueSet
     ask_clock: CueSet
     ask_frequency: CueSet
