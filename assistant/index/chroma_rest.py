@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from assistant.errors import IndexBuildError
+
 # Every collection of ours is in Chroma's default tenant and database (chromadb's defaults).
 API = "/api/v2"
 DATABASE = API + "/tenants/default_tenant/databases/default_database"
@@ -20,8 +22,10 @@ DATABASE = API + "/tenants/default_tenant/databases/default_database"
 TIMEOUT_SECONDS = 30.0
 
 
-class ChromaRestError(Exception):
-    """A request to the Chroma server failed: unreachable, or an error answer (``status``)."""
+class ChromaRestError(IndexBuildError):
+    """A request to the Chroma server failed: unreachable, or an error answer (``status``).
+
+    Callers in ``chroma_server`` say which server and what to do, in an IndexBuildError of their own."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
