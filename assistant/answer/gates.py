@@ -303,7 +303,8 @@ def missing_kind(
     """
     whole = lexicon.topic(question)
     for kind in ask_kinds(question, rules):
-        topic = lexicon.topic(asking_clause(kind, question, rules)) or whole
+        clause = asking_clause(kind, question, rules)
+        topic = whole if clause == question else lexicon.topic(clause) or whole
         if kind == "count":
             # A table's or an infographic's figure often sits a line away from what it counts
             # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
