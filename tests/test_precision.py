@@ -52,6 +52,19 @@ def test_a_build_in_bf16_stores_vectors_that_agree_with_fp32(bf16, fp32):
     assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-5)  # still unit vectors, in float32
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_a_texts_stored_vector_is_the_same_whatever_it_is_embedded_with(bf16, fp32, precision):
+    model = {"bf16": bf16, "fp32": fp32}[precision]
+    together = np.asarray(model.embed_bulk(TEXTS))
+    # alone, in reverse order, and among other texts: a rebuild embeds only what is new
+    alone = np.asarray([model.embed_bulk([text])[0] for text in TEXTS[:6]])
+    reverse = np.asarray(model.embed_bulk(TEXTS[::-1]))[::-1]
+    among = np.asarray(model.embed_bulk([*TEXTS[6:], "Staying Put means you stay with your foster carer."]))[:-1]
+    assert np.array_equal(alone, together[:6])
+    assert np.array_equal(reverse, together)
+    assert np.array_equal(among, together[6:])
+
+
 def test_questions_and_small_batches_stay_fp32_whatever_the_setting(bf16, fp32):
     assert np.array_equal(bf16.embed_query("how much is the uni bursary"), fp32.embed_query("how much is the uni bursary"))
     assert np.array_equal(np.asarray(bf16.embed_documents(TEXTS[:3])), np.asarray(fp32.embed_documents(TEXTS[:3])))

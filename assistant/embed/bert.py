@@ -175,20 +175,25 @@ class BertPieces:
         return folder_digest(self.folder)
 
     def encode(self, texts: list[str], batch_size: int, *, batch: bool = True) -> np.ndarray:
-        """Unit vectors for ``texts``, in order (longest first inside, to pad less); ``batch``
-        says whether this is a batch of documents (``batch_threads``) or a question."""
+        """Unit vectors for ``texts``, in order; ``batch`` says whether this is a batch of
+        documents (``batch_threads``) or a question.
+
+        Only texts of the same length in word pieces share a batch, so none is padded. A text's
+        vector is then the same whatever it is embedded with: padded to another width, bf16's
+        rounding moved it by up to ~0.002, and two builds of one corpus (one reusing cached
+        vectors) answered 3 of 1,720 questions differently. And no work goes to padding: the
+        shipped corpus's sentences embed in about half the time.
+        """
         pieces = [e.ids for e in self.tokenizer.encode_batch(texts)]
-        order = sorted(range(len(texts)), key=lambda i: -len(pieces[i]))
+        by_length: dict[int, list[int]] = {}
+        for i in sorted(range(len(texts)), key=lambda i: -len(pieces[i])):
+            by_length.setdefault(len(pieces[i]), []).append(i)
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            width = len(pieces[rows[0]])
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.bool_)
-            for r, i in enumerate(rows):
-                ids[r, : len(pieces[i])] = pieces[i]
-                mask[r, : len(pieces[i])] = True
-            out[rows] = self._run(ids, mask, batch=batch)
+        for same in by_length.values():
+            for start in range(0, len(same), batch_size):
+                rows = same[start : start + batch_size]
+                ids = np.asarray([pieces[i] for i in rows], dtype=np.int64)
+                out[rows] = self._run(ids, np.ones(ids.shape, dtype=np.bool_), batch=batch)
         return out
 
     def _run(self, ids: np.ndarray, mask: np.ndarray, *, batch: bool) -> np.ndarray:

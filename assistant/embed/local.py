@@ -58,7 +58,7 @@ Runtime = Literal["onnx", "torch"]
 # Part of every model fingerprint (``LocalEmbeddings.fingerprint``): bump it when a change here
 # changes the vectors a model gives (the forward pass, pooling, normalisation, truncation), so
 # no vector cached before the change is used after it.
-ENCODER_VERSION = "1"
+ENCODER_VERSION = "2"  # 2: texts batched by equal length, unpadded (``BertPieces.encode``)
 
 
 def resolve_model(name: str) -> str:
