@@ -165,3 +165,22 @@ def test_near_misses_are_declined_naming_what_is_not_covered(bot, question, name
 def test_a_role_the_documents_name_is_answered(bot, question, expected):
     reply = bot.ask(question)
     assert reply.status == "answered" and expected in reply.text, reply.text
+
+
+def test_a_missing_fact_is_brought_in_about_the_clause_that_asks_for_it():
+    """"how long is the wait for a council home and where do i bid for one": the wait is looked for,
+    and brought in, about a council home (the clause asking for it), as missing_kind judges it."""
+    from assistant.answer.statement import Statement
+
+    text = "Bid for a home on the housing register online.\nThe wait for a council home is about 5 years.\n"
+    # "bid" is rare, and weighs more than the wait, the council and the home together: read about
+    # the whole question, the line on the wait would not be on topic.
+    passages = [*text.splitlines(), *["the wait for a council home"] * 12]
+    lexicon = specifics.Lexicon({"d": text}, terms, specifics.term_weights(passages, terms))
+    bid, wait = text.index("Bid"), text.index("The wait")
+    chosen = [Statement("d:0", "d", "Bid for a home on the housing register online.", ((bid, wait - 1),), 1.0, 0.5, 0)]
+    candidate = Statement("d:0", "d", "The wait for a council home is about 5 years.", ((wait, len(text) - 1),), 0.9, 0.3, 0)
+    question = "how long is the wait for a council home and where do i bid for one"
+    assert specifics.missing_kind(question, chosen, lexicon) == "duration"
+    assert specifics.rescue("duration", question, chosen, [candidate], lexicon) == [*chosen, candidate]
+    assert specifics.missing_kind(question, [*chosen, candidate], lexicon) is None

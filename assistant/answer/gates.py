@@ -293,6 +293,15 @@ _KIND_CUES: dict[str, tuple[str, ...]] = {
 }
 
 
+def kind_topic(kind: str, question: str, lexicon: Lexicon, rules: Rules | None = None,
+               whole: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+    """What a kind of fact is asked about: the topic of the clause asking for it (``asking_clause``),
+    or the whole question's (``whole``, when already read) when that clause names nothing."""
+    whole = lexicon.topic(question) if whole is None else whole
+    clause = asking_clause(kind, question, rules or lexicon.rules)
+    return whole if clause == question else lexicon.topic(clause) or whole
+
+
 def missing_kind(
     question: str, chosen: Sequence[Fact], lexicon: Lexicon, rules: Rules | None = None
 ) -> str | None:
@@ -303,8 +312,7 @@ def missing_kind(
     """
     whole = lexicon.topic(question)
     for kind in ask_kinds(question, rules):
-        clause = asking_clause(kind, question, rules)
-        topic = whole if clause == question else lexicon.topic(clause) or whole
+        topic = kind_topic(kind, question, lexicon, rules, whole)
         if kind == "count":
             # A table's or an infographic's figure often sits a line away from what it counts
             # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
@@ -323,7 +331,7 @@ def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], l
     """
     if not chosen:
         return chosen
-    topic = lexicon.topic(question)
+    topic = kind_topic(kind, question, lexicon)  # what missing_kind judged it by
     floor = chosen[0].score - 0.3
     anchors = [*chosen, *candidates[:5]]
     for cand in candidates[:30]:
