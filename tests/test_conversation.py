@@ -43,6 +43,16 @@ def test_other_small_talk_is_answered_kindly_and_plainly(bot, message, words):
     assert reply.status == "off_topic" and words in reply.text
 
 
+@pytest.mark.parametrize("message, kind", [("are u a real person or a bot lol", "about_assistant"), ("safe bro thanks", "thanks")])
+def test_small_talk_with_a_word_of_the_care_domain_is_still_small_talk_when_it_is_plainly_that(bot, message, kind):
+    # "person" and "safe" are words of the domain ("young person", "feel safe"), so only a message
+    # that reads as small talk more surely than any question example with such a word is taken for it.
+    plan = bot.plan(message)
+    assert (plan.kind, plan.talk) == ("conversation", kind), plan.steps
+    for question in ("does my pa know about it", "is my pa a real person", "is the leaving care grant safe"):
+        assert bot.plan(question).kind != "conversation", question
+
+
 def test_small_talk_never_comes_before_safety(bot):
     for message in ("goodbye everyone. i took all my tablets", "thanks for nothing, im going to end it tonight"):
         assert bot.ask(message).status == "safeguarding", message

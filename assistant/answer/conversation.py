@@ -11,7 +11,8 @@ of its nearest conversation examples share.
 
 Two things keep a real question from being taken for small talk: the threshold is set on the
 bank alone so that almost no question example scores above it (``risk.calibrate``), and a message
-that uses a word of the care domain ("rent", "PA", "uni") is a question whatever its score.
+that uses a word of the care domain ("rent", "PA", "uni") is a question unless it scores above
+``SURE_TALK``, which no question example with such a word reaches ("are you a real person" does).
 The held-out set ``eval/conversation/test_set.toml`` only measures (``python -m eval.conversation``).
 """
 
@@ -32,6 +33,11 @@ KINDS = ("greeting", "thanks", "goodbye", "about_assistant", "frustration", "ack
 # messages, k = 5): the lowest threshold at which at most 1% of the question examples score above
 # it. At 0.10, 85.4% of the conversation examples and 0.89% of the question ones do.
 TALK = 0.10
+# A word of the care domain keeps a message a question, unless the message reads as small talk more
+# surely than any question of the bank that uses one: on the bank alone, each example left out of
+# its own neighbours, the 393 question examples with a domain word score at most 0.173 ("eet"),
+# and 8 of the 25 conversation ones score above 0.20 ("are you a real person", "safe bro thanks").
+SURE_TALK = 0.20
 # Longer than this, a message says more than small talk does.
 MAX_WORDS = 12
 
@@ -60,7 +66,7 @@ class ConversationModel(Neighbours):
 
     def classify(self, vector: np.ndarray, *, words: int, in_domain: bool) -> Talk:
         margin, kind = self.score(vector)
-        is_talk = margin >= self.threshold and not in_domain and words <= MAX_WORDS
+        is_talk = margin >= (SURE_TALK if in_domain else self.threshold) and words <= MAX_WORDS
         return Talk(kind if is_talk else None, margin, kind)
 
 
