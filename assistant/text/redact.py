@@ -97,7 +97,8 @@ _DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
 _YEAR = r"(?:'?\d{2}|\d{4})"
 _DATE_WITH_YEAR = re.compile(
     rf"(?<![\d.:])\b\d{{1,2}}\s*[/.-]\s*\d{{1,2}}\s*[/.-]\s*\d{{2,4}}\b(?![.:]\d)|\b(?:19|20)\d{{2}}[/.-]\d{{1,2}}[/.-]\d{{1,2}}\b|"
-    rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b|\b{_MONTH}\s+(?:the\s+)?{_DAY},?\s+{_YEAR}\b",
+    rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b|\b{_MONTH}\s+(?:the\s+)?{_DAY},?\s+{_YEAR}\b|"
+    rf"\b{_DAY}\s*[/.-]\s*{_MONTH}\s*[/.-]\s*{_YEAR}\b",  # "08-Jul-2005", "3/march/06"
     re.IGNORECASE,
 )
 _BIRTH_CUE = r"(?:born|dob|d\.o\.b\.?|date of birth|birthday|bday|b-day|birth date|turn(?:ing)?\s+\d{1,2}\s+on)"
@@ -128,7 +129,7 @@ _PROVIDER_EMAIL = re.compile(
 # (with a digit, a dot or an underscore) after "snap", "insta", ...
 _SOCIAL = r"(?:insta|instagram|snap|snapchat|tiktok|twitter|fb|facebook|discord|telegram)"
 _HANDLE = re.compile(
-    rf"(?<![\w.@])(@[A-Za-z0-9_.]{{2,}})|\b{_SOCIAL}(?:\s+(?:name|username|handle))?\s*(?:\s+is|:|=)\s*(@?[\w.]*\w{{2,}}[\w.]*)|"
+    rf"(?<![\w.@])(@[A-Za-z0-9_.]{{2,}})|\b{_SOCIAL}(?:\s+(?:name|username|handle))?\s*(?:\s+is|\s+its|\s+it['’]s|:|=)\s*(@?[\w.]*\w{{2,}}[\w.]*)|"
     rf"\b{_SOCIAL}\s+(@?\w*[\d_.]\w*[\w.]*)",
     re.IGNORECASE,
 )
@@ -165,6 +166,16 @@ _UNIVERSITY_OF = re.compile(
 # "the Patels": a family by its surname, as a young person names a foster home.
 _FAMILY = re.compile(r"\bthe\s+([A-Z][a-z'’-]+?)(?:s|es)\b")
 # "st aidans", "st. mary's": a saint's name starts a school's, church's or home's name.
+# A UK number plate: two letters, the age figures, three letters ("LK19 XYZ"); in capitals, or
+# in any case after a word that says it is one ("my reg is lk19 xyz").
+_PLATE = r"[A-Za-z]{2}\d{2}\s?[A-Za-z]{3}"
+_VEHICLE = re.compile(
+    rf"\b(?-i:[A-Z]{{2}}\d{{2}}\s?[A-Z]{{3}})\b|\b(?:reg|registration|number\s?plate|plate)\b\W+(?:(?:is|its|it's)\s+)?({_PLATE})\b",
+    re.IGNORECASE,
+)
+# A token of digits with the letter o for some zeros ("07700 9oo 240"): read as the digits it spells.
+# One pass over each run (it starts after no letter or digit, and is never backtracked into).
+_O_FOR_ZERO = re.compile(r"(?<![^\W_])(?>[0-9oO]+)(?![^\W\d_])")
 _SAINT = re.compile(r"(?<![\w])st\.?\s+([a-z][a-z'’]+)\b", re.IGNORECASE)
 _DIGIT_RUN = re.compile(r"(?<![£$€\d.,])\+?(?:\(\d+\)|\d)(?:(?:[ \-./]|\s?\(\d+\)\s?)?\d)*")
 _SAFE_RUN = re.compile(
@@ -263,7 +274,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
     """
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     numbers, emails = _public_contacts(profile or profile_path())
-    data["keep"] = [*data["keep"], *_council_keep(profile or profile_path())]
+    data["keep"] = [*data["keep"], *data.get("greetings", []), *_council_keep(profile or profile_path())]
     services = data.get("keep_services", [])
     public = [*data["keep"], *(x for x in services if " " in x)]
     excused = {*read_places(path.with_name(PLACES)), *data.get("peoples", []), *services, *_corpus_words()}
@@ -387,11 +398,16 @@ def _census() -> tuple[frozenset[str], SortedWords]:
 
 # Both halves of an English compound are common words ("railcard": "rail" 4.6, "card" 5.3).
 COMPOUND_ZIPF = 4.0
+# Longer than this, a word is no compound, typo or name to look up: each lookup reads the whole
+# word, for every split or edit of it, so an 800-letter "word" in feedback took 7 s, 2,000 took 28 s.
+LONGEST_WORD = 40
 
 
 @lru_cache(maxsize=WORD_CACHE)
 def _compound(word: str) -> bool:
     """Two common English words run together ("railcard", "signpost"): a word, not a name."""
+    if len(word) > LONGEST_WORD:
+        return False
     return any(_zipf(word[:i]) >= COMPOUND_ZIPF and _zipf(word[i:]) >= COMPOUND_ZIPF for i in range(3, len(word) - 2))
 
 
@@ -407,7 +423,7 @@ def _misspelt(word: str) -> bool:
     """One letter added, dropped, changed or two swapped away from a common English word that is
     no first name ("bursery", "counselin"): a typo, not a name. Words of six letters or more only:
     a short name is one letter from many words ("meron": "heron")."""
-    if len(word) < 6:
+    if len(word) < 6 or len(word) > LONGEST_WORD:
         return False
     first, _ = _census()
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
@@ -820,6 +836,11 @@ def _is_service(digits: str, w: Words) -> bool:
 
 def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
+    for m in _VEHICLE.finditer(text):
+        group = 1 if m.group(1) else 0
+        spans.append((m.start(group), m.end(group), "[id]"))
+    # Zeros typed as the letter o are read as zeros; the text keeps its length, so spans still fit.
+    text = _O_FOR_ZERO.sub(lambda m: re.sub("[oO]", "0", m.group()) if re.search(r"\d", m.group()) else m.group(), text)
     for m in _IBAN.finditer(text):
         if iban.is_valid(m.group()) or m.group()[:2].upper() == "GB":
             spans.append((m.start(), m.end(), "[bank account]"))
