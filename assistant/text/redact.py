@@ -165,7 +165,6 @@ _UNIVERSITY_OF = re.compile(
 )
 # "the Patels": a family by its surname, as a young person names a foster home.
 _FAMILY = re.compile(r"\bthe\s+([A-Z][a-z'’-]+?)(?:s|es)\b")
-# "st aidans", "st. mary's": a saint's name starts a school's, church's or home's name.
 # A UK number plate: two letters, the age figures, three letters ("LK19 XYZ"); in capitals, or
 # in any case after a word that says it is one ("my reg is lk19 xyz").
 _PLATE = r"[A-Za-z]{2}\d{2}\s?[A-Za-z]{3}"
@@ -176,6 +175,7 @@ _VEHICLE = re.compile(
 # A token of digits with the letter o for some zeros ("07700 9oo 240"): read as the digits it spells.
 # One pass over each run (it starts after no letter or digit, and is never backtracked into).
 _O_FOR_ZERO = re.compile(r"(?<![^\W_])(?>[0-9oO]+)(?![^\W\d_])")
+# "st aidans", "st. mary's": a saint's name starts a school's, church's or home's name.
 _SAINT = re.compile(r"(?<![\w])st\.?\s+([a-z][a-z'’]+)\b", re.IGNORECASE)
 _DIGIT_RUN = re.compile(r"(?<![£$€\d.,])\+?(?:\(\d+\)|\d)(?:(?:[ \-./]|\s?\(\d+\)\s?)?\d)*")
 _SAFE_RUN = re.compile(
