@@ -175,6 +175,7 @@ _VEHICLE = re.compile(
 # A token of digits with the letter o for some zeros ("07700 9oo 240"): read as the digits it spells.
 # One pass over each run (it starts after no letter or digit, and is never backtracked into).
 _O_FOR_ZERO = re.compile(r"(?<![^\W_])(?>[0-9oO]+)(?![^\W\d_])")
+_ZEROS = str.maketrans("oO", "00")
 # "st aidans", "st. mary's": a saint's name starts a school's, church's or home's name.
 _SAINT = re.compile(r"(?<![\w])st\.?\s+([a-z][a-z'’]+)\b", re.IGNORECASE)
 _DIGIT_RUN = re.compile(r"(?<![£$€\d.,])\+?(?:\(\d+\)|\d)(?:(?:[ \-./]|\s?\(\d+\)\s?)?\d)*")
@@ -834,13 +835,19 @@ def _is_service(digits: str, w: Words) -> bool:
     return digits in w.service_numbers or (len(digits) <= 11 and digits.startswith(w.service_prefixes))
 
 
+def _as_digits(run: re.Match[str]) -> str:
+    """A run of digits and o's as the digits it spells ("9oo": "900"); a run with no digit ("oo") as it is."""
+    said = run.group()
+    return said.translate(_ZEROS) if any(c.isdigit() for c in said) else said
+
+
 def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     for m in _VEHICLE.finditer(text):
         group = 1 if m.group(1) else 0
         spans.append((m.start(group), m.end(group), "[id]"))
     # Zeros typed as the letter o are read as zeros; the text keeps its length, so spans still fit.
-    text = _O_FOR_ZERO.sub(lambda m: re.sub("[oO]", "0", m.group()) if re.search(r"\d", m.group()) else m.group(), text)
+    text = _O_FOR_ZERO.sub(_as_digits, text)
     for m in _IBAN.finditer(text):
         if iban.is_valid(m.group()) or m.group()[:2].upper() == "GB":
             spans.append((m.start(), m.end(), "[bank account]"))
