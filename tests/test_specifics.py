@@ -116,6 +116,16 @@ def test_someone_or_anything_names_no_topic_even_where_the_documents_use_it():
     assert lexicon.on_topic(topic, "The government pays £200 into a Junior ISA.")
 
 
+def test_words_that_say_how_much_or_how_sure_name_no_topic_even_where_the_documents_use_them():
+    """"is it really free", "how much help do i actually get": a filler the documents happen to use
+    once or twice would weigh as a rare word, and a line about the topic would seem off it."""
+    passages = ["it is really important", "the mental health crisis line", "talk to someone", "health"] * 2
+    lexicon = specifics.Lexicon({}, terms, specifics.term_weights(passages, terms))
+    topic = lexicon.topic("my head is really bad, i need to talk about my mental health, who do i ring")
+    assert "realli" not in topic and {"mental", "health"} <= set(topic)
+    assert lexicon.on_topic(topic, "The mental health crisis line: talk to someone, 24/7.")
+
+
 # The assistant itself: the fact or thing asked for must be in what it cites.
 
 
@@ -127,6 +137,9 @@ def test_someone_or_anything_names_no_topic_even_where_the_documents_use_it():
         ("how much does the care leaver oyster card cost", "£20"),
         ("What is the EET target for care leavers in 2028?", "60%"),
         ("started my apprenticeship in sept 2024, how much bursary do i get", "£3,000"),
+        # "really" says how bad, not what about: the crisis line is about mental health.
+        ("my head is really bad tonight, who do i ring to talk about my mental health", "0800 731 2864"),
+        ("honestly i really need to talk to someone about my mental health, what number do i call", "0800 731 2864"),
     ],
 )
 def test_the_fact_asked_for_is_given_when_a_line_about_the_topic_states_it(bot, question, expected):
@@ -184,3 +197,4 @@ def test_a_missing_fact_is_brought_in_about_the_clause_that_asks_for_it():
     assert specifics.missing_kind(question, chosen, lexicon) == "duration"
     assert specifics.rescue("duration", question, chosen, [candidate], lexicon) == [*chosen, candidate]
     assert specifics.missing_kind(question, [*chosen, candidate], lexicon) is None
+

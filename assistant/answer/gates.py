@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.rules import Rules, default_rules
 from assistant.text.personal import CHAT_WORDS
-from assistant.text.tokens import YEAR_OR_DATE
+from assistant.text.tokens import FILLER_WORDS, YEAR_OR_DATE
 from assistant.types import Span
 
 # Share of the question's topic (by word weight) that a fact's line must mention.
@@ -189,6 +189,8 @@ class Lexicon:
         topic: dict[str, set[str]] = {}
         question = _YEAR.sub(" ", question)
         for word in re.findall(r"[\w'’£%-]+", self.rules.kind_words.sub(" ", question)):
+            if word.lower() in FILLER_WORDS:
+                continue
             for term in self.terms(word):
                 forms = ({term} | self.terms(" ".join(self.synonyms(word)))) & self.weights.keys()
                 if len(term) > 1 and forms:
