@@ -25,6 +25,8 @@ from assistant.text.tokens import terms
         ("When was the Care Leaver and UASC Service created?", "time"),
         ("What percentage of care leavers were in EET in 2028?", "percent"),
         ("how much is the setting up home allowance", "amount"),
+        # A payment named with how often it is paid asks for its amount.
+        ("what weekly allowance do foster carers get from the council", "amount"),
         ("how much rent would i pay", "amount"),
         # "How much" of something that is not money asks for a quantity: hours, visits or pounds.
         ("how much time does my PA have to spend with me", "quantity"),
@@ -198,3 +200,10 @@ def test_a_missing_fact_is_brought_in_about_the_clause_that_asks_for_it():
     assert specifics.rescue("duration", question, chosen, [candidate], lexicon) == [*chosen, candidate]
     assert specifics.missing_kind(question, [*chosen, candidate], lexicon) is None
 
+
+def test_a_payment_asked_for_by_how_often_it_is_paid_is_declined_when_no_amount_for_it_is_stated(bot):
+    """The documents give a supported lodgings host's weekly fee, not a foster carer's allowance:
+    a host's £255 is not the answer to what a Staying Put carer is paid each week."""
+    reply = bot.ask("what weekly payment does a staying put carer get")
+    assert reply.status == "not_found", reply.text
+    assert "exact amount" in reply.text.split("\n\n")[0]
