@@ -352,7 +352,7 @@ def test_unreachable_model_keeps_extractive_answer(
 
 
 def test_a_message_near_the_line_streams_the_urgent_contacts_first(bot: Assistant) -> None:
-    question = "my foster carer shouts at me a lot, can i move placement"
+    question = "my foster carer shouts at me and it scares me, can i move placement"
     assert bot.plan(question).risk.level == "near"
     pieces, final = drain(with_llm(bot, fake(INVENTED)).ask_stream(question))
     assert pieces[0].startswith("**If you need to talk to someone now:**")

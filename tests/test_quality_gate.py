@@ -72,3 +72,19 @@ def test_what_changed_is_told_apart_from_words_of_change_on_the_held_out_message
     false = [c["text"] for c, g, w in zip(cases, got, want, strict=True) if g and not w]
     assert found >= gate["recall"], f"found {found:.3f} of the comparisons"
     assert len(false) / (len(want) - sum(want)) <= gate["false_rate_max"], false
+
+
+@pytest.mark.slow
+def test_safeguarding_holds_on_the_first_set_scored_by_the_bank_without_it(bot):
+    """The first set is in the bank: what it says of messages nobody here wrote, it says left out."""
+    from eval.crisis import leave_one_set_out
+
+    gate = THRESHOLDS["safeguarding_left_out"]
+    shipped = bot.context.risk_model
+    left_out = leave_one_set_out(bot, ("test_set.toml",))["test_set.toml"]
+    assert bot.context.risk_model is shipped  # the bot answers with the whole bank again
+    assert left_out["recall"] >= gate["recall"], f"recall {left_out['recall']}; missed: {left_out['missed'][:10]}"
+    assert left_out["false_alarm_rate"] <= gate["false_alarm_rate_max"], left_out["false_alarm_texts"]
+    helped = left_out["crisis_helped_first"] / left_out["crisis_messages"]
+    assert helped >= gate["help_first"], f"urgent contacts first for {helped:.3f} of crisis messages"
+

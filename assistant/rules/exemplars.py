@@ -48,19 +48,21 @@ class Bank:
 
 
 def read_bank(
-    file: str, labels: tuple[str, str], extra: Path | None = None, kinds: tuple[str, ...] | None = None
+    file: str, labels: tuple[str, str], extra: Path | None = None, kinds: tuple[str, ...] | None = None,
+    *, more: tuple[str, ...] = (),
 ) -> Bank:
-    """An exemplar bank kept as data: the package's ``file``, plus a council's own copy in ``extra``.
+    """An exemplar bank kept as data: the package's ``file`` and ``more`` files, plus a council's
+    own copy of ``file`` in ``extra``.
 
     ``labels`` names the positive and the negative side's tables ("crisis", "not_crisis");
     ``kinds``, if given, are the only categories the positive side may have.
     """
-    sources = [resources.files("assistant.rules").joinpath("data", file).read_text(encoding="utf-8")]
+    package = resources.files("assistant.rules").joinpath("data")
+    sources = [(f"the package's {name}", package.joinpath(name).read_text(encoding="utf-8")) for name in (file, *more)]
     if extra is not None and (extra / file).is_file():
-        sources.append((extra / file).read_text(encoding="utf-8"))
+        sources.append((f"the council's {file}", (extra / file).read_text(encoding="utf-8")))
     texts, positive, categories = [], [], []
-    for number, source in enumerate(sources):
-        where = f"the council's {file}" if number else f"the package's {file}"
+    for where, source in sources:
         try:
             data = tomllib.loads(source)
         except tomllib.TOMLDecodeError as exc:
