@@ -58,6 +58,11 @@ def load_crisis_cases(path: Path = TEST_SET) -> list[CrisisCase]:
 IN_BANK = ("test_set.toml", *(f"test_set_{n}.toml" for n in range(2, 11)))
 
 
+def same_text(text: str) -> str:
+    """A message as the bank compares it: spacing and case aside."""
+    return " ".join(text.split()).casefold()
+
+
 def bank_from_sets(paths: list[Path], known: set[str], categories: dict[str, list[str]]) -> str:
     """The messages of held-out test sets as an exemplar bank file (``[crisis.<kind>]`` and
     ``[not_crisis.<kind>]`` tables), leaving out any the bank ``known`` already has.
@@ -66,13 +71,13 @@ def bank_from_sets(paths: list[Path], known: set[str], categories: dict[str, lis
     message (an early set's "near_miss") joins "hard_topic".
     """
     tables: dict[tuple[str, str], list[str]] = defaultdict(list)
-    seen = {" ".join(t.split()).casefold() for t in known}
+    seen = {same_text(t) for t in known}
     for path in paths:
         for case in load_crisis_cases(path):
             text = " ".join(case.text.split())
-            if text.casefold() in seen:
+            if same_text(text) in seen:
                 continue
-            seen.add(text.casefold())
+            seen.add(same_text(text))
             side = "crisis" if case.expect == "crisis" else "not_crisis"
             kind = case.category if case.category in categories[side] else (
                 "hard_topic" if side == "not_crisis" else categories[side][0])
@@ -162,7 +167,6 @@ def leave_one_set_out(bot: Any, names: tuple[str, ...] = IN_BANK) -> dict[str, d
     import numpy as np
 
     from assistant.answer.risk import RiskModel
-    from assistant.rules.exemplars import Bank
 
     context = bot.context
     model = context.risk_model
@@ -171,11 +175,9 @@ def leave_one_set_out(bot: Any, names: tuple[str, ...] = IN_BANK) -> dict[str, d
     try:
         for name in names:
             cases = load_crisis_cases(HERE / "safeguarding" / name)
-            held = {" ".join(c.text.split()).casefold() for c in cases}
-            keep = np.array([" ".join(t.split()).casefold() not in held for t in bank.texts])
-            without = Bank(tuple(t for t, k in zip(bank.texts, keep, strict=True) if k), bank.crisis[keep],
-                           tuple(c for c, k in zip(bank.categories, keep, strict=True) if k))
-            context.risk_model = RiskModel(without, model.vectors[keep], crisis=model.crisis_threshold,
+            held = {same_text(c.text) for c in cases}
+            keep = np.array([same_text(t) not in held for t in bank.texts])
+            context.risk_model = RiskModel(bank.subset(keep), model.vectors[keep], crisis=model.crisis_threshold,
                                            near=model.near_threshold, piece=model.piece_threshold)
             results[name] = evaluate_crisis(bot, cases)
             print(f"{name}: {results[name]['recognised']}/{results[name]['crisis_messages']}, "

@@ -26,7 +26,7 @@ from assistant.text import english
 from assistant.text.personal import CHAT_WORDS
 from assistant.web.app import create_app
 from assistant.writers.llm import LLMWriter
-from eval.crisis import IN_BANK, load_crisis_cases, regenerated_bank
+from eval.crisis import IN_BANK, load_crisis_cases, regenerated_bank, same_text
 from eval.servers import ServerFailed, assistant_server
 
 
@@ -151,10 +151,10 @@ def test_the_bank_holds_every_message_of_the_test_sets_it_learns_from_as_they_ar
     assert shipped == regenerated_bank()
     # Every message is in the bank on the side its set puts it (none is left out for a twin on the other).
     bank = load_bank()
-    side = {" ".join(t.split()).casefold(): bool(crisis) for t, crisis in zip(bank.texts, bank.crisis, strict=True)}
+    side = {same_text(t): bool(crisis) for t, crisis in zip(bank.texts, bank.crisis, strict=True)}
     for name in IN_BANK:
         for case in load_crisis_cases(PROJECT_ROOT / "eval" / "safeguarding" / name):
-            assert side[" ".join(case.text.split()).casefold()] == (case.expect == "crisis"), case.text
+            assert side[same_text(case.text)] == (case.expect == "crisis"), case.text
 
 
 # -- a crisis reply never fails -----------------------------------------------------------------

@@ -41,6 +41,11 @@ class Bank:
     crisis: np.ndarray  # bool per text
     categories: tuple[str, ...]
 
+    def subset(self, keep: np.ndarray) -> Bank:
+        """The bank's exemplars where ``keep`` (a bool per text) is true."""
+        return Bank(tuple(t for t, k in zip(self.texts, keep, strict=True) if k), self.crisis[keep],
+                    tuple(c for c, k in zip(self.categories, keep, strict=True) if k))
+
     @property
     def digest(self) -> str:
         joined = "\n".join(f"{c}\t{t}" for c, t in zip(self.categories, self.texts, strict=True))
