@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import sqlite3
 import tomllib
 from contextlib import closing
@@ -212,6 +213,27 @@ def test_ordinary_words_stay(text, words):
     out = redact(text)
     for word in words:
         assert word in out, (word, out)
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("my tenancy starts on 14/01/2099", "14/01/2099"),
+    ("the review is on 3rd march 2099 at 2pm", "3rd march 2099"),
+    ("my exam is on 15 june 2099", "15 june 2099"),
+])
+def test_a_date_still_to_come_is_an_appointment_and_stays(text, kept):
+    assert kept in redact(text)
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("my dob is 14/01/2099", "14/01/2099"),  # said as a date of birth, however unlikely
+    ("date of birth 3rd march 2099", "3rd march 2099"),
+    ("my son was born 3/4/2025", "3/4/2025"),  # a date gone by: a birth
+    ("sort code 40-11-32", "40-11-32"),  # two figures could be a sort code
+    ("my sort code is 09-01-99", "09-01-99"),
+])
+def test_a_date_of_birth_or_a_sort_code_never_passes_for_a_date_still_to_come(text, secret):
+    out = redact(text)
+    assert secret not in out and not re.search(r"\d", out), out  # no tail left ("[date]/2099")
 
 
 def test_the_tail_of_a_number_is_never_left_behind():

@@ -14,7 +14,8 @@ replaced by one label (``[name]``, ``[phone]``, ``[email]``, ``[date]``, ``[addr
   money, a year range, a time range, or a service line (``service_numbers``, ``service_prefixes``);
   card numbers (Luhn), NHS numbers (mod 11) and IBANs are checked by ``python-stdnum`` for the label;
 * identifiers mixing letters and digits ("S1234567", "LSC204567"), National Insurance numbers;
-* dates with a year, and any date after "born", "dob", "birthday", "turn 18 on";
+* dates with a year, and any date after "born", "dob", "birthday", "turn 18 on" (a date with a
+  four-figure year still to come stays unless a birth cue precedes it: an appointment, not a birth);
 * postcodes, full or outward code alone ("SE13"), flats and rooms, street addresses;
 * schools, colleges and placements by their last word ("... Academy", "... Lodge");
 * names: after cues ("my name is", "im", "my social worker is", "Mrs", "mi chiamo"), before them
@@ -45,6 +46,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -862,7 +864,8 @@ def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
     for m in _DIGIT_RUN.finditer(text):
         run = m.group().rstrip(" -./")
         digits = _digits(run)
-        if len(digits) < MIN_DIGITS or _SAFE_RUN.fullmatch(run.strip()) or _is_service(digits, w):
+        if len(digits) < MIN_DIGITS or _SAFE_RUN.fullmatch(run.strip()) or _is_service(digits, w) \
+                or _still_to_come(text, m.start(), m.start() + len(run)):
             continue
         if text[m.end():m.end() + 1].isalpha() and len(digits) < 8:
             continue  # "123456th"? not a number of a person
@@ -976,8 +979,11 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _dates(text: str) -> list[tuple[int, int, str]]:
-    spans = [(m.start(), m.end(), "[date]") for m in _DATE_WITH_YEAR.finditer(text)]
+def _dates(text: str, today: date | None = None) -> list[tuple[int, int, str]]:
+    # A date with a year that is still to come is an appointment or a tenancy's start, never a
+    # date of birth: it stays ("the review is on 14/01/2027"). A date that cannot be read stays redacted.
+    spans = [(m.start(), m.end(), "[date]") for m in _DATE_WITH_YEAR.finditer(text)
+             if not _still_to_come(text, m.start(), m.end(), today)]
     spans += [(m.start(1), m.end(1), "[date]") for m in _DATE_AFTER_CUE.finditer(text)]
     # Said in words: with a year it is a date of birth or near enough; a day and month alone only
     # after a birth cue ("the meeting is on the third of march" stays).
@@ -985,6 +991,38 @@ def _dates(text: str) -> list[tuple[int, int, str]]:
         if year or re.search(rf"{_BIRTH_CUE}\W+(?:\w+\W+){{0,3}}$", text[:start], re.IGNORECASE):
             spans.append((start, end, "[date]"))
     return spans
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _still_to_come(text: str, start: int, end: int, today: date | None = None) -> bool:
+    """Is ``text[start:end]`` a date with a four-figure year (``_DATE_WITH_YEAR``) after today, not
+    said as a date of birth? Two figures could be a sort code ("09-01-29"), so they never count."""
+    said = text[start:end].strip()
+    if not _DATE_WITH_YEAR.fullmatch(said) or not re.search(r"(?:19|20)\d{2}", said):
+        return False
+    if re.search(rf"{_BIRTH_CUE}\W+(?:\w+\W+){{0,3}}$", text[:start], re.IGNORECASE):
+        return False
+    when = _read_date(said)
+    return when is not None and when > (today or date.today())
+
+
+def _read_date(said: str) -> date | None:
+    """The date a ``_DATE_WITH_YEAR`` match says, day first as in the UK ("3/4/05": 3 April 2005,
+    "2005-04-03", "3rd may 2005", "May 3 2005", "08-Jul-2005"); None if it is no real date."""
+    numbers = [int(n) for n in re.findall(r"\d+", said)]
+    month = next((i for i, m in enumerate(_MONTHS, 1) if re.search(rf"\b{m}", said, re.IGNORECASE)), None)
+    try:
+        if month is None and len(numbers) == 3:
+            day, month, year = (numbers[2], numbers[1], numbers[0]) if numbers[0] > 31 else numbers
+        elif month is not None and len(numbers) == 2:
+            day, year = numbers
+        else:
+            return None
+        return date(year + 2000 if year < 100 else year, month, day)
+    except ValueError:
+        return None
 
 
 def _emails(text: str, w: Words) -> list[tuple[int, int, str]]:
