@@ -25,7 +25,7 @@ from browser import (
     serious_violations,
     streamlit_app,
 )
-from conftest import make_corpus
+from conftest import PROJECT_ROOT, make_corpus
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from staff_accounts import NAME, PASSWORD, make_account
 
@@ -57,7 +57,9 @@ def app(embedder, tmp_path_factory) -> Iterator[SimpleNamespace]:
         pytest.fail(f"axe-core is missing at {AXE}: run scripts/test.sh, or npm install --prefix tests/.npm axe-core@4")
     root = tmp_path_factory.mktemp("staff-drafts")
     corpus = make_corpus(root / "corpus", DOCS)
-    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=root / "cache",
+    # The project's cache: the app reads the safeguarding bank's vectors from it instead of embedding
+    # the bank again (20 s on two cores) while the test waits for the page.
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=PROJECT_ROOT / ".cache",
                              feedback_db=root / "feedback.sqlite3")
     Assistant.ingest(settings, embedder=embedder)
     make_account(settings.feedback_path)
@@ -142,9 +144,10 @@ def choose_document(page, title: str, doc_id: str) -> None:
     page.get_by_text(messages.MANAGE_CONFIRM.format(title=title)).wait_for(timeout=30_000)
 
 
-def draft_panel(page):
+def draft_panel(page, showing: str):
+    """The draft panel, once it shows ``showing`` (its list of passages renders after its heading)."""
     panel = page.locator(".st-key-staff-draft")
-    panel.wait_for(timeout=STEP_MS)
+    panel.get_by_text(showing).first.wait_for(timeout=STEP_MS)
     return panel
 
 
@@ -171,7 +174,7 @@ def test_a_new_document_and_a_new_file_are_drafts_until_published(app, embedder)
                             "source_url": "https://example.org/travel"}.items():
             page.get_by_label(labels[name], exact=True).fill(value)
         page.get_by_role("button", name=messages.UPLOAD_BUTTON).click()
-        panel = draft_panel(page)
+        panel = draft_panel(page, showing="discounted Oyster photocard for buses and trams")
         shown = panel.inner_text()
         assert messages.DRAFT_HEADING.format(name="travel.md") in shown
         assert "would add 1 new passages, change 0 and remove 0" in shown
@@ -193,7 +196,7 @@ def test_a_new_document_and_a_new_file_are_drafts_until_published(app, embedder)
         published = corpus_files(app)
         choose_file(page, replace_form, "travel.md", DISCARDED)
         page.get_by_role("button", name=messages.MANAGE_REPLACE_BUTTON).click()
-        shown = draft_panel(page).inner_text()
+        shown = draft_panel(page, showing="Care leavers can borrow a bicycle").inner_text()
         assert messages.DRAFT_REPLACE_HEADING.format(name="travel.md", title="Travel help 2026") in shown
         assert "would add 0 new passages, change 1 and remove 0" in shown
         assert "buses and trams. → Care leavers can borrow a bicycle" in shown
@@ -210,7 +213,8 @@ def test_a_new_document_and_a_new_file_are_drafts_until_published(app, embedder)
         # Its new file again, published: the assistant answers from the new text.
         choose_file(page, replace_form, "travel.md", RAILCARD)
         page.get_by_role("button", name=messages.MANAGE_REPLACE_BUTTON).click()
-        assert "→ Care leavers can get a free 16-25 Railcard" in draft_panel(page).inner_text()
+        shown = draft_panel(page, showing="Care leavers can get a free 16-25 Railcard").inner_text()
+        assert "→ Care leavers can get a free 16-25 Railcard" in shown
         assert not answers(app, embedder, RAILCARD_QUESTION, "Railcard from their personal adviser")
         page.get_by_role("button", name=messages.DRAFT_PUBLISH).click()
         said = notice(page, "Replaced the file")
