@@ -104,6 +104,8 @@ _DATE_WITH_YEAR = re.compile(
     re.IGNORECASE,
 )
 _BIRTH_CUE = r"(?:born|dob|d\.o\.b\.?|date of birth|birthday|bday|b-day|birth date|turn(?:ing)?\s+\d{1,2}\s+on)"
+# A birth cue a few words before a date ("born on the", "my dob is"): what follows is a date of birth.
+_BIRTH_BEFORE = re.compile(rf"{_BIRTH_CUE}\W+(?:\w+\W+){{0,3}}$", re.IGNORECASE)
 _DATE_AFTER_CUE = re.compile(
     rf"\b{_BIRTH_CUE}\s*(?::|is|was|on|in|=|-)?\s*(?:is\s+|on\s+)?(?:the\s+)?"
     rf"({_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+(?:19|20)\d{{2}}|{_MONTH}\s+{_DAY}|\d{{1,2}}\s*[/.-]\s*\d{{1,2}}|"
@@ -979,16 +981,16 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _dates(text: str, today: date | None = None) -> list[tuple[int, int, str]]:
+def _dates(text: str) -> list[tuple[int, int, str]]:
     # A date with a year that is still to come is an appointment or a tenancy's start, never a
     # date of birth: it stays ("the review is on 14/01/2027"). A date that cannot be read stays redacted.
     spans = [(m.start(), m.end(), "[date]") for m in _DATE_WITH_YEAR.finditer(text)
-             if not _still_to_come(text, m.start(), m.end(), today)]
+             if not _still_to_come(text, m.start(), m.end())]
     spans += [(m.start(1), m.end(1), "[date]") for m in _DATE_AFTER_CUE.finditer(text)]
     # Said in words: with a year it is a date of birth or near enough; a day and month alone only
     # after a birth cue ("the meeting is on the third of march" stays).
     for start, end, year in spelled.dates(text):
-        if year or re.search(rf"{_BIRTH_CUE}\W+(?:\w+\W+){{0,3}}$", text[:start], re.IGNORECASE):
+        if year or _BIRTH_BEFORE.search(text[:start]):
             spans.append((start, end, "[date]"))
     return spans
 
@@ -996,16 +998,16 @@ def _dates(text: str, today: date | None = None) -> list[tuple[int, int, str]]:
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
-def _still_to_come(text: str, start: int, end: int, today: date | None = None) -> bool:
+def _still_to_come(text: str, start: int, end: int) -> bool:
     """Is ``text[start:end]`` a date with a four-figure year (``_DATE_WITH_YEAR``) after today, not
     said as a date of birth? Two figures could be a sort code ("09-01-29"), so they never count."""
     said = text[start:end].strip()
     if not _DATE_WITH_YEAR.fullmatch(said) or not re.search(r"(?:19|20)\d{2}", said):
         return False
-    if re.search(rf"{_BIRTH_CUE}\W+(?:\w+\W+){{0,3}}$", text[:start], re.IGNORECASE):
+    if _BIRTH_BEFORE.search(text[:start]):
         return False
     when = _read_date(said)
-    return when is not None and when > (today or date.today())
+    return when is not None and when > date.today()
 
 
 def _read_date(said: str) -> date | None:
