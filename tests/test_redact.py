@@ -131,6 +131,15 @@ PERSONAL = [
     ("my car is KT68 RWX if the warden asks", ["KT68 RWX"], "[id]"),
     ("the reg plate is bd51 smr", ["bd51 smr"], "[id]"),
     ("message me on insta its jaz.b_99", ["jaz.b_99"], "[handle]"),
+    # number plates in lower case and in the older format; a name that is also a word after a
+    # relation; a workplace after the words that introduce one
+    ("someone keyed my car ab12cde last night", ["ab12cde"], "[id]"),
+    ("wx63 jfk got towed, who pays", ["wx63 jfk"], "[id]"),
+    ("old banger T592 KPL needs an MOT", ["T592 KPL"], "[id]"),
+    ("me and my sister hazel both left care", ["hazel"], "[name]"),
+    ("my carer ivy said no friends after 10", ["ivy"], "[name]"),
+    ("i do weekends at the wok express on rye lane", ["wok express on rye lane"], "[workplace]"),
+    ("got a job at morrisons in sydenham!!", ["morrisons in sydenham"], "[workplace]"),
     ("my name is Ola Nowak, hello", ["Ola", "Nowak"], "[name]"),  # a greeting elsewhere, a name here
 ]
 
@@ -176,6 +185,10 @@ ORDINARY = [
     ("my old PA is great", ["my old PA is great"]),
     ("its Lewisham Council that decides", ["Lewisham Council"]),
     ("my PA works at Laurence House", ["Laurence House"]),
+    ("i work at a shop in town, does it affect my UC", ["a shop in town", "affect"]),
+    ("will my job at the NHS stop my bursary", ["the NHS stop my bursary"]),
+    ("does a job at the council count as training", ["the council count"]),
+    ("i live in se23 now and my mum will visit", ["now", "my mum will visit"]),
     ("Kings College Hospital is where my baby was born", ["Kings College Hospital"]),
     ("i want to know about the House Project", ["House Project"]),
     # rare words that are not names: titles, compounds, typos, places, peoples, services

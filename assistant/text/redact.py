@@ -4,7 +4,7 @@ personal data from free text before it is stored or logged.
 Each detector finds spans of the original text; overlapping spans are merged and each is
 replaced by one label (``[name]``, ``[phone]``, ``[email]``, ``[date]``, ``[address]``,
 ``[postcode]``, ``[number]``, ``[id]``, ``[NI number]``, ``[NHS number]``, ``[card number]``,
-``[bank account]``, ``[school or placement]``, ``[handle]``, ``[link]``). What is detected:
+``[bank account]``, ``[school or placement]``, ``[workplace]``, ``[handle]``, ``[link]``). What is detected:
 
 * emails, obfuscated ones too ("jo dot smith at gmail dot com", "jo[at]hotmail.co.uk", "jo at
   gmail"), social media handles ("@jo_06", "my insta is ..."), links (except to public bodies'
@@ -18,6 +18,9 @@ replaced by one label (``[name]``, ``[phone]``, ``[email]``, ``[date]``, ``[addr
   four-figure year still to come stays unless a birth cue precedes it: an appointment, not a birth);
 * postcodes, full or outward code alone ("SE13"), flats and rooms, street addresses;
 * schools, colleges and placements by their last word ("... Academy", "... Lodge");
+* workplaces after the words that introduce one ("i work at the greggs on catford broadway"),
+  when a word of the name names it: a rare word, a capitalised one, a place (``workplace_cues``);
+* number plates ("LK19 XYZ", "R364 FWT", "ab12cde");
 * names: after cues ("my name is", "im", "my social worker is", "Mrs", "mi chiamo"), before them
   ("... here", "Will is my pa"), sign-offs ("x Precious", "- JAYDEN OKORO"), census first names
   anywhere (lower-case too, unless the name is also an everyday word: ``names_also_words``; such a
@@ -82,6 +85,9 @@ LOWER_NAME_ZIPF = 2.0
 # A census surname after a first name continues the name unless English uses it more than this
 # ("sarah jones": 4.7, kept; "jordan again": a stop word, ends it).
 SURNAME_ZIPF = 5.0
+# A first name that is also a word, in lower case after a relation ("my sister faith"), is the name
+# when English uses the word less often than this ("hope" 5.3, "will" and "may" 6+ stay words).
+RELATION_WORD_ZIPF = 5.0
 # A place's name before "college" or "school" names a school ("lewisham college") unless it is a
 # common word ("go uni", "for sixth form": a place somewhere is called "Go" or "For").
 PLACE_SCHOOL_ZIPF = 4.5
@@ -169,13 +175,19 @@ _UNIVERSITY_OF = re.compile(
 )
 # "the Patels": a family by its surname, as a young person names a foster home.
 _FAMILY = re.compile(r"\bthe\s+([A-Z][a-z'’-]+?)(?:s|es)\b")
-# A UK number plate: two letters, the age figures, three letters ("LK19 XYZ"); in capitals, or
-# in any case after a word that says it is one ("my reg is lk19 xyz").
-_PLATE = r"[A-Za-z]{2}\d{2}\s?[A-Za-z]{3}"
+# A UK number plate: two letters, the age figures, three letters ("LK19 XYZ"), or the older
+# letter, one to three figures, three letters ("R364 FWT"). In capitals it is one wherever it is;
+# in lower case when written as one word ("ab12cde"), when its last letters are no word
+# ("yk71 hnw", but "se23 now" stays), or after a word that says it is one ("my reg is cu 18 pfx").
+_PLATE = r"(?:[A-Za-z]{2}\s?\d{2}|[A-Za-z]\d{1,3})\s?[A-Za-z]{3}"
 _VEHICLE = re.compile(
-    rf"\b(?-i:[A-Z]{{2}}\d{{2}}\s?[A-Z]{{3}})\b|\b(?:reg|registration|number\s?plate|plate)\b\W+(?:(?:is|its|it's)\s+)?({_PLATE})\b",
+    rf"\b(?-i:(?:[A-Z]{{2}}\s?\d{{2}}|[A-Z]\d{{1,3}})\s?[A-Z]{{3}})\b"
+    rf"|\b(?:reg|registration|number\s?plate|plate)\b\W+(?:(?:is|its|it's)\s+)?({_PLATE})\b",
     re.IGNORECASE,
 )
+_LOWER_PLATE = re.compile(r"\b[a-z]{2}\d{2}(?:([a-z]{3})|\s([a-z]{3}))\b")
+# Last letters of a lower-case plate written with a space that are an everyday word: "se23 now".
+PLATE_WORD_ZIPF = 4.0
 # A token of digits with the letter o for some zeros ("07700 9oo 240"): read as the digits it spells.
 # One pass over each run (it starts after no letter or digit, and is never backtracked into).
 _O_FOR_ZERO = re.compile(r"(?<![^\W_])(?>[0-9oO]+)(?![^\W\d_])")
@@ -228,6 +240,8 @@ class Words:
     home_words: frozenset[str]  # ... and a placement's ("lodge", "hostel")
     house_number: re.Pattern[str]
     street_lower: re.Pattern[str]
+    workplace: re.Pattern[str]  # the words that introduce a workplace's name
+    place_names: frozenset[str]  # the words of places' names (``places.txt``)
 
 
 def _alternation(phrases: Iterable[str]) -> str:
@@ -282,7 +296,8 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
     data["keep"] = [*data["keep"], *data.get("greetings", []), *_council_keep(profile or profile_path())]
     services = data.get("keep_services", [])
     public = [*data["keep"], *(x for x in services if " " in x)]
-    excused = {*read_places(path.with_name(PLACES)), *data.get("peoples", []), *services, *_corpus_words()}
+    places = read_places(path.with_name(PLACES))
+    excused = {*places, *data.get("peoples", []), *services, *_corpus_words()}
     name = r"[^\W\d_][\w'’-]*"
     cap = r"[A-Z][\w'’-]*"
     return Words(
@@ -318,7 +333,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         strong=re.compile(rf"(?:^|(?<=\W)){_alternation(data['strong_cues'])}\s*", re.IGNORECASE),
         weak=re.compile(rf"(?:^|(?<=[\s(\[,.!?:;-])){_alternation(data['weak_cues'])}\s+", re.IGNORECASE),
         relation=re.compile(
-            rf"\b(?:my|our|me|his|her|their|ur|your)\s+(?:(?:new|old|ex|real|little|big|older|younger|elder|best)\s+)*"
+            rf"\b(?:my|our|me|his|her|their|ur|your)\s+(?:(?:new|old|ex|real|little|lil|big|older|younger|elder|best)\s+)*"
             rf"{_alternation(data['relations'])}(?:\s+(?:is|was|are|were|called|named|its|it's|=|:))?\s+(?:called\s+|the\s+)?",
             re.IGNORECASE,
         ),
@@ -337,6 +352,8 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         extra_first_names=frozenset(data["extra_first_names"]),
         relation_words=frozenset(x for r in data["relations"] for x in (r, r + "s", r + "'s")),
         excused=frozenset(word for place in excused for word in place.split()),
+        workplace=re.compile(rf"\b{_alternation(data['workplace_cues'])}\s+", re.IGNORECASE),
+        place_names=frozenset(word for place in places for word in place.split()),
         place_words=frozenset(data["street_suffixes"]) | frozenset(data["institution_suffixes"]),
         school_words=frozenset(data["school_suffixes_lower"]),
         home_words=frozenset(data["home_suffixes_lower"]),
@@ -643,6 +660,14 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
         nxt = _tokens_from(text, m.end(), 1)
         capital = bool(nxt) and nxt[0].group()[0].isupper() and not names.acronym(nxt[0].group())
         named = re.search(r"\b(?:called|named)\s*$", m.group(), re.IGNORECASE) is not None  # "my pa is called mark"
+        if nxt and not capital and not named and _word_name_after_relation(nxt[0].group(), names):
+            end = nxt[0].end()
+            for more in _tokens_from(text, end, 2):  # and a surname, if one follows
+                if not names.continues(more.group(), False):
+                    break
+                end = more.end()
+            add((nxt[0].start(), end))
+            continue
         add(_name_span(text, nxt[0].start() if nxt else m.end(), names, strong=capital or named))
     # Before a cue: "Mohammed Al-Hashimi here", "Siobhán Ní Bhriain is my PA".
     for m in w.after.finditer(text):
@@ -735,6 +760,15 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
         if m.group(2).lower() in names.last and not names.kept(m.group(2)) and m.start() not in starts:
             spans.append((m.start(), m.end(), "[name]"))
     return spans
+
+
+def _word_name_after_relation(word: str, names: _Names) -> bool:
+    """A first name that is also a word, in lower case straight after a relation: "my sister faith",
+    "my carer joy said". A word English uses often there is read as the word ("my mum will", "my
+    dad may")."""
+    low = word.lower()
+    return (word.islower() and low in names.first and low in names.w.names_also_words
+            and low not in _MODALS and not names.kept(word) and _zipf(low) < RELATION_WORD_ZIPF)
 
 
 def _rare_names(text: str, tokens: list[re.Match[str]], names: _Names) -> list[tuple[int, int, str]]:
@@ -850,6 +884,9 @@ def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
     for m in _VEHICLE.finditer(text):
         group = 1 if m.group(1) else 0
         spans.append((m.start(group), m.end(group), "[id]"))
+    for m in _LOWER_PLATE.finditer(text):
+        if m.group(1) or _zipf(m.group(2)) < PLATE_WORD_ZIPF:
+            spans.append((m.start(), m.end(), "[id]"))
     # Zeros typed as the letter o are read as zeros; the text keeps its length, so spans still fit.
     text = _O_FOR_ZERO.sub(_as_digits, text)
     for m in _IBAN.finditer(text):
@@ -981,6 +1018,49 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
     return spans
 
 
+# Words a workplace's name runs through ("greggs on catford broadway"), and words that end it.
+_WORKPLACE_JOINS = frozenset("in on at of and & the".split())
+_WORKPLACE_ENDS = frozenset(
+    "since last next every each today tonight tomorrow yesterday early late now til till until from because "
+    "cos coz but for as when while near wont won't doesnt doesn't dont don't".split()
+)
+WORKPLACE_WORDS = 6
+
+
+def _workplaces(text: str, w: Words) -> list[tuple[int, int, str]]:
+    """A workplace's name after the words that introduce one, when a word of it names it."""
+    names = _names_for(w)
+    spans: list[tuple[int, int, str]] = []
+    for m in w.workplace.finditer(text):
+        article = re.match(r"(?:the|a|an)\s+", text[m.end():], re.IGNORECASE)
+        if article and article.group().strip().lower() != "the":
+            continue  # "i work at a shop"
+        words: list[re.Match[str]] = []
+        for t in _TOKEN.finditer(text, article.end() + m.end() if article else m.end()):
+            gap = text[words[-1].end() if words else t.start():t.start()]
+            low = t.group().lower()
+            if len(words) == WORKPLACE_WORDS or gap.strip() or low in _WORKPLACE_ENDS or low in _CALENDAR \
+                    or (low in _STOP and low not in _WORKPLACE_JOINS) or low in CHAT_WORDS:
+                break
+            words.append(t)
+        while words and words[-1].group().lower() in _WORKPLACE_JOINS:
+            words.pop()
+        if not words or " ".join(t.group().lower() for t in words) in w.keep:
+            continue  # "Lewisham Council"
+
+        def names_it(word: str) -> bool:
+            # A brand or a place is kept elsewhere ("on whatsapp", "moving to deptford"); here it is the workplace.
+            low = word.lower().replace("’", "'")
+            if low in w.generic or low in _STOP or low in CHAT_WORDS or low in w.relation_words \
+                    or names.acronym(word):
+                return False  # "my job at the NHS"
+            return word[0].isupper() or low in w.place_names or _zipf(low) < INSTITUTION_ZIPF
+
+        if any(names_it(t.group()) for t in words):
+            spans.append((words[0].start(), words[-1].end(), "[workplace]"))
+    return spans
+
+
 def _dates(text: str) -> list[tuple[int, int, str]]:
     # A date with a year that is still to come is an appointment or a tenancy's start, never a
     # date of birth: it stays ("the review is on 14/01/2027"). A date that cannot be read stays redacted.
@@ -1042,7 +1122,8 @@ def _emails(text: str, w: Words) -> list[tuple[int, int, str]]:
 def spans(text: str, w: Words | None = None) -> list[tuple[int, int, str]]:
     """The personal spans of ``text``: (start, end, label), sorted, not overlapping."""
     w = w or words()
-    found = _emails(text, w) + _dates(text) + _numbers(text, w) + _places(text, w) + _names(text, w)
+    found = (_emails(text, w) + _dates(text) + _numbers(text, w) + _places(text, w) + _workplaces(text, w)
+             + _names(text, w))
     found += [(a, b, "[email]" if kind == "email" else "[number]") for a, b, kind in spelled.spaced(text)]
     public = [(m.start(), m.end()) for m in _PUBLIC_URL.finditer(text)]
     public += [(m.start(), m.end()) for m in w.keep_phrases.finditer(text)]  # "Laurence House"
