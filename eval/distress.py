@@ -85,6 +85,24 @@ def evaluate_distress(bot: Any, cases: list[DistressCase]) -> dict[str, Any]:
     return measure(levels, cases)
 
 
+def bank_calibration(bot: Any) -> dict[str, Any]:
+    """The distress model's threshold read on its bank alone, as the crisis model's is
+    (``eval.crisis.calibration``: each exemplar, whole and piece by piece, scored five-fold)."""
+    import numpy as np
+
+    from assistant.answer.risk import bank_vectors, load_distress_bank, pieces
+    from eval.crisis import calibration
+
+    bank = load_distress_bank()
+    vectors = bank_vectors(bank, bot.embedder, bot.settings.cache_path, prefix="distress")
+    piece_vectors = []
+    for text in bank.texts:
+        rest = pieces(text)[1:]
+        piece_vectors.append(np.asarray(bot.embedder.embed_documents(rest), dtype=np.float32) if rest
+                             else np.zeros((0, vectors.shape[1]), dtype=np.float32))
+    return calibration(bank, vectors, piece_vectors)
+
+
 def write_report(result: dict[str, Any], folder: Path, label: str, command: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{label}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -123,7 +141,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=Path, help="a test set (eval/distress/*.toml)")
     parser.add_argument("--report", type=Path, default=REPORTS)
     parser.add_argument("--label", default="latest")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="print the distress model's thresholds read on its bank alone (no test set)")
     args = parser.parse_args(argv)
+    if args.calibrate:
+        from assistant import Assistant
+
+        found = bank_calibration(Assistant.load())
+        print(f"Five-fold on the distress bank: {int(found['whole'].size)} exemplars; pieces of "
+              f"{found['crisis_with_pieces']} distress and {found['ordinary_with_pieces']} ordinary ones.")
+        print("threshold  distress  ordinary  distress-pieces  ordinary-pieces")
+        for row in found["table"]:
+            print(f"{row['threshold']:+9.2f}  {row['crisis']:8.3f}  {row['ordinary']:8.4f}  "
+                  f"{row['crisis_pieces']:15.3f}  {row['ordinary_pieces']:15.4f}")
+        return 0
     if args.cases is None:
         parser.error("--cases FILE is needed: a test set of [[case]] tables (eval/distress/ holds them).")
     cases = load_distress_cases(args.cases)

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models import GenericFakeChatModel
 
 from assistant import Assistant, load_settings
-from assistant.answer.guard import is_safeguarding
-from assistant.answer.risk import SETS_FILE, RiskModel, load_bank, pieces
+from assistant.answer.guard import distress_group, is_safeguarding
+from assistant.answer.risk import DISTRESS, DISTRESS_FILE, SETS_FILE, RiskModel, load_bank, load_distress_bank, pieces
 from assistant.text import english
 from assistant.text.personal import CHAT_WORDS
 from assistant.web.app import create_app
@@ -324,3 +324,50 @@ def test_the_thresholds_hold_on_the_bank_each_exemplar_scored_by_a_model_fitted_
 @pytest.mark.parametrize("message", ["see you later", "hi", "ok thanks", "what time does the office open"])
 def test_small_talk_is_not_read_as_danger(bot, message):
     assert bot.risk(message).level == "none"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["everything feels heavy and i havent left my room in days. does my PA have to visit",
+     "i feel empty all the time and i dont know why, can i get counselling"],
+)
+def test_a_young_person_not_ok_in_their_own_words_gets_the_mental_health_lines_first(bot, message):
+    """No distress cue and no crisis: the distress bank reads it, and the 24/7 lines lead the reply."""
+    assert distress_group(message) is None and not bot.risk(message).crisis
+    risk = bot.risk(message)
+    assert (risk.level, risk.category) == ("near", "distress")
+    reply = bot.ask(message)
+    assert reply.status != "safeguarding"
+    box = reply.text.partition("\n\n")[0]
+    assert [line.split("**")[1] for line in box.splitlines()[1:]][:3] == [
+        "South London and Maudsley mental health crisis line", "Samaritans", "Shout"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["my exams are killing me lol, when do i get the bursary",
+     "proper nervous about my interview tomorrow, what should i wear",
+     "i was really down last year but im good now, can i join elevation"],
+)
+def test_an_ordinary_message_that_shares_the_words_of_distress_is_not_read_as_it(bot, message):
+    assert bot.risk(message).level == "none"
+
+
+def test_the_distress_line_holds_on_its_bank_each_exemplar_scored_by_a_model_fitted_without_it(bot):
+    """The figures risk.py gives for DISTRESS, read again five-fold on the shipped distress bank."""
+    from assistant.rules.exemplars import cross_validated
+
+    model = bot.context.risk_model
+    bank = load_distress_bank()
+    scores = cross_validated(model.distress.vectors, bank.crisis)
+    assert len(bank.texts) == len(model.distress.vectors)
+    assert (scores[bank.crisis] >= DISTRESS).mean() >= 0.94
+    assert (scores[~bank.crisis] >= DISTRESS).mean() <= 0.04
+
+
+def test_a_council_adds_its_own_distress_exemplars(tmp_path):
+    (tmp_path / DISTRESS_FILE).write_text(
+        '[distress.winter]\nmessages = ["the dark evenings get me so low i can barely move"]\n', encoding="utf-8")
+    shipped, theirs = load_distress_bank(), load_distress_bank(tmp_path)
+    assert len(theirs.texts) == len(shipped.texts) + 1
+    assert theirs.texts[-1] == "the dark evenings get me so low i can barely move" and theirs.crisis[-1]

@@ -59,6 +59,18 @@ def test_safeguarding_holds_on_the_held_out_messages(held_out):
 
 
 @pytest.mark.slow
+def test_a_young_person_not_ok_gets_the_urgent_contacts_first_on_the_held_out_messages(bot):
+    """eval/distress/test_set.toml: messages saying the writer is not OK get the 24/7 lines first
+    (near the line, or a crisis reply); ordinary ones that share their words mostly do not."""
+    from eval.distress import evaluate_distress, load_distress_cases
+
+    gate = THRESHOLDS["distress_held_out"]
+    found = evaluate_distress(bot, load_distress_cases(ROOT / "eval" / "distress" / "test_set.toml"))
+    assert found["recall"] >= gate["recall"], f"recall {found['recall']}; missed: {found['missed'][:10]}"
+    assert found["false_alarm_rate"] <= gate["others_rate_max"], found["false_alarm_texts"]
+
+
+@pytest.mark.slow
 def test_what_changed_is_told_apart_from_words_of_change_on_the_held_out_messages(bot):
     """eval/change/test_set.toml (written without sight of the bank): a comparison is found as often
     as the words of change alone found one, and other messages with those words are left alone."""

@@ -10,7 +10,7 @@ from assistant.answer import evidence, listing
 from assistant.answer import gates as specifics
 from assistant.answer.change import ChangeModel, change_model
 from assistant.answer.conversation import ConversationModel, conversation_model
-from assistant.answer.risk import BANK_FILE, RiskModel, load_bank, risk_model
+from assistant.answer.risk import BANK_FILE, DISTRESS_FILE, RiskModel, load_bank, load_distress_bank, risk_model
 from assistant.answer.statement import Statement
 from assistant.config import Settings
 from assistant.index import StoredIndex
@@ -64,8 +64,10 @@ class AnswerContext:
         )
         self.headings = listing.find_headings(index.chunks, index.texts)
         self.superseded = frozenset(m.id for m in index.documents.values() if m.status == "superseded")
-        bank = load_bank(self.settings.corpus_path if (self.settings.corpus_path / BANK_FILE).is_file() else None)
-        self.risk_model = risk_model(bank, self.retriever.embedder, self.settings.cache_path)
+        corpus = self.settings.corpus_path
+        bank = load_bank(corpus if (corpus / BANK_FILE).is_file() else None)
+        distress = load_distress_bank(corpus if (corpus / DISTRESS_FILE).is_file() else None)
+        self.risk_model = risk_model(bank, self.retriever.embedder, self.settings.cache_path, distress)
         self.talk_model = conversation_model(self.retriever.embedder, self.settings.cache_path,
                                              self.settings.corpus_path)
         self.change_model = change_model(self.retriever.embedder, self.settings.cache_path,

@@ -58,7 +58,8 @@ def assess(
         # or when the meaning could not be read.
         if risk.crisis:
             return risk
-        level = "crisis" if risk is by_cue or risk.level == "near" else "near"
+        # Near by the crisis bank's reading, not by the distress bank's (upset is no danger).
+        level = "crisis" if risk is by_cue or (risk.level == "near" and risk.by != "distress") else "near"
         return replace(risk, level=level, by="cue", category=topic or risk.category)
     if risk.level != "crisis" and (distress := distress_group(message, rules)) is not None:
         # A distress cue says the writer is not OK: the mental-health lines fit, whichever crisis

@@ -23,13 +23,19 @@ nearest crisis exemplars share.
 The thresholds were chosen on the exemplar bank alone, each exemplar scored by a model fitted
 without it (five-fold; ``python -m eval.crisis --calibrate`` prints the table). A new held-out
 test set measures first, once, and only then joins the bank.
+
+A message that is no crisis but says its writer is not OK now ("its 2am and i cant cope, i need
+to talk to someone") is read by a second bank the same way (``rules/data/distress_exemplars.toml``:
+messages of distress against ordinary ones that share their words, "this form is killing me",
+"stressed about my deadline, can i get an extension"): from ``DISTRESS`` it is near the line, its
+kind "distress", and the 24/7 mental-health lines lead its reply (``python -m eval.distress``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,6 +54,14 @@ SETS_FILE = "safeguarding_exemplars_sets.toml"
 # - NEAR: 98.5% of crisis exemplars, and 5.5% of ordinary ones;
 CRISIS = 0.30
 NEAR = -0.10
+DISTRESS_FILE = "distress_exemplars.toml"
+# Read on the distress bank, five-fold (``python -m eval.distress --calibrate``), with 356 messages of
+# distress and 481 ordinary ones that share their words: the lowest lines that at most 4% of the
+# ordinary exemplars reach. The whole message: 94.9% of distress exemplars and 3.95% of ordinary
+# ones reach 0.0; a sentence on its own: 68.5% of distress exemplars' later sentences and 3.4% of
+# ordinary ones' reach 0.5.
+DISTRESS = 0.0
+DISTRESS_PIECE = 0.5
 # A sentence read on its own is short and says less, so it needs more to be a crisis by itself:
 # 0.50% of the ordinary exemplars' later sentences reach 0.6, and 72.2% of the crisis ones'; it is
 # near the line only from CRISIS.
@@ -63,6 +77,12 @@ def load_bank(extra: Path | None = None) -> Bank:
     return read_bank(BANK_FILE, ("crisis", "not_crisis"), extra, more=(SETS_FILE,))
 
 
+@lru_cache(maxsize=4)
+def load_distress_bank(extra: Path | None = None) -> Bank:
+    """The shipped distress bank, plus a council's own ``distress_exemplars.toml`` if it has one."""
+    return read_bank(DISTRESS_FILE, ("distress", "not_distress"), extra)
+
+
 Level = str  # "crisis", "near" or "none"
 _RANK = {"none": 0, "near": 1, "crisis": 2}
 
@@ -75,7 +95,8 @@ class Risk:
     score: float  # the bank model's score: about +1 for a crisis-like message, -1 for an ordinary one
     category: str | None = None
     piece: str = ""  # the part of the message that scored highest
-    by: str = "meaning"  # "cue" when a clear cue matched, "meaning" for the exemplar bank
+    # "cue" when a clear cue matched, "meaning" for the crisis bank, "distress" for the distress bank
+    by: str = "meaning"
 
     @property
     def crisis(self) -> bool:
@@ -93,10 +114,13 @@ class RiskModel(Neighbours):
     ordinary ones), and the nearest crisis exemplars for the kind of danger."""
 
     def __init__(self, bank: Bank, vectors: np.ndarray, kernel: KernelRidge | None = None, *,
-                 crisis: float = CRISIS, near: float = NEAR, piece: float = PIECE_CRISIS) -> None:
+                 crisis: float = CRISIS, near: float = NEAR, piece: float = PIECE_CRISIS,
+                 distress: KernelRidge | None = None, distress_line: float = DISTRESS,
+                 distress_piece: float = DISTRESS_PIECE) -> None:
         super().__init__(bank, vectors)
         self.kernel = kernel if kernel is not None else KernelRidge.fit(self.vectors, bank.crisis)
         self.crisis_threshold, self.near_threshold, self.piece_threshold = crisis, near, piece
+        self.distress, self.distress_lines = distress, (distress_line, distress_piece)
 
     def score(self, vector: np.ndarray, exclude: int | None = None) -> tuple[float, str]:
         """(kernel score, the kind most of the nearest crisis exemplars share) of one vector."""
@@ -104,14 +128,26 @@ class RiskModel(Neighbours):
         return self.kernel.score_similarities(sims), self.category(sims[self.positive_rows])
 
     def assess(self, message: str, embed: Callable[[str], np.ndarray]) -> Risk:
-        """The risk of the message, read whole and in its pieces: the most serious reading wins."""
+        """The risk of the message, read whole and in its pieces: the most serious reading wins.
+        No crisis, but a piece that reads as distress (the distress bank): near the line."""
         best: Risk | None = None
+        upset: tuple[float, str] | None = None
         for number, piece in enumerate(pieces(message)):
-            score, category = self.score(embed(piece))
+            vector = embed(piece)
+            score, category = self.score(vector)
             risk = Risk(self._level(score, whole=number == 0), score, category, piece)
             if best is None or (_RANK[risk.level], risk.score) > (_RANK[best.level], best.score):
                 best = risk
+            line = self.distress_lines[0 if number == 0 else 1]
+            if self.distress is not None and (said := self.distress.score(vector)) >= line:
+                upset = max(upset or (said, piece), (said, piece))
         assert best is not None
+        if best.level == "none" and upset is not None:
+            return Risk("near", best.score, "distress", upset[1], by="distress")
+        if best.level == "near" and upset is not None:
+            # Near the line of a crisis, and upset: what the writer says is going on is distress,
+            # so the mental-health lines lead ("its 2am and my head is all over the place").
+            return replace(best, category="distress")
         return best
 
     def _level(self, score: float, *, whole: bool = True) -> Level:
@@ -124,11 +160,13 @@ class RiskModel(Neighbours):
         return "near" if score >= near else "none"
 
 
-def risk_model(bank: Bank, embedder: Embedder, cache_dir: Path | None) -> RiskModel:
-    """The bank's model, its vectors and fitted weights from the cache when this model and bank
-    were embedded and fitted before (embedding and fitting 6,000 exemplars takes half a minute on two cores)."""
+def risk_model(bank: Bank, embedder: Embedder, cache_dir: Path | None, distress: Bank | None = None) -> RiskModel:
+    """The bank's model (and the distress bank's, if given), their vectors and fitted weights from
+    the cache when this model and bank were embedded and fitted before (embedding and fitting 6,000
+    exemplars takes half a minute on two cores)."""
     kernel = fitted_kernel(bank, embedder, cache_dir)
-    return RiskModel(bank, kernel.vectors, kernel)
+    upset = fitted_kernel(distress, embedder, cache_dir, prefix="distress") if distress is not None else None
+    return RiskModel(bank, kernel.vectors, kernel, distress=upset)
 
 
 def fitted_kernel(bank: Bank, embedder: Embedder, cache_dir: Path | None, *,
