@@ -140,6 +140,10 @@ PERSONAL = [
     ("my carer ivy said no friends after 10", ["ivy"], "[name]"),
     ("i do weekends at the wok express on rye lane", ["wok express on rye lane"], "[workplace]"),
     ("got a job at morrisons in sydenham!!", ["morrisons in sydenham"], "[workplace]"),
+    # a school or placement in lower case: a place or a rare word names it, ordinary words may follow
+    ("i study motor vehicle at catford technical college", ["catford technical college"], "[school or placement]"),
+    ("got moved to larkwood house supported lodgings", ["larkwood house supported lodgings"], "[school or placement]"),
+    ("doing my btec at thamesmead utc", ["thamesmead utc"], "[school or placement]"),
     ("my name is Ola Nowak, hello", ["Ola", "Nowak"], "[name]"),  # a greeting elsewhere, a name here
 ]
 
@@ -189,6 +193,9 @@ ORDINARY = [
     ("will my job at the NHS stop my bursary", ["the NHS stop my bursary"]),
     ("does a job at the council count as training", ["the council count"]),
     ("i live in se23 now and my mum will visit", ["now", "my mum will visit"]),
+    ("the lewisham virtual school helps with college", ["lewisham virtual school"]),
+    ("can someone help me find a flat near college? or a plumbing college", ["flat near college", "plumbing college"]),
+    ("i live in catford near the school, i was in residential care", ["catford near the school", "residential care"]),
     ("Kings College Hospital is where my baby was born", ["Kings College Hospital"]),
     ("i want to know about the House Project", ["House Project"]),
     # rare words that are not names: titles, compounds, typos, places, peoples, services

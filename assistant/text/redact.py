@@ -241,6 +241,7 @@ class Words:
     house_number: re.Pattern[str]
     street_lower: re.Pattern[str]
     workplace: re.Pattern[str]  # the words that introduce a workplace's name
+    named_lower: re.Pattern[str]  # a name, up to two words, and a school's or placement's last word
     place_names: frozenset[str]  # the words of places' names (``places.txt``)
 
 
@@ -353,6 +354,10 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         relation_words=frozenset(x for r in data["relations"] for x in (r, r + "s", r + "'s")),
         excused=frozenset(word for place in excused for word in place.split()),
         workplace=re.compile(rf"\b{_alternation(data['workplace_cues'])}\s+", re.IGNORECASE),
+        named_lower=re.compile(
+            # at every word (a lookahead: "from brockley grammar" is tried at "brockley" too)
+            rf"\b(?=([a-z][\w'’-]+)((?:\s+[a-z][\w'’-]*){{0,2}})\s+({_alternation(data['named_suffixes_lower'])})(?=\W|$))"
+        ),
         place_names=frozenset(word for place in places for word in place.split()),
         place_words=frozenset(data["street_suffixes"]) | frozenset(data["institution_suffixes"]),
         school_words=frozenset(data["school_suffixes_lower"]),
@@ -995,6 +1000,21 @@ def _places(text: str, w: Words) -> list[tuple[int, int, str]]:
         elif suffix in w.home_words and named_before and low not in w.generic and not names.kept(word) \
                 and low not in _STOP:
             spans.append((before.start(1), m.end(), "[school or placement]"))  # "oak tree lodge"
+    for m in w.named_lower.finditer(text):
+        # "blackheath park school", "bellingham technical college", "birchwood house supported lodgings":
+        # a place or a word English rarely uses names it, whatever ordinary words follow before its last.
+        low = m.group(1).lower()
+        between = m.group(2).split()
+        # (A place's name is kept elsewhere, "moving to brockley"; before a school's last word it names one.)
+        place = low in w.place_names and _zipf(low) < PLACE_SCHOOL_ZIPF  # not "near", "park"
+        rare = len(low) >= 4 and _zipf(low) < INSTITUTION_ZIPF and not low.endswith(("ing", "ed", "ly"))
+        named = (place or rare) and low not in _STOP and low not in CHAT_WORDS and low not in w.generic
+        start, end = m.start(1), m.end(3)
+        parts = text[start:end].lower().split()
+        if named and not any(x in _STOP or x in CHAT_WORDS for x in between) \
+                and not any(" ".join(parts[i:]) in w.keep for i in range(len(parts))) \
+                and not _before_other(text, end):  # "the lewisham virtual school": a service
+            spans.append((start, end, "[school or placement]"))
     for m in _UNIVERSITY_OF.finditer(text):
         if m.group(1).lower() not in w.keep and m.group(1).lower() not in _STOP:
             spans.append((m.start(), m.end(), "[school or placement]"))
