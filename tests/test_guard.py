@@ -338,6 +338,8 @@ def test_a_young_person_not_ok_in_their_own_words_gets_the_mental_health_lines_f
     assert (risk.level, risk.category) == ("near", "distress")
     reply = bot.ask(message)
     assert reply.status != "safeguarding"
+    # staff are told which bank read it
+    assert ("safeguarding", f"near ({risk.score:+.3f}), distress, read by the distress bank") in bot.plan(message).steps
     box = reply.text.partition("\n\n")[0]
     assert [line.split("**")[1] for line in box.splitlines()[1:]][:3] == [
         "South London and Maudsley mental health crisis line", "Samaritans", "Shout"]

@@ -125,7 +125,10 @@ def safeguarding(turn: Turn) -> Plan | None:
     ctx, text = turn.ctx, turn.question
     turn.risk = safety.assess(text, ctx.rules, ctx.risk_model, turn.vectors)
     if not turn.risk.crisis:
-        turn.trace.append(("safeguarding", f"{turn.risk.level} ({turn.risk.score:+.3f})"))
+        read = {"cue": "a cue", "meaning": "the crisis bank", "distress": "the distress bank"}.get(turn.risk.by,
+                                                                                               turn.risk.by)
+        kind = f", {turn.risk.category}, read by {read}" if turn.risk.level == "near" else ""
+        turn.trace.append(("safeguarding", f"{turn.risk.level} ({turn.risk.score:+.3f}){kind}"))
         return None
     pointer: tuple[Statement, ...] = ()
     try:
