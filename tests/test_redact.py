@@ -144,6 +144,9 @@ PERSONAL = [
     ("i study motor vehicle at catford technical college", ["catford technical college"], "[school or placement]"),
     ("got moved to larkwood house supported lodgings", ["larkwood house supported lodgings"], "[school or placement]"),
     ("doing my btec at thamesmead utc", ["thamesmead utc"], "[school or placement]"),
+    # a house number and "the ..." after the words that give an address; more kinds of street
+    ("my house is 12 the maltings, by the shop", ["12 the maltings"], "[address]"),
+    ("find me at 4 mill approach tomorrow", ["4 mill approach"], "[address]"),
     ("my name is Ola Nowak, hello", ["Ola", "Nowak"], "[name]"),  # a greeting elsewhere, a name here
 ]
 
@@ -195,6 +198,7 @@ ORDINARY = [
     ("i live in se23 now and my mum will visit", ["now", "my mum will visit"]),
     ("the lewisham virtual school helps with college", ["lewisham virtual school"]),
     ("can someone help me find a flat near college? or a plumbing college", ["flat near college", "plumbing college"]),
+    ("im at 3 hours a week at college, my house is the one with the blue door", ["3 hours a week", "the one"]),
     ("i live in catford near the school, i was in residential care", ["catford near the school", "residential care"]),
     ("Kings College Hospital is where my baby was born", ["Kings College Hospital"]),
     ("i want to know about the House Project", ["House Project"]),

@@ -158,8 +158,9 @@ _CUED_NUMBER = re.compile(
 )
 # An address after the words that give one, without a street word ("i live at 12 Brockley").
 _CUED_ADDRESS = re.compile(
-    r"\b(?:live at|living at|address is|address:|moved to|staying at|send it to|post it to|deliver to)\s+"
-    r"(\d+[a-z]?,?(?-i:\s+[A-Z][\w'’-]*)(?:\s+[A-Za-z][\w'’-]*){0,2})",
+    r"\b(?:live at|living at|address is|address:|moved to|staying at|send it to|post it to|deliver to|house is|"
+    r"find me at|i'm at|im at)\s+"
+    r"(\d+[a-z]?,?(?:(?-i:\s+[A-Z][\w'’-]*)|\s+the\s+[a-z][\w'’-]*)(?:\s+[A-Za-z][\w'’-]*){0,2})",
     re.IGNORECASE,
 )
 # A card's expiry date and security code after the words for them ("exp 09/27", "cvv 482").
