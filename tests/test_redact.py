@@ -138,6 +138,7 @@ PERSONAL = [
     ("old banger T592 KPL needs an MOT", ["T592 KPL"], "[id]"),
     ("me and my sister hazel both left care", ["hazel"], "[name]"),
     ("my carer ivy said no friends after 10", ["ivy"], "[name]"),
+    ("Patience said i could get a grant for my course", ["Patience"], "[name]"),
     ("i do weekends at the wok express on rye lane", ["wok express on rye lane"], "[workplace]"),
     ("got a job at morrisons in sydenham!!", ["morrisons in sydenham"], "[workplace]"),
     # a school or placement in lower case: a place or a rare word names it, ordinary words may follow
@@ -197,6 +198,7 @@ ORDINARY = [
     ("does a job at the council count as training", ["the council count"]),
     ("i live in se23 now and my mum will visit", ["now", "my mum will visit"]),
     ("the lewisham virtual school helps with college", ["lewisham virtual school"]),
+    ("my love said the page says the grace period is over", ["my love said", "grace period"]),
     ("can someone help me find a flat near college? or a plumbing college", ["flat near college", "plumbing college"]),
     ("im at 3 hours a week at college, my house is the one with the blue door", ["3 hours a week", "the one"]),
     ("i live in catford near the school, i was in residential care", ["catford near the school", "residential care"]),

@@ -244,6 +244,7 @@ class Words:
     workplace: re.Pattern[str]  # the words that introduce a workplace's name
     named_lower: re.Pattern[str]  # a name, up to two words, and a school's or placement's last word
     place_names: frozenset[str]  # the words of places' names (``places.txt``)
+    said_verbs: frozenset[str]  # "said", "told": what a person just before them did
 
 
 def _alternation(phrases: Iterable[str]) -> str:
@@ -360,6 +361,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
             rf"\b(?=([a-z][\w'’-]+)((?:\s+[a-z][\w'’-]*){{0,2}})\s+({_alternation(data['named_suffixes_lower'])})(?=\W|$))"
         ),
         place_names=frozenset(word for place in places for word in place.split()),
+        said_verbs=frozenset(data["said_verbs"]),
         place_words=frozenset(data["street_suffixes"]) | frozenset(data["institution_suffixes"]),
         school_words=frozenset(data["school_suffixes_lower"]),
         home_words=frozenset(data["home_suffixes_lower"]),
@@ -749,6 +751,14 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
             spans.append((m.start(1), m.end(1), "[name]"))
             if m.group(2) and not names.kept(m.group(2)):  # "Precious and Godwin are my cousins"
                 spans.append((m.start(2), m.end(2), "[name]"))
+    # A first name that is also a word, just before what a person says or does ("Hope said i could",
+    # "ask for help, grace told me"): the subject of "said" is someone.
+    for i, t in enumerate(tokens[:-1]):
+        low, nxt = t.group().lower(), tokens[i + 1]
+        if low in names.w.names_also_words and low in names.first and low not in _MODALS \
+                and not names.kept(t.group()) and nxt.group().lower() in names.w.said_verbs \
+                and text[t.end():nxt.start()] == " " and (i == 0 or tokens[i - 1].group().lower() not in _OWNED):
+            spans.append((t.start(), t.end(), "[name]"))
     # A first name and a surname, both capitalised, even a first name that is also a word: "Jade Brown".
     for i, t in enumerate(tokens[:-1]):
         first, last = t.group(), tokens[i + 1].group()
@@ -1178,6 +1188,7 @@ def redact(text: str) -> str:
 # Words a lower-case census name ("sue", "rob", "nick", "pat") is a verb or noun after, not a name.
 _MODALS = frozenset("will would can could shall should may might must to gonna wanna gotta ll i you we they".split())
 _DETERMINERS = frozenset("a an the".split())
+_OWNED = _DETERMINERS | frozenset("my your ur his her our their this that".split())  # "my love said"
 _PLACE_BEFORE = frozenset("in at from to near around of".split())
 _OBJECTS = frozenset("the my your his her their our a an it them me him us this that someone people stuff".split())
 
