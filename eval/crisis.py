@@ -36,16 +36,19 @@ class CrisisCase:
     category: str
 
 
-def load_crisis_cases(path: Path = TEST_SET) -> list[CrisisCase]:
-    """The cases of a test set file; a malformed case names its number and field."""
+def load_crisis_cases(path: Path = TEST_SET, side: str = "crisis") -> list[CrisisCase]:
+    """The cases of a test set file; a malformed case names its number and field.
+
+    ``side``: what a message to be recognised expects ("crisis"; eval.distress: "distress"), the others "none".
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SystemExit(f"{path} could not be read as TOML ({exc}).") from exc
     cases = []
     for number, raw in enumerate(data.get("case", []), 1):
-        if not isinstance(raw, dict) or raw.get("expect") not in ("crisis", "none") or not raw.get("text"):
-            raise SystemExit(f"{path} case {number}: needs text and expect = \"crisis\" or \"none\".")
+        if not isinstance(raw, dict) or raw.get("expect") not in (side, "none") or not raw.get("text"):
+            raise SystemExit(f"{path} case {number}: needs text and expect = \"{side}\" or \"none\".")
         cases.append(CrisisCase(raw["text"], raw["expect"], str(raw.get("category", ""))))
     if not cases:
         raise SystemExit(f"{path} has no [[case]] entries.")
@@ -122,33 +125,35 @@ def write_bank_from_sets() -> Path:
     return target
 
 
-def measure(flagged: list[bool], cases: list[CrisisCase], helped: list[bool] | None = None) -> dict[str, Any]:
-    """Recall on crisis messages, false alarms on the others, and both per category.
+def measure(flagged: list[bool], cases: list[CrisisCase], helped: list[bool] | None = None,
+            side: str = "crisis") -> dict[str, Any]:
+    """Recall on crisis messages (``side``: the cases expecting it), false alarms on the others, and
+    both per category.
 
     ``helped``: the reply showed urgent contacts first (a crisis reply, or an answer to a
     message near the line); counted separately, as it is help shown, not a crisis recognised.
     """
     helped = helped if helped is not None else flagged
-    crisis = [f for f, c in zip(flagged, cases, strict=True) if c.expect == "crisis"]
+    crisis = [f for f, c in zip(flagged, cases, strict=True) if c.expect == side]
     calm = [f for f, c in zip(flagged, cases, strict=True) if c.expect == "none"]
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for f, c in zip(flagged, cases, strict=True):
         per[c.category][0] += int(f)
         per[c.category][1] += 1
     return {
-        "crisis_messages": len(crisis),
+        f"{side}_messages": len(crisis),
         "recognised": sum(crisis),
         "recall": round(sum(crisis) / len(crisis), 4) if crisis else None,
         "other_messages": len(calm),
         "false_alarms": sum(calm),
         "false_alarm_rate": round(sum(calm) / len(calm), 4) if calm else None,
-        "crisis_helped_first": sum(h for h, c in zip(helped, cases, strict=True) if c.expect == "crisis"),
+        f"{side}_helped_first": sum(h for h, c in zip(helped, cases, strict=True) if c.expect == side),
         "others_helped_first": sum(h for h, c in zip(helped, cases, strict=True) if c.expect == "none"),
         "categories": {
             name: {"expect": next(c.expect for c in cases if c.category == name), "flagged": f, "messages": n}
             for name, (f, n) in sorted(per.items())
         },
-        "missed": [c.text for f, c in zip(flagged, cases, strict=True) if c.expect == "crisis" and not f],
+        "missed": [c.text for f, c in zip(flagged, cases, strict=True) if c.expect == side and not f],
         "false_alarm_texts": [c.text for f, c in zip(flagged, cases, strict=True) if c.expect == "none" and f],
     }
 
@@ -285,17 +290,22 @@ def calibration(bank: Any, vectors: Any, piece_vectors: Any) -> dict[str, Any]:
 
 def bank_calibration(bot: Any) -> dict[str, Any]:
     """``calibration`` of the assistant's own safeguarding bank, with its embedding model."""
+    model = bot.context.risk_model
+    return calibration_with_pieces(model.bank, model.vectors, bot.embedder)
+
+
+def calibration_with_pieces(bank: Any, vectors: Any, embedder: Any) -> dict[str, Any]:
+    """``calibration`` of a bank, its exemplars' later pieces embedded by ``embedder`` (also eval.distress)."""
     import numpy as np
 
     from assistant.answer.risk import pieces
 
-    model = bot.context.risk_model
     piece_vectors = []
-    for text in model.bank.texts:
+    for text in bank.texts:
         rest = pieces(text)[1:]
-        piece_vectors.append(np.asarray(bot.embedder.embed_documents(rest), dtype=np.float32) if rest
-                             else np.zeros((0, model.vectors.shape[1]), dtype=np.float32))
-    return calibration(model.bank, model.vectors, piece_vectors)
+        piece_vectors.append(np.asarray(embedder.embed_documents(rest), dtype=np.float32) if rest
+                             else np.zeros((0, vectors.shape[1]), dtype=np.float32))
+    return calibration(bank, vectors, piece_vectors)
 
 
 def main(argv: list[str] | None = None) -> int:

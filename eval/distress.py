@@ -17,90 +17,40 @@ import json
 import subprocess
 import sys
 import time
-import tomllib
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from eval.crisis import CrisisCase, calibration_with_pieces, load_crisis_cases, measure
 
 HERE = Path(__file__).resolve().parent
 REPORTS = HERE / "reports" / "distress"
 
 
-@dataclass(frozen=True)
-class DistressCase:
-    text: str
-    expect: str  # "distress" or "none"
-    category: str
+def load_distress_cases(path: Path) -> list[CrisisCase]:
+    """The cases of a test set file (expect = "distress" or "none"); a malformed one names its number."""
+    return load_crisis_cases(path, side="distress")
 
 
-def load_distress_cases(path: Path) -> list[DistressCase]:
-    """The cases of a test set file; a malformed case names its number and field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SystemExit(f"{path} could not be read as TOML ({exc}).") from exc
-    cases = []
-    for number, raw in enumerate(data.get("case", []), 1):
-        if not isinstance(raw, dict) or raw.get("expect") not in ("distress", "none") or not raw.get("text"):
-            raise SystemExit(f"{path} case {number}: needs text and expect = \"distress\" or \"none\".")
-        cases.append(DistressCase(raw["text"], raw["expect"], str(raw.get("category", ""))))
-    if not cases:
-        raise SystemExit(f"{path} has no [[case]] entries.")
-    return cases
-
-
-def measure(levels: list[str], cases: list[DistressCase]) -> dict[str, Any]:
-    """``levels``: each message's reading ("crisis", "near" or "none"). Helped first: crisis or near."""
-    helped = [level != "none" for level in levels]
-    distress = [h for h, c in zip(helped, cases, strict=True) if c.expect == "distress"]
-    calm = [h for h, c in zip(helped, cases, strict=True) if c.expect == "none"]
-    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for h, c in zip(helped, cases, strict=True):
-        per[c.category][0] += int(h)
-        per[c.category][1] += 1
-    return {
-        "distress_messages": len(distress),
-        "helped_first": sum(distress),
-        "recall": round(sum(distress) / len(distress), 4) if distress else None,
-        "other_messages": len(calm),
-        "others_helped_first": sum(calm),
-        "false_alarm_rate": round(sum(calm) / len(calm), 4) if calm else None,
-        "crisis_replies": sum(level == "crisis" for level in levels),
-        "categories": {
-            name: {"expect": next(c.expect for c in cases if c.category == name), "helped": h, "messages": n}
-            for name, (h, n) in sorted(per.items())
-        },
-        "missed": [c.text for h, c in zip(helped, cases, strict=True) if c.expect == "distress" and not h],
-        "false_alarm_texts": [c.text for h, c in zip(helped, cases, strict=True) if c.expect == "none" and h],
-    }
-
-
-def evaluate_distress(bot: Any, cases: list[DistressCase]) -> dict[str, Any]:
-    """Plan each message: a crisis reply, or an answer led by the urgent contacts, is help shown first."""
+def evaluate_distress(bot: Any, cases: list[CrisisCase]) -> dict[str, Any]:
+    """Plan each message: a crisis reply, or an answer led by the urgent contacts, is help shown
+    first (eval.crisis.measure, the distress messages the side to recognise); and how many were crisis replies."""
     levels = []
     for case in cases:
         plan = bot.plan(case.text)
         levels.append("crisis" if plan.status == "safeguarding" else (plan.risk.level if plan.risk else "none"))
-    return measure(levels, cases)
+    result = measure([level != "none" for level in levels], cases, side="distress")
+    result["crisis_replies"] = sum(level == "crisis" for level in levels)
+    return result
 
 
 def bank_calibration(bot: Any) -> dict[str, Any]:
     """The distress model's threshold read on its bank alone, as the crisis model's is
     (``eval.crisis.calibration``: each exemplar, whole and piece by piece, scored five-fold)."""
-    import numpy as np
-
-    from assistant.answer.risk import bank_vectors, load_distress_bank, pieces
-    from eval.crisis import calibration
+    from assistant.answer.risk import bank_vectors, load_distress_bank
 
     bank = load_distress_bank()
     vectors = bank_vectors(bank, bot.embedder, bot.settings.cache_path, prefix="distress")
-    piece_vectors = []
-    for text in bank.texts:
-        rest = pieces(text)[1:]
-        piece_vectors.append(np.asarray(bot.embedder.embed_documents(rest), dtype=np.float32) if rest
-                             else np.zeros((0, vectors.shape[1]), dtype=np.float32))
-    return calibration(bank, vectors, piece_vectors)
+    return calibration_with_pieces(bank, vectors, bot.embedder)
 
 
 def write_report(result: dict[str, Any], folder: Path, label: str, command: str) -> Path:
@@ -112,15 +62,15 @@ def write_report(result: dict[str, Any], folder: Path, label: str, command: str)
         f"Run {result['generated']} on commit {result['commit']} on `{result['cases_file']}`. Reproduce: `{command}`",
         "",
         f"- Messages saying the writer is not OK, shown the urgent contacts first: "
-        f"**{result['helped_first']} of {result['distress_messages']}** (recall {result['recall']:.3f})",
-        f"- Ordinary messages shown the urgent contacts first: **{result['others_helped_first']} of "
+        f"**{result['recognised']} of {result['distress_messages']}** (recall {result['recall']:.3f})",
+        f"- Ordinary messages shown the urgent contacts first: **{result['false_alarms']} of "
         f"{result['other_messages']}** ({result['false_alarm_rate']:.1%})",
         f"- Crisis replies among all {result['distress_messages'] + result['other_messages']} messages: "
         f"{result['crisis_replies']}",
         "",
         "| category | expected | urgent contacts first | messages |",
         "|---|---|---|---|",
-        *[f"| {name} | {c['expect']} | {c['helped']} | {c['messages']} |" for name, c in result["categories"].items()],
+        *[f"| {name} | {c['expect']} | {c['flagged']} | {c['messages']} |" for name, c in result["categories"].items()],
         "",
         "## Not OK, and not shown the urgent contacts first",
         "",
@@ -167,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                   commit=commit.stdout.strip() or "unknown", cases_file=str(args.cases))
     command = f"python -m eval.distress --cases {args.cases} --label {args.label}"
     path = write_report(result, args.report, args.label, command)
-    print(f"Not OK and shown the urgent contacts first: {result['helped_first']}/{result['distress_messages']}; "
-          f"ordinary shown them: {result['others_helped_first']}/{result['other_messages']}. Report: {path}")
+    print(f"Not OK and shown the urgent contacts first: {result['recognised']}/{result['distress_messages']}; "
+          f"ordinary shown them: {result['false_alarms']}/{result['other_messages']}. Report: {path}")
     return 0
 
 

@@ -115,6 +115,10 @@ Step = Callable[[Turn], "Plan | None"]
 # -- the steps, in order ---------------------------------------------------------------------
 
 
+# What read a message near the line (``Risk.by``), as the safeguarding step's verdict says it.
+_READ_BY = {"cue": "a cue", "meaning": "the crisis bank", "distress": "the distress bank"}
+
+
 def safeguarding(turn: Turn) -> Plan | None:
     """Someone at risk now: help that fits the danger first, and one cited pointer if the documents help.
 
@@ -125,8 +129,7 @@ def safeguarding(turn: Turn) -> Plan | None:
     ctx, text = turn.ctx, turn.question
     turn.risk = safety.assess(text, ctx.rules, ctx.risk_model, turn.vectors)
     if not turn.risk.crisis:
-        read = {"cue": "a cue", "meaning": "the crisis bank", "distress": "the distress bank"}.get(turn.risk.by,
-                                                                                               turn.risk.by)
+        read = _READ_BY.get(turn.risk.by, turn.risk.by)
         kind = f", {turn.risk.category}, read by {read}" if turn.risk.level == "near" else ""
         turn.trace.append(("safeguarding", f"{turn.risk.level} ({turn.risk.score:+.3f}){kind}"))
         return None

@@ -1078,18 +1078,18 @@ def _workplaces(text: str, w: Words) -> list[tuple[int, int, str]]:
             words.pop()
         if not words or " ".join(t.group().lower() for t in words) in w.keep:
             continue  # "Lewisham Council"
-
-        def names_it(word: str) -> bool:
-            # A brand or a place is kept elsewhere ("on whatsapp", "moving to deptford"); here it is the workplace.
-            low = word.lower().replace("’", "'")
-            if low in w.generic or low in _STOP or low in CHAT_WORDS or low in w.relation_words \
-                    or names.acronym(word):
-                return False  # "my job at the NHS"
-            return word[0].isupper() or low in w.place_names or _zipf(low) < INSTITUTION_ZIPF
-
-        if any(names_it(t.group()) for t in words):
+        if any(_names_workplace(t.group(), w, names) for t in words):
             spans.append((words[0].start(), words[-1].end(), "[workplace]"))
     return spans
+
+
+def _names_workplace(word: str, w: Words, names: _Names) -> bool:
+    """Does a word of a workplace's name name it: capitalised, a place, or a word English rarely uses?
+    A brand or a place is kept elsewhere ("on whatsapp", "moving to deptford"); here it is the workplace."""
+    low = word.lower().replace("’", "'")
+    if low in w.generic or low in _STOP or low in CHAT_WORDS or low in w.relation_words or names.acronym(word):
+        return False  # "my job at the NHS"
+    return word[0].isupper() or low in w.place_names or _zipf(low) < INSTITUTION_ZIPF
 
 
 def _dates(text: str) -> list[tuple[int, int, str]]:
