@@ -8,6 +8,7 @@ was written by a helper who saw no code and no bank, and is run once at first si
 
     python -m eval.distress --cases FILE --label first-sight
     python -m eval.distress --calibrate      # the distress model's threshold, read on its bank alone
+    python -m eval.distress --write-bank     # the sets in IN_BANK into the bank's file, after first sight
 """
 
 from __future__ import annotations
@@ -20,10 +21,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.crisis import CrisisCase, calibration_with_pieces, load_crisis_cases, measure
+from eval.crisis import CrisisCase, bank_from_sets, bank_kinds, calibration_with_pieces, load_crisis_cases, measure
 
 HERE = Path(__file__).resolve().parent
 REPORTS = HERE / "reports" / "distress"
+
+# The held-out sets whose messages the distress bank has learnt from, each after it was run once at
+# first sight (its report in eval/reports/distress/); from then on a regression set.
+IN_BANK = ("test_set.toml", "test_set_2.toml")
+# A test set's kinds of ordinary message, as the bank names them.
+BANK_KINDS = {
+    "question": "support_and_entitlements", "practical_worry": "practical_mild_stress",
+    "complaint": "complaints", "figure_of_speech": "figures_of_speech",
+    "about_others": "services_for_others_or_general", "past_now_ok": "past_difficulty_now_ok",
+}
 
 
 def load_distress_cases(path: Path) -> list[CrisisCase]:
@@ -51,6 +62,17 @@ def bank_calibration(bot: Any) -> dict[str, Any]:
     bank = load_distress_bank()
     vectors = bank_vectors(bank, bot.embedder, bot.settings.cache_path, prefix="distress")
     return calibration_with_pieces(bank, vectors, bot.embedder)
+
+
+def regenerated_bank() -> str:
+    """The package's file of the distress test sets' messages (``IN_BANK``), made again from the sets."""
+    from assistant.answer.risk import DISTRESS_FILE
+    from assistant.rules.exemplars import read_bank
+
+    main = read_bank(DISTRESS_FILE, ("distress", "not_distress"))
+    return bank_from_sets([HERE / "distress" / name for name in IN_BANK], set(main.texts), bank_kinds(main, "distress"),
+                          side="distress", aliases=BANK_KINDS, title="Distress", folder="eval/distress/",
+                          command="python -m eval.distress --write-bank")
 
 
 def write_report(result: dict[str, Any], folder: Path, label: str, command: str) -> Path:
@@ -93,7 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="latest")
     parser.add_argument("--calibrate", action="store_true",
                         help="print the distress model's thresholds read on its bank alone (no test set)")
+    parser.add_argument("--write-bank", action="store_true",
+                        help=f"write the messages of the {len(IN_BANK)} test sets the bank learns from into its file")
     args = parser.parse_args(argv)
+    if args.write_bank:
+        from assistant.answer.risk import DISTRESS_SETS_FILE
+
+        target = HERE.parent / "assistant" / "rules" / "data" / DISTRESS_SETS_FILE
+        target.write_text(regenerated_bank(), encoding="utf-8")
+        print(f"Wrote {target}.")
+        return 0
     if args.calibrate:
         from assistant import Assistant
 

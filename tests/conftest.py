@@ -48,6 +48,15 @@ def bot(settings, embedder) -> Assistant:
     return Assistant.load(settings, embedder=embedder)
 
 
+def seeded_index(bot: Assistant, folder: Path) -> Path:
+    """An empty index folder holding the session build's embedding cache: a build of its own there
+    embeds only what the session's did not (a rebuild's path), not the shipped documents again."""
+    from assistant.embed import CACHE_FOLDER
+
+    shutil.copytree(bot.settings.index_path / CACHE_FOLDER, folder / CACHE_FOLDER)
+    return folder
+
+
 def said_before(*messages: str) -> list[dict[str, str]]:
     """A chat history of the user's earlier messages (follow-ups read only what the user said)."""
     return [{"role": "user", "content": message} for message in messages]
