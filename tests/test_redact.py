@@ -423,6 +423,32 @@ def test_a_first_name_that_is_a_verb_a_noun_or_a_place_here_is_kept(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Joy", "Joy"),  # the whole message: the answer to "what's your name?"
+        ("rose okafor", "rose"),
+        ("hey its destiny!!! need to book a meeting", "destiny"),  # the opening says who writes
+        ("its faith again sorry, did u get my last msg", "faith"),
+        ("sunny here lol need help w council tax", "sunny"),
+        ("Grace and me are both in the same foster placement", "Grace"),  # with the writer
+        ("kayden n me got kicked out", "kayden"),
+        ("my names Will btw", "Will"),  # after "my name is", though also a word
+    ],
+)
+def test_a_first_name_that_is_also_a_word_is_removed_where_only_a_name_fits(text, name):
+    assert name not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["crystal clear thanks", "hope so", "its sunny today so im walking to college", "Will do, thanks",
+     "my mum and me are close again", "its grace period for the rent right"],
+)
+def test_the_same_words_stay_where_they_are_words(text):
+    assert redact(text) == text
+
+
 # -- the word lists: compact, and the caches over them bounded ----------------------------------
 
 

@@ -245,6 +245,9 @@ class Words:
     named_lower: re.Pattern[str]  # a name, up to two words, and a school's or placement's last word
     place_names: frozenset[str]  # the words of places' names (``places.txt``)
     said_verbs: frozenset[str]  # "said", "told": what a person just before them did
+    intro: re.Pattern[str]  # "its ...", "hey this is ...": a message that opens by saying who it is
+    intro_ends: frozenset[str]  # what may follow the name that opens a message ("here", "again")
+    with_me: re.Pattern[str]  # " and me", " n me": the person just before is with the writer
 
 
 def _alternation(phrases: Iterable[str]) -> str:
@@ -362,6 +365,12 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         ),
         place_names=frozenset(word for place in places for word in place.split()),
         said_verbs=frozenset(data["said_verbs"]),
+        intro=re.compile(
+            rf"^\W*(?:(?:{_alternation(data['greetings_before_intro'])})\W+)?{_alternation(data['intro_cues'])}\s+",
+            re.IGNORECASE,
+        ),
+        intro_ends=frozenset(data["intro_ends"]),
+        with_me=re.compile(rf"\s+{_alternation(data['with_me'])}\b", re.IGNORECASE),
         place_words=frozenset(data["street_suffixes"]) | frozenset(data["institution_suffixes"]),
         school_words=frozenset(data["school_suffixes_lower"]),
         home_words=frozenset(data["home_suffixes_lower"]),
@@ -578,7 +587,8 @@ def _name_span(text: str, pos: int, names: _Names, *, strong: bool) -> tuple[int
         return None
     first = tokens[0].group()
     if strong:
-        if first.lower() in _STOP or names.kept(first):
+        said_as_name = first[:1].isupper() and not first.isupper() and first.lower() in names.first  # "my names Will"
+        if (first.lower() in _STOP or names.kept(first)) and not said_as_name:
             return None
     else:
         if names.acronym(first):
@@ -695,6 +705,7 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
     spans.extend(_sign_off(text, names))
     starts = _sentence_starts(text)
     tokens = list(_TOKEN.finditer(text))
+    spans.extend(_name_slots(text, tokens, names))
     spans.extend(_rare_names(text, tokens, names))
     spans.extend(_word_names(text, tokens, starts, names))
     for m in _FAMILY.finditer(text):
@@ -776,6 +787,57 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
         if m.group(2).lower() in names.last and not names.kept(m.group(2)) and m.start() not in starts:
             spans.append((m.start(), m.end(), "[name]"))
     return spans
+
+
+def _name_slots(text: str, tokens: list[re.Match[str]], names: _Names) -> list[tuple[int, int, str]]:
+    """A first name, even one that is also a word, in a place only a person's name fits:
+
+    - the whole message ("Joy", "rose okafor": the answer to "what's your name?");
+    - the message's opening, saying who writes ("its faith again sorry", "hey its destiny!!!",
+      "sunny here lol": ``intro_cues``, then only ``intro_ends``, an initial or the end of a clause);
+    - just before "and me", "n me" ("Grace and me are both ...", "kayden n me got kicked out").
+    """
+    found: list[tuple[int, int, str]] = []
+
+    def first(word: str) -> bool:
+        low = word.lower()
+        return low in names.first and low not in _MODALS and low not in _CALENDAR and not names.kept(word)
+
+    def name_from(i: int) -> int:
+        """The end of the name starting at token ``i``: its surname(s) too."""
+        end = tokens[i].end()
+        for nxt in tokens[i + 1: i + 3]:
+            if text[end:nxt.start()].strip() or not (nxt.group().lower() in names.last or names.rare(nxt.group())):
+                break
+            end = nxt.end()
+        return end
+
+    def surname(word: str) -> bool:  # "okafor", "Adeyemi-Johnson"; not "clear", "so" (surnames too)
+        low = word.lower()
+        return names.rare(word) or ((low in names.last or first(word)) and _zipf(low) < RARE_ZIPF + 0.7)
+
+    words = [t for t in tokens if t.group().lower() not in _GREETINGS]
+    if 1 <= len(words) <= 3 and first(words[0].group()) and all(surname(t.group()) for t in words[1:]) \
+            and not re.search(r"[?]|\d", text):
+        return [(words[0].start(), words[-1].end(), "[name]")]
+    opening = names.w.intro.match(text)
+    at = opening.end() if opening else (words[0].start() if words else -1)
+    i = next((k for k, t in enumerate(tokens) if t.start() == at), None)
+    if i is not None and first(tokens[i].group()):
+        end = name_from(i)
+        rest = text[end:].lstrip()
+        nxt = _TOKEN.match(rest)
+        ends_clause = not rest or rest[0] in ",.!?:;-)" or (nxt is not None and (
+            nxt.group().lower() in names.w.intro_ends or (len(nxt.group()) == 1 and nxt.group().lower() not in "ai")))
+        here = nxt is not None and nxt.group().lower() == "here"
+        if (opening and ends_clause) or (not opening and here):
+            found.append((tokens[i].start(), end, "[name]"))
+    for m in names.w.with_me.finditer(text):
+        before = [t for t in tokens if t.end() <= m.start()][-1:]
+        if before and text[before[0].end():m.start()].strip() == "" and (
+                first(before[0].group()) or names.likely(before[0].group())):
+            found.append((before[0].start(), before[0].end(), "[name]"))
+    return found
 
 
 def _word_name_after_relation(word: str, names: _Names) -> bool:
