@@ -57,6 +57,9 @@ def test_the_installed_package_ingests_and_answers_in_a_council_folder(installed
     shutil.copy(PROJECT_ROOT / "council.toml", work / "council.toml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    # The test run's model cache (the exported model, the exemplar banks' vectors), a setting like any
+    # other: what this test proves is the package, not a first embedding of the banks.
+    env["ASSISTANT_CACHE_DIR"] = str(PROJECT_ROOT / ".cache")
 
     where = run(installed / "python", "-c", "import assistant; print(assistant.__file__)", cwd=work, env=env)
     assert Path(where.strip()).is_relative_to(installed.parent), "the package must come from the wheel"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import seeded_index
 
 from assistant import Assistant, load_settings
 from assistant.cli import main
@@ -88,9 +89,10 @@ def test_white_text_on_a_background_is_seen_and_white_text_alone_is_not():
 # -- a real ingest of the real corpus with the hostile documents beside it ----------------------
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory, embedder):
+def hostile(tmp_path_factory, bot, embedder):
     """The real corpus plus the hostile documents, ingested through the CLI; (settings, CLI output, bot)."""
     root = tmp_path_factory.mktemp("hostile")
+    seeded_index(bot, root / "index")
     corpus = root / "corpus"
     shutil.copytree(Path(__file__).resolve().parent.parent / "corpus", corpus)
     with (corpus / "manifest.toml").open("a", encoding="utf-8") as manifest:
