@@ -175,6 +175,14 @@ def test_the_same_word_beside_a_subject_the_documents_cover_is_answered(bot):
     assert "£2,000" in reply.text
 
 
+def test_a_story_told_with_a_place_and_a_partner_is_answered_for_what_it_asks(bot):
+    """'girlfriend' is a word the documents never use, and 'catford' where it happened: a place
+    weighs nothing on the absent side, so the council tax question the story ends in is answered."""
+    reply = bot.ask("me and my girlfriend just moved into a flat in catford, im 21 and left care last year. "
+                    "we got a council tax letter today and i had no idea we had to pay it. is there anything for care leavers?")
+    assert reply.status == "answered" and "100% council tax discount" in reply.text, reply.text
+
+
 def test_misspellings_chat_words_and_months_are_not_taken_for_an_unknown_subject(bot):
     lexicon = bot.context.lexicon
     said = "wat help is there wiv accomodation in march innit"

@@ -293,7 +293,9 @@ def absent_subject(turn: Turn) -> str | None:
     # only the specific ones name what is not covered.
     unused = specifics.unused_words(ask, lexicon, CHAT_WORDS)
     words = specifics.specific_words(unused, english.zipf, english.places())
-    if not words or specifics.share_of_topic(ask, unused, lexicon) < ABSENT_SHARE:
+    # A place says where, not what: "a flat in catford" weighs nothing on the absent side.
+    weighed = [w for w in unused if w not in english.places()]
+    if not words or specifics.share_of_topic(ask, weighed, lexicon) < ABSENT_SHARE:
         return None
     content = specifics.content_text(ask, lexicon)
     if (_meaning(turn, content, specifics.without_words(content, unused)) >= ABSENT_CONTENT
