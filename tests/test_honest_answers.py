@@ -264,3 +264,19 @@ def test_a_share_still_answers_how_many(bot):
     reply = bot.ask("How many care leavers were living in suitable accommodation in 2020/21?", audience="staff")
     assert reply.status == "answered", reply.text
     assert "92%" in reply.text
+
+
+def test_a_list_whose_lead_in_says_these_comes_with_the_sentence_that_says_what_they_are(bot, tmp_path, embedder):
+    reply = bot.ask("What are the statutory principles I must keep in mind when I make decisions about children in care?",
+                    audience="staff")
+    assert reply.text.startswith("The Children and Social Work Act 2017 introduced seven corporate parenting principles. "
+                                 "Local Authorities must consider these"), reply.text
+    # Any council's documents: the sentence before a list that leans on it.
+    corpus = make_corpus(tmp_path / "corpus", {
+        "offer.md": "# Your rights\n\nThe council has made five promises to care leavers. We will keep these until you are 25:\n\n"
+                    "- You will have a personal adviser\n- You will have a pathway plan\n- You will get help with housing\n"
+                    "- You will get help with education\n- You will get help with money\n",
+    })
+    other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    reply = other.ask("what promises does the council make to care leavers")
+    assert reply.text.startswith("The council has made five promises to care leavers. We will keep these"), reply.text

@@ -89,8 +89,10 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
     A title line is read with the title line next to it: "Councillor Edison Huynh"
     above "Cabinet Member for Children and Young People".
     """
-    if not chosen or len(chosen[0].pieces) != 1:
+    if not chosen:
         return chosen
+    if len(chosen[0].pieces) != 1:
+        return _list_with_its_subject(chosen, index, chunk_pos)
     lead = chosen[0]
     chunk = index.chunks[chunk_pos[lead.chunk_id]]
     if chunk.kind != "prose" or lead.pieces[0] not in chunk.units:
@@ -126,6 +128,28 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
             used.add(((next_start, next_end),))
     extended = replace(lead, text=body, pieces=((start, end),))
     return [extended, *(c for c in chosen[1:] if c.pieces not in used)]
+
+
+def _list_with_its_subject(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str, int]) -> list[Statement]:
+    """A list whose lead-in leans on the sentence before it ("Local Authorities must consider these
+    whenever …:") takes that sentence in, which says what "these" are ("The Children and Social
+    Work Act 2017 introduced seven corporate parenting principles.")."""
+    lead = chosen[0]
+    chunk = index.chunks[chunk_pos[lead.chunk_id]]
+    first = lead.pieces[0]
+    if chunk.kind != "prose" or first not in chunk.units or not chunk.units.index(first):
+        return chosen
+    position = chunk.units.index(first)
+    text = index.texts[chunk.document_id]
+    lead_in = " ".join(text[first[0]:first[1]].split())
+    prev_start, prev_end = chunk.units[position - 1]
+    previous = " ".join(text[prev_start:prev_end].split())
+    leans = _BACK_REFERENCE.match(lead_in) or _REFERS.search(lead_in)
+    if not (leans and lead_in.endswith(":") and previous.endswith(".") and len(previous) <= 220
+            and "\n" not in text[prev_end:first[0]] and chunk.is_statement(position - 1)):
+        return chosen
+    extended = replace(lead, text=f"{previous} {lead.text}", pieces=((prev_start, prev_end), *lead.pieces))
+    return [extended, *(c for c in chosen[1:] if c.pieces != ((prev_start, prev_end),))]
 
 
 def _title_pair(text: str, first: Span, second: Span) -> bool:
