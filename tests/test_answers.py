@@ -212,6 +212,22 @@ def test_what_changed_answers_side_by_side(bot):
     _check_grounded(bot, reply)
 
 
+@pytest.mark.parametrize("question", [
+    "was the EET target lowered? it was 70% in the last strategy i think",  # a figure moved
+    "is the board takeover meeting a new thing or did the old strategy have it too",
+    "who chaired the corporate parenting board under each strategy",  # both strategies named at once
+])
+def test_a_comparison_in_other_words_of_change_answers_side_by_side(bot, question):
+    reply = bot.ask(question, audience="staff")
+    assert "Now (" in reply.text and "Before (" in reply.text, reply.text
+    assert [c.document_id for c in reply.citations][:2] == ["cps-2025-28", "cps-2021-24"]
+
+
+@pytest.mark.parametrize("question", ["can i keep my PA if i move to birmingham", "how do i get both the bursary and the grant"])
+def test_the_same_words_in_an_ordinary_question_are_not_a_comparison(bot, question):
+    assert "Before (" not in bot.ask(question).text
+
+
 def test_what_changed_pairs_sentences_by_the_vectors_the_build_holds(bot, monkeypatch):
     """Setting like beside like reads a sentence's vector from the build; only table rows, lists
     and headings' parts (texts the build never embedded whole) are embedded while answering."""

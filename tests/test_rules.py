@@ -26,7 +26,8 @@ MEANS = {
     "past": lambda text, rules: asks_about_past(text, rules=rules),
     "present": lambda text, rules: asks_about_present(text, rules=rules),
     **{name: lambda text, rules, name=name: getattr(rules, name).search(text) for name in CUE_SETS
-       if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time", "current_document", "second_ask",
+       if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time", "current_document", "both_documents",
+                                               "second_ask",
                                                "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
                                                "obligation_ask", "says_yes", "says_no", "says_depends")},
     "yes_no_ask": lambda text, rules: rules.yes_no_ask.search(the_ask(text)),

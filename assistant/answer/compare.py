@@ -29,9 +29,12 @@ def asks_what_changed(question: str, rules: Rules | None = None) -> bool:
 
 def spans_both(question: str, periods: fusion.Periods, rules: Rules | None = None) -> bool:
     """Does the question name the replaced document and the current one ("in 2021-24 … in
-    2025-28", "the old strategy … the new one")? Then it compares them, whatever its words of
+    2025-28", "the old strategy … the new one"), or both at once ("under each strategy": rules
+    [both_documents])? Then it compares them, whatever its words of
     change. ("the new provider … per the 2021-24 strategy" names one: rules [current_document].)"""
     rules = rules or default_rules()
+    if rules.both_documents.search(question):
+        return True  # "under each strategy", "in both strats"
     past, present = periods.years(question)
     return bool((past or rules.past.search(question)) and (present or rules.current_document.search(question)))
 
@@ -54,7 +57,7 @@ def is_comparison(ctx: AnswerContext, question: str,
 def change_topic(standalone: str, rules: Rules | None = None) -> str:
     """What the comparison is about: the question without its words of change and time."""
     rules = rules or default_rules()
-    topic = rules.change_time.sub(" ", rules.what_changed.sub(" ", standalone))
+    topic = rules.change_time.sub(" ", rules.what_changed.sub(" ", rules.both_documents.sub(" ", standalone)))
     return " ".join(topic.split()) or standalone
 
 

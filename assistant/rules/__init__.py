@@ -26,7 +26,8 @@ CUE_SETS = (
     "past", "present",
     "ask_contact", "ask_percent", "ask_count", "ask_money", "ask_how_much", "ask_quantity", "ask_rate",
     "ask_clock", "ask_frequency", "ask_duration", "ask_date", "ask_time", "second_ask",
-    "follow_start", "refers_back", "new_topic", "which_time", "what_changed", "current_document", "change_time",
+    "follow_start", "refers_back", "new_topic", "which_time",
+    "what_changed", "both_documents", "current_document", "change_time",
     "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
     "yes_no_ask", "obligation_ask", "says_yes", "says_no", "says_depends",
 )
@@ -119,6 +120,7 @@ class Rules:
     new_topic: CueSet
     which_time: CueSet
     what_changed: CueSet
+    both_documents: CueSet
     current_document: CueSet
     change_time: CueSet
     thing_ask: CueSet
