@@ -223,6 +223,12 @@ def test_a_comparison_in_other_words_of_change_answers_side_by_side(bot, questio
     assert [c.document_id for c in reply.citations][:2] == ["cps-2025-28", "cps-2021-24"]
 
 
+def test_a_side_found_by_meaning_though_not_first_by_words_is_compared(bot):
+    """The replaced strategy's closest passage in meaning is its second by fused rank: still a side."""
+    reply = bot.ask("Has the structure of the Lewisham Pledge changed from the last strategy to this one?", audience="staff")
+    assert "Before (" in reply.text and "with the addition of a seventh strand" in reply.text, reply.text
+
+
 @pytest.mark.parametrize("question", ["can i keep my PA if i move to birmingham", "how do i get both the bursary and the grant"])
 def test_the_same_words_in_an_ordinary_question_are_not_a_comparison(bot, question):
     assert "Before (" not in bot.ask(question).text

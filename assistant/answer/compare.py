@@ -76,7 +76,8 @@ def sides(ctx: AnswerContext, topic: str, vectors: QueryVectors) -> tuple[list[S
         passages = ctx.retriever.search(topic, k=3, prefer="none", documents={i for i in ids if i},
                                         vectors=vectors)
         cands = listing.prefer_lists(ctx.statements(passages, qvec, qterms), topic)
-        if not cands or (passages[0].similarity < ctx.settings.min_similarity and cands[0].overlap < 0.5):
+        # Ranked by fused score, the first passage need not be the closest in meaning: the best one counts.
+        if not cands or (max(p.similarity for p in passages) < ctx.settings.min_similarity and cands[0].overlap < 0.5):
             return None
         per_side.append(cands[:SIDE_CANDIDATES])
     now, before = like_for_like(ctx, *per_side)
