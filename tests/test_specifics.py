@@ -52,6 +52,10 @@ def test_the_kind_of_fact_asked_for(question, kind):
         ("which gyms can i use for free", "gyms"),
         ("who is the manager of the leaving care team?", "the manager of the leaving care team"),
         ("What does the Pledge say about housing?", None),
+        # "one" stands for the thing named before it, or for one named in an earlier message
+        ("i dont have a national insurance number, how do i get one", "a national insurance number"),
+        ("how long is the wait for a council flat and how do i get one", "a council flat"),
+        ("how much does it cost and how do i get one", None),
     ],
 )
 def test_the_thing_a_yes_no_question_asks_about(question, thing):

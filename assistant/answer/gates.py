@@ -357,7 +357,10 @@ def _same_line(a: Fact, b: Fact, texts: dict[str, str]) -> bool:
     return "\n" not in texts[a.document_id][first[0] : second[0]]
 
 
-_PRONOUN = re.compile(r"(it|that|this|they|them|he|she|those|these)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"(it|that|this|they|them|he|she|those|these|mine|yours)\b", re.IGNORECASE)
+# "how do i get one": "one" stands for the thing named before it ("a national insurance number").
+_ONE = re.compile(r"(one|ones)\b", re.IGNORECASE)
+_NAMED_BEFORE = re.compile(r"\b(?:a|an|the|my)\s+(?=[^\W\d])", re.IGNORECASE)
 # "how much would be sitting in my isa": "how much" is the subject; what follows names no thing.
 _PREDICATE = re.compile(r"(be|been|being)\b", re.IGNORECASE)
 
@@ -371,6 +374,11 @@ def asked_thing(question: str, rules: Rules | None = None) -> str | None:
     rules = rules or default_rules()
     for match in [*rules.thing_ask.matches(question), *rules.role_ask.matches(question)]:
         thing = rules.thing_end.split(match.group("thing")).strip()
+        if _ONE.fullmatch(thing):
+            named = list(_NAMED_BEFORE.finditer(question[: match.start("thing")]))
+            if not named:
+                continue  # "how much does it cost and how do i get one": named in an earlier message
+            thing = rules.thing_end.split(question[named[-1].start(): match.start("thing")]).strip()
         if _PRONOUN.match(thing) or _PREDICATE.match(thing):
             continue  # "is it still running": "it" is what was asked about before, not a new thing
         if rules.thing_filler.sub(" ", thing).strip():
