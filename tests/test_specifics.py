@@ -211,3 +211,9 @@ def test_a_payment_asked_for_by_how_often_it_is_paid_is_declined_when_no_amount_
     reply = bot.ask("what weekly payment does a staying put carer get")
     assert reply.status == "not_found", reply.text
     assert "exact amount" in reply.text.split("\n\n")[0]
+
+
+def test_a_figure_in_the_section_asked_about_is_found_though_the_question_says_it_in_other_words(bot):
+    """'if i go into supported lodgings': 'go' says nothing of the topic; the host's 10 hours a week answer it."""
+    reply = bot.ask("if i go into supported lodgings how much help does the person i live with actually give me")
+    assert reply.status == "answered" and "10 hours per week" in reply.text, reply.text

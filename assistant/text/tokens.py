@@ -25,13 +25,14 @@ STOP_WORDS = frozenset(
     council""".split()
 )
 # Words that say how much, how sure or how vaguely, never what about: "is it really free",
-# "how much help do i actually get", "that kind of thing". A question's topic leaves them out
+# "how much help do i actually get", "that kind of thing"; nor does "go" ("if i go into supported
+# lodgings" is about supported lodgings). A question's topic leaves them out
 # (answer/gates.py: Lexicon.topic), though the documents use some of them once or twice.
 FILLER_WORDS = frozenset(
     """really actually basically honestly literally seriously genuinely truly properly totally completely
     absolutely definitely probably maybe perhaps surely certainly apparently obviously exactly roughly
     quite pretty super even still already ever anyway anyways like kinda sorta kind sort thing things
-    stuff bit lot lots""".split()
+    stuff bit lot lots go goes going went gone""".split()
 )
 # A year, a span of years or a d/m/y date ("2020", "2025-28", "2020/21", "31/03/25"): what dates a
 # fact or a chart, not a figure of its own (ingest/statements.py, answer/gates.py).
