@@ -184,6 +184,7 @@ def test_a_new_document_and_a_new_file_are_drafts_until_published(app, embedder)
         assert corpus_files(app) == before
         assert not answers(app, embedder, PHOTOCARD, "Oyster photocard for buses")
 
+        settled(page)  # a click during a rerun is lost
         page.get_by_role("button", name=messages.DRAFT_PUBLISH).click()
         said = notice(page, "Added travel.md")
         assert said == messages.UPLOAD_DONE.format(name="travel.md", documents=4, chunks=4)
@@ -202,6 +203,7 @@ def test_a_new_document_and_a_new_file_are_drafts_until_published(app, embedder)
         assert "buses and trams. → Care leavers can borrow a bicycle" in shown
         screenshot(page, "staff-draft-replace.png")
         assert corpus_files(app) == published
+        settled(page)  # a click during a rerun is lost
         page.get_by_role("button", name=messages.DRAFT_DISCARD).click()
         assert notice(page, "The draft") == messages.DRAFT_DISCARDED.format(name="travel.md")
         settled(page)
@@ -216,6 +218,7 @@ def test_a_new_document_and_a_new_file_are_drafts_until_published(app, embedder)
         shown = draft_panel(page, showing="Care leavers can get a free 16-25 Railcard").inner_text()
         assert "→ Care leavers can get a free 16-25 Railcard" in shown
         assert not answers(app, embedder, RAILCARD_QUESTION, "Railcard from their personal adviser")
+        settled(page)  # a click during a rerun is lost
         page.get_by_role("button", name=messages.DRAFT_PUBLISH).click()
         said = notice(page, "Replaced the file")
         assert said == messages.MANAGE_REPLACED.format(title="Travel help 2026", name="travel.md", documents=4,
