@@ -280,3 +280,22 @@ def test_a_list_whose_lead_in_says_these_comes_with_the_sentence_that_says_what_
     other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     reply = other.ask("what promises does the council make to care leavers")
     assert reply.text.startswith("The council has made five promises to care leavers. We will keep these"), reply.text
+
+
+@pytest.mark.parametrize(("question", "definition"), [
+    ("my PA said im a former relevant child?? what does that mean", "Former relevant child: usually a care leaver aged 18"),
+    ("what does corporate parenting even mean", "Corporate parenting means the council acts like a good parent"),
+])
+def test_a_question_for_what_a_word_means_is_led_by_the_documents_own_definition(bot, question, definition):
+    assert bot.ask(question).text.startswith(definition)
+
+
+def test_any_councils_definition_leads_an_answer_to_what_its_word_means(tmp_path, embedder):
+    corpus = make_corpus(tmp_path / "corpus", {
+        "offer.md": "# Staying close\n\nAsk your PA what staying close could mean for you, and whether staying close "
+                    "is right for you.\n\n# Other options\n\nYou can stay with your foster family after 18 if you all "
+                    "agree. Staying close means you live near your old foster family, with support from them.\n",
+    })
+    other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    reply = other.ask("whats staying close mean")
+    assert reply.text.startswith("Staying close means you live near your old foster family"), reply.text

@@ -29,7 +29,7 @@ MEANS = {
        if name.startswith("ask_") or name in ("follow_start", "refers_back", "new_topic", "what_changed", "change_time", "current_document", "both_documents",
                                                "second_ask",
                                                "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
-                                               "obligation_ask", "says_yes", "says_no", "says_depends")},
+                                               "obligation_ask", "says_yes", "says_no", "says_depends", "definition_ask")},
     "yes_no_ask": lambda text, rules: rules.yes_no_ask.search(the_ask(text)),
     "which_time": lambda text, rules: rules.which_time.fullmatch(text),
 }

@@ -78,6 +78,37 @@ _BACK_REFERENCE = re.compile(r"(It|This|That|These|Those|They|Then|He|She)\b")
 _REFERS = re.compile(r"\b(it|this|that|these|those|they|them)\b", re.IGNORECASE)
 
 
+# A statement that says what something is: "Corporate parenting is a shared responsibility …",
+# "Former relevant child: usually a care leaver …", "Supported lodgings means you live …".
+_DEFINES = re.compile(r"^\W*(?P<subject>[^.:;!?\n]{2,60}?)\W*\s(?:is|are|means|refers to|describes)\b"
+                      r"|^\W*(?P<named>[^.:;!?\n]{2,60}?):\s")
+# How much of the question's own words the defined subject must be, not counting the words that
+# ask what something means.
+DEFINES_SHARE = 0.5
+ASKING_WHAT_IT_MEANS = "mean means meaning meant define definition explain stand plain simple terms words english even"
+
+
+def definition_first(candidates: list[Statement], asked: set[str]) -> list[Statement]:
+    """For a question asking what something means (``asked``: its words, less the words that ask),
+    the documents' own definitions of it lead: among the first few statements, the best-scored
+    one of each document whose subject is made of the question's words and is at least
+    ``DEFINES_SHARE`` of them ("Corporate parenting means …" in the Local Offer, "Corporate
+    parenting is a shared responsibility …" in the strategy)."""
+    if not asked or not candidates:
+        return candidates
+    top = candidates[0].score
+    defining: dict[str, Statement] = {}
+    for cand in candidates[:8]:
+        found = _DEFINES.match(cand.text)
+        subject = terms(found.group("subject") or found.group("named")) if found else set()
+        if subject and subject <= asked and len(subject) >= DEFINES_SHARE * len(asked):
+            defining.setdefault(cand.document_id, cand)
+    if not defining:
+        return candidates
+    leads = [replace(c, score=max(c.score, top)) for c in defining.values()]
+    return [*leads, *(c for c in candidates if c not in defining.values())]
+
+
 def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str, int]) -> list[Statement]:
     """Let a one-sentence lead carry on to the next sentence of the same line or paragraph,
     and take in the sentence before it when it starts with "It", "This", "They"… or when the

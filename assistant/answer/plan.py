@@ -226,6 +226,9 @@ def gather_evidence(turn: Turn) -> Plan | None:
         candidates = evidence.spelled_out(candidates, standalone, ctx.glossary)
     if retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
         candidates = evidence.prefer_current(candidates, set(ctx.superseded))
+    if ctx.rules.definition_ask.search(turn.ask):
+        asked = ctx.tokens.terms(turn.ask) - ctx.tokens.terms(evidence.ASKING_WHAT_IT_MEANS)
+        candidates = evidence.definition_first(candidates, asked)
     turn.candidates = candidates
     turn.chosen = select(candidates)
     turn.why = [WHY_LEAD, *[WHY_SECOND] * (len(turn.chosen) - 1)]

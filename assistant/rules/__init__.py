@@ -29,7 +29,7 @@ CUE_SETS = (
     "follow_start", "refers_back", "new_topic", "which_time",
     "what_changed", "both_documents", "current_document", "change_time",
     "thing_ask", "role_ask", "thing_end", "thing_filler", "kind_words",
-    "yes_no_ask", "obligation_ask", "says_yes", "says_no", "says_depends",
+    "yes_no_ask", "obligation_ask", "says_yes", "says_no", "says_depends", "definition_ask",
 )
 
 
@@ -129,6 +129,7 @@ class Rules:
     thing_filler: CueSet
     kind_words: CueSet
     yes_no_ask: CueSet
+    definition_ask: CueSet
     obligation_ask: CueSet
     says_yes: CueSet
     says_no: CueSet
