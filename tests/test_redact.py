@@ -449,6 +449,26 @@ def test_the_same_words_stay_where_they_are_words(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "item"),
+    [
+        ("im at Crestline Logistics on the night shift", "Crestline"),  # a business's own name, uncued
+        ("Teknik Motors garage is where i do my apprenticeship", "Teknik"),
+        ("discord zeno#4412", "zeno#4412"),  # a gaming tag
+        ("my bday is in march, i was born in 06", "06"),  # the year of birth alone
+        ("im a 2006 baby", "2006"),
+    ],
+)
+def test_a_workplace_a_gaming_tag_and_a_year_of_birth_are_removed(text, item):
+    assert item not in redact(text)
+
+
+@pytest.mark.parametrize("text", ["is Amazon Logistics hiring or is Royal Mail better", "my birthday is in 10 days",
+                                  "born in 2 weeks hopefully, the baby i mean", "is Costa Express open late"])
+def test_brands_and_numbers_that_are_no_birth_stay(text):
+    assert redact(text) == text
+
+
 # -- the word lists: compact, and the caches over them bounded ----------------------------------
 
 

@@ -115,9 +115,11 @@ _BIRTH_BEFORE = re.compile(rf"{_BIRTH_CUE}\W+(?:\w+\W+){{0,3}}$", re.IGNORECASE)
 _DATE_AFTER_CUE = re.compile(
     rf"\b{_BIRTH_CUE}\s*(?::|is|was|on|in|=|-)?\s*(?:is\s+|on\s+)?(?:the\s+)?"
     rf"({_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+(?:19|20)\d{{2}}|{_MONTH}\s+{_DAY}|\d{{1,2}}\s*[/.-]\s*\d{{1,2}}|"
-    rf"(?:19|20)\d{{2}})",
+    rf"(?:19|20)\d{{2}}|'?\d{{2}}(?![\d:.,]?\d)(?!\s*(?:days?|weeks?|months?|years?|hours?|mins?|minutes?|%)))",
     re.IGNORECASE,
 )
+# "im a 2006 baby": the year someone was born in.
+_BIRTH_YEAR = re.compile(r"\b((?:19|20)\d{2})\s+(?:baby|babies|born|bby)\b", re.IGNORECASE)
 # Parts are bounded (64 characters, as an address's local part is) so a long run without an
 # "@" or an "at" costs linear time: 8,000 digits once took 1.3 s.
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}\s?@\s?[\w-]{1,64}(?:\s?\.\s?[\w-]{1,64})+")
@@ -140,7 +142,8 @@ _PROVIDER_EMAIL = re.compile(
 _SOCIAL = r"(?:insta|instagram|snap|snapchat|tiktok|twitter|fb|facebook|discord|telegram)"
 _HANDLE = re.compile(
     rf"(?<![\w.@])(@[A-Za-z0-9_.]{{2,}})|\b{_SOCIAL}(?:\s+(?:name|username|handle))?\s*(?:\s+is|\s+its|\s+it['’]s|:|=)\s*(@?[\w.]*\w{{2,}}[\w.]*)|"
-    rf"\b{_SOCIAL}\s+(@?\w*[\d_.]\w*[\w.]*)",
+    rf"\b{_SOCIAL}\s+(@?\w*[\d_.]\w*[\w.]*)|"
+    r"(?<![\w#])([A-Za-z][\w.]{1,31}#\d{4})\b",  # a gaming tag: "zeno#4412"
     re.IGNORECASE,
 )
 _NI = re.compile(r"\b[A-Z]{2}[\s.-]?(?:\d{2}[\s.-]?){3}[A-D]\b", re.IGNORECASE)
@@ -248,6 +251,7 @@ class Words:
     intro: re.Pattern[str]  # "its ...", "hey this is ...": a message that opens by saying who it is
     intro_ends: frozenset[str]  # what may follow the name that opens a message ("here", "again")
     with_me: re.Pattern[str]  # " and me", " n me": the person just before is with the writer
+    business: re.Pattern[str]  # "Crestline Logistics": capitalised words and a business's last word
 
 
 def _alternation(phrases: Iterable[str]) -> str:
@@ -371,6 +375,9 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         ),
         intro_ends=frozenset(data["intro_ends"]),
         with_me=re.compile(rf"\s+{_alternation(data['with_me'])}\b", re.IGNORECASE),
+        business=re.compile(
+            rf"\b((?:{cap}\s+){{1,3}})(?i:{_alternation(data['business_suffixes'])})\b(?!['’]s)"
+        ),
         place_words=frozenset(data["street_suffixes"]) | frozenset(data["institution_suffixes"]),
         school_words=frozenset(data["school_suffixes_lower"]),
         home_words=frozenset(data["home_suffixes_lower"]),
@@ -1142,6 +1149,12 @@ def _workplaces(text: str, w: Words) -> list[tuple[int, int, str]]:
             continue  # "Lewisham Council"
         if any(_names_workplace(t.group(), w, names) for t in words):
             spans.append((words[0].start(), words[-1].end(), "[workplace]"))
+    # Uncued, a business's own name: "im at Crestline Logistics on the night shift".
+    for m in w.business.finditer(text):
+        named = [t.group() for t in _TOKEN.finditer(m.group(1))]
+        if any(_zipf(word.lower()) < INSTITUTION_ZIPF and not names.kept(word) and word.lower() not in w.generic
+               and word.lower() not in w.keep for word in named):
+            spans.append((m.start(), m.end(), "[workplace]"))
     return spans
 
 
@@ -1160,6 +1173,7 @@ def _dates(text: str) -> list[tuple[int, int, str]]:
     spans = [(m.start(), m.end(), "[date]") for m in _DATE_WITH_YEAR.finditer(text)
              if not _still_to_come(text, m.start(), m.end())]
     spans += [(m.start(1), m.end(1), "[date]") for m in _DATE_AFTER_CUE.finditer(text)]
+    spans += [(m.start(1), m.end(1), "[date]") for m in _BIRTH_YEAR.finditer(text)]
     # Said in words: with a year it is a date of birth or near enough; a day and month alone only
     # after a birth cue ("the meeting is on the third of march" stays).
     for start, end, year in spelled.dates(text):
@@ -1207,7 +1221,7 @@ def _emails(text: str, w: Words) -> list[tuple[int, int, str]]:
         if m.group().lower() not in w.public_emails
     ]
     for m in _HANDLE.finditer(text):
-        group = next(i for i in (1, 2, 3) if m.group(i))
+        group = next(i for i in (1, 2, 3, 4) if m.group(i))
         found.append((m.start(group), m.end(group), "[handle]"))
     return found
 
