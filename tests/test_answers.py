@@ -344,3 +344,16 @@ def test_stream_yields_pieces_then_the_reply(bot):
     pieces = list(bot.ask_stream("how much is the uni bursary"))
     *text, final = pieces
     assert "".join(text) == final.text and final.status == "answered"
+
+
+def test_a_table_row_set_side_by_side_is_embedded_once_for_the_build(bot, monkeypatch):
+    """The rows a comparison embeds while answering are kept for the build: asked again, none is embedded."""
+    question = "How has the target for care leavers in suitable accommodation changed?"
+    bot.ask(question, audience="staff")
+    embedded: list[str] = []
+    embed_query = bot.embedder.embed_query
+    monkeypatch.setattr(bot.embedder, "embed_query", lambda text: embedded.append(text) or embed_query(text))
+    bot.embedder._cached_query.cache_clear()
+    reply = bot.ask(question, audience="staff")
+    assert "Now (" in reply.text and "Before (" in reply.text
+    assert embedded and all(text.startswith("How has the target for care leavers") for text in embedded)  # its own words

@@ -118,4 +118,4 @@ def _vector(ctx: AnswerContext, statement: Statement) -> np.ndarray:
             rows = ctx.unit_pos.get((ci, chunk.units.index(statement.pieces[0])))
             if rows and len(rows) == 1:
                 return np.asarray(ctx.index.unit_vectors[rows[0]], dtype=np.float32)
-    return np.asarray(ctx.retriever.embedder.embed_query(statement.text[:400]), dtype=np.float32)
+    return ctx.statement_vector(statement.text[:400])

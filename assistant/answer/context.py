@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,9 @@ from assistant.rules import Rules
 from assistant.text.glossary import Glossary
 from assistant.text.tokens import Tokens
 from assistant.types import Passage
+
+# Statement vectors a build keeps once embedded while answering (384 floats each: 6 MB at most).
+STATEMENT_VECTORS = 4096
 
 
 @dataclass
@@ -43,6 +47,8 @@ class AnswerContext:
     # Does a message compare the documents ("has the EET target gone up since the last strategy"),
     # by meaning (answer/change.py). None where no document replaced another: nothing to compare.
     change_model: ChangeModel | None = field(init=False, repr=False)
+    _statement_vectors: dict[str, np.ndarray] = field(init=False, repr=False, default_factory=dict)
+    _statement_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         index = self.index
@@ -89,6 +95,19 @@ class AnswerContext:
         """The passages' sentences, lists and rows, scored against the question (see evidence.py)."""
         return evidence.statements(self.index, self.chunk_pos, self.unit_pos, passages, qvec, question_terms,
                                    self.headings)
+
+    def statement_vector(self, text: str) -> np.ndarray:
+        """The vector of a statement the build never embedded whole (a table row, a list), embedded
+        at its first use and kept for the build's life (at most ``STATEMENT_VECTORS`` of them): the
+        same rows are set side by side again and again ("what changed")."""
+        found = self._statement_vectors.get(text)
+        if found is None:
+            found = np.asarray(self.retriever.embedder.embed_query(text), dtype=np.float32)
+            with self._statement_lock:
+                if len(self._statement_vectors) >= STATEMENT_VECTORS:
+                    self._statement_vectors.pop(next(iter(self._statement_vectors)))  # the oldest
+                self._statement_vectors[text] = found
+        return found
 
     def chunk_text(self, chunk_id: str) -> str:
         """A chunk's full text, or "" for an id this build does not have."""
