@@ -434,6 +434,7 @@ def test_a_first_name_that_is_a_verb_a_noun_or_a_place_here_is_kept(text):
         ("Grace and me are both in the same foster placement", "Grace"),  # with the writer
         ("kayden n me got kicked out", "kayden"),
         ("my names Will btw", "Will"),  # after "my name is", though also a word
+        ("grace my old foster carer still checks on me", "grace"),  # the words after it describe her
     ],
 )
 def test_a_first_name_that_is_also_a_word_is_removed_where_only_a_name_fits(text, name):
@@ -457,6 +458,8 @@ def test_the_same_words_stay_where_they_are_words(text):
         ("discord zeno#4412", "zeno#4412"),  # a gaming tag
         ("my bday is in march, i was born in 06", "06"),  # the year of birth alone
         ("im a 2006 baby", "2006"),
+        ("does westbury park high give free meals", "westbury"),  # a school, a placement by its last words
+        ("i'm at Hollybank Young People's Service till i'm 18", "Hollybank"),
     ],
 )
 def test_a_workplace_a_gaming_tag_and_a_year_of_birth_are_removed(text, item):
@@ -464,6 +467,8 @@ def test_a_workplace_a_gaming_tag_and_a_year_of_birth_are_removed(text, item):
 
 
 @pytest.mark.parametrize("text", ["is Amazon Logistics hiring or is Royal Mail better", "my birthday is in 10 days",
+                                  "can i open an account at Barclays Bank", "is the Lewisham Food Bank open on saturday",
+                                  "my anxiety is so high",
                                   "born in 2 weeks hopefully, the baby i mean", "is Costa Express open late"])
 def test_brands_and_numbers_that_are_no_birth_stay(text):
     assert redact(text) == text

@@ -801,7 +801,8 @@ def _name_slots(text: str, tokens: list[re.Match[str]], names: _Names) -> list[t
 
     - the whole message ("Joy", "rose okafor": the answer to "what's your name?");
     - the message's opening, saying who writes ("its faith again sorry", "hey its destiny!!!",
-      "sunny here lol": ``intro_cues``, then only ``intro_ends``, an initial or the end of a clause);
+      "sunny here lol": ``intro_cues``, then only ``intro_ends``, an initial or the end of a clause),
+      or a name its next words describe ("bill my foster carer says ...");
     - just before "and me", "n me" ("Grace and me are both ...", "kayden n me got kicked out").
     """
     found: list[tuple[int, int, str]] = []
@@ -837,7 +838,12 @@ def _name_slots(text: str, tokens: list[re.Match[str]], names: _Names) -> list[t
         ends_clause = not rest or rest[0] in ",.!?:;-)" or (nxt is not None and (
             nxt.group().lower() in names.w.intro_ends or (len(nxt.group()) == 1 and nxt.group().lower() not in "ai")))
         here = nxt is not None and nxt.group().lower() == "here"
-        if (opening and ends_clause) or (not opening and here):
+        # "bill my foster carer says i can stay": the message opens with a name its words describe
+        low = tokens[i].group().lower()
+        often_a_word = low in names.w.names_also_words and _zipf(low) >= RELATION_WORD_ZIPF  # "hope my PA rings"
+        described = not opening and not often_a_word and names.w.relation.match(
+            text, len(text) - len(text[end:].lstrip(", "))) is not None
+        if (opening and ends_clause) or (not opening and (here or described)):
             found.append((tokens[i].start(), end, "[name]"))
     for m in names.w.with_me.finditer(text):
         before = [t for t in tokens if t.end() <= m.start()][-1:]
