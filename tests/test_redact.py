@@ -466,6 +466,21 @@ def test_a_workplace_a_gaming_tag_and_a_year_of_birth_are_removed(text, item):
     assert item not in redact(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "town"),
+    [("my address is 12 oak road, Leeds", "Leeds"), ("moved to 14 elm street ashford last week", "ashford"),
+     ("flat 2, 10 high street, much wenlock", "wenlock"), ("22 mill lane, hastings", "hastings")],
+)
+def test_the_town_that_ends_an_address_goes_with_it(text, town):
+    assert town not in redact(text)
+
+
+@pytest.mark.parametrize("text", ["moving to deptford next week", "i take the bus from leeds to hull",
+                                  "is there a care leavers group in bath or reading"])
+def test_a_town_on_its_own_stays(text):
+    assert redact(text) == text
+
+
 @pytest.mark.parametrize("text", ["is Amazon Logistics hiring or is Royal Mail better", "my birthday is in 10 days",
                                   "can i open an account at Barclays Bank", "is the Lewisham Food Bank open on saturday",
                                   "my anxiety is so high",

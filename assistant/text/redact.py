@@ -247,6 +247,7 @@ class Words:
     workplace: re.Pattern[str]  # the words that introduce a workplace's name
     named_lower: re.Pattern[str]  # a name, up to two words, and a school's or placement's last word
     place_names: frozenset[str]  # the words of places' names (``places.txt``)
+    places: frozenset[str]  # the places' names themselves ("much wenlock", "leeds")
     said_verbs: frozenset[str]  # "said", "told": what a person just before them did
     intro: re.Pattern[str]  # "its ...", "hey this is ...": a message that opens by saying who it is
     intro_ends: frozenset[str]  # what may follow the name that opens a message ("here", "again")
@@ -368,6 +369,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
             rf"\b(?=([a-z][\w'’-]+)((?:\s+[a-z][\w'’-]*){{0,2}})\s+({_alternation(data['named_suffixes_lower'])})(?=\W|$))"
         ),
         place_names=frozenset(word for place in places for word in place.split()),
+        places=frozenset(places),
         said_verbs=frozenset(data["said_verbs"]),
         intro=re.compile(
             rf"^\W*(?:(?:{_alternation(data['greetings_before_intro'])})\W+)?{_alternation(data['intro_cues'])}\s+",
@@ -1242,6 +1244,7 @@ def spans(text: str, w: Words | None = None) -> list[tuple[int, int, str]]:
     public += [(m.start(), m.end()) for m in w.keep_phrases.finditer(text)]  # "Laurence House"
     found = [s for s in found if not any(a <= s[0] and s[1] <= b for a, b in public)]
     found += [(m.start(), m.end(), "[link]") for m in _URL.finditer(text) if (m.start(), m.end()) not in public]
+    found += _towns_after_addresses(text, found, w)
     found.sort(key=lambda s: (s[0], -s[1]))
     merged: list[tuple[int, int, str]] = []
     for start, end, label in found:
@@ -1253,6 +1256,34 @@ def spans(text: str, w: Words | None = None) -> list[tuple[int, int, str]]:
         else:
             merged.append((start, end, label))
     return merged
+
+
+# A town English uses often as a word ("street", "reading", "march") is read as the word.
+TOWN_ZIPF = 4.5
+_NEXT_WORDS = re.compile(r"[,\s]*((?:[^\W\d_][\w'’-]*)(?:\s+[^\W\d_][\w'’-]*){0,2})")
+
+
+def _towns_after_addresses(text: str, found: list[tuple[int, int, str]], w: Words) -> list[tuple[int, int, str]]:
+    """The town and county that end an address ("[address], Leeds", "[address], redruth, cornwall"):
+    a place's name (``places.txt``) straight after an address or a town already taken is part of it.
+    A place on its own stays ("moving to deptford"): it says where, not who."""
+    towns: list[tuple[int, int, str]] = []
+    ends = sorted(e for _, e, label in found if label == "[address]")
+    while ends:
+        end = ends.pop(0)
+        m = _NEXT_WORDS.match(text, end)
+        if not m:
+            continue
+        words = m.group(1).split()
+        for n in range(len(words), 0, -1):  # the longest place first: "much wenlock", not "much"
+            name = " ".join(words[:n])
+            if name.lower() in w.places and name.lower() not in w.keep and _zipf(name.lower()) < TOWN_ZIPF:
+                start = m.start(1)
+                stop = start + list(re.finditer(r"[^\s,]+", text[start:]))[n - 1].end()
+                towns.append((start, stop, "[address]"))
+                ends.append(stop)
+                break
+    return towns
 
 
 def redact(text: str) -> str:
