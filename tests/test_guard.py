@@ -76,6 +76,14 @@ def test_nowhere_to_sleep_tonight_puts_the_out_of_hours_team_first(bot):
     assert _first_contact(reply.text) == "Lewisham out-of-hours emergency duty team"
 
 
+def test_put_out_of_home_is_nowhere_to_sleep_not_a_blow(bot):
+    """"kicked me out" is a home lost (the out-of-hours team first), "kicked me" a blow; a group's age
+    limit ("u got kicked out at 21") is neither."""
+    assert _first_contact(bot.ask("my carer kicked me out").text) == "Lewisham out-of-hours emergency duty team"
+    assert bot.risk("he kicked me in the stomach").category == "physical_abuse"
+    assert bot.ask("did elevation change its age? i thought u got kicked out at 21").status == "answered"
+
+
 def test_abuse_puts_999_nspcc_and_childline_first(bot):
     reply = bot.ask("my foster carer hits me when nobody is home")
     names = [line.split("**")[1] for line in reply.text.split("**Get help now:**\n", 1)[1].splitlines()[:3]]
