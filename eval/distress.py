@@ -21,7 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.crisis import CrisisCase, bank_from_sets, bank_kinds, calibration_with_pieces, load_crisis_cases, measure
+from eval.crisis import (
+    CrisisCase,
+    bank_from_sets,
+    bank_kinds,
+    calibration_with_pieces,
+    load_crisis_cases,
+    measure,
+    write_bank_file,
+)
 
 HERE = Path(__file__).resolve().parent
 REPORTS = HERE / "reports" / "distress"
@@ -71,7 +79,7 @@ def regenerated_bank() -> str:
 
     main = read_bank(DISTRESS_FILE, ("distress", "not_distress"))
     return bank_from_sets([HERE / "distress" / name for name in IN_BANK], set(main.texts), bank_kinds(main, "distress"),
-                          side="distress", aliases=BANK_KINDS, title="Distress", folder="eval/distress/",
+                          side="distress", aliases=BANK_KINDS, folder="distress",
                           command="python -m eval.distress --write-bank")
 
 
@@ -121,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_bank:
         from assistant.answer.risk import DISTRESS_SETS_FILE
 
-        target = HERE.parent / "assistant" / "rules" / "data" / DISTRESS_SETS_FILE
-        target.write_text(regenerated_bank(), encoding="utf-8")
-        print(f"Wrote {target}.")
+        print(f"Wrote {write_bank_file(DISTRESS_SETS_FILE, regenerated_bank())}.")
         return 0
     if args.calibrate:
         from assistant import Assistant

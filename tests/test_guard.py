@@ -37,7 +37,6 @@ from assistant.web.app import create_app
 from assistant.writers.llm import LLMWriter
 from eval.crisis import IN_BANK, load_crisis_cases, regenerated_bank, same_text
 from eval.distress import IN_BANK as DISTRESS_IN_BANK
-from eval.distress import load_distress_cases
 from eval.distress import regenerated_bank as regenerated_distress_bank
 from eval.servers import ServerFailed, assistant_server
 
@@ -164,17 +163,24 @@ def test_the_shipped_bank_has_every_category_with_enough_messages():
     assert len(crisis) == 15 and int(bank.crisis.sum()) >= 3000 and int((~bank.crisis).sum()) >= 2800
 
 
-def test_the_bank_holds_every_message_of_the_test_sets_it_learns_from_as_they_are_written():
+@pytest.mark.parametrize(
+    ("file", "regenerated", "bank", "sets", "folder", "side"),
+    [(SETS_FILE, regenerated_bank, load_bank, IN_BANK, "safeguarding", "crisis"),
+     (DISTRESS_SETS_FILE, regenerated_distress_bank, load_distress_bank, DISTRESS_IN_BANK, "distress", "distress")],
+    ids=["crisis", "distress"],
+)
+def test_the_bank_holds_every_message_of_the_test_sets_it_learns_from_as_they_are_written(
+        file, regenerated, bank, sets, folder, side):
     """The package's file of test-set messages is what ``--write-bank`` makes of the sets today:
     a set edited or added without regenerating it fails here, as does a hand edit of the file."""
-    shipped = resources.files("assistant.rules").joinpath("data", SETS_FILE).read_text(encoding="utf-8")
-    assert shipped == regenerated_bank()
+    shipped = resources.files("assistant.rules").joinpath("data", file).read_text(encoding="utf-8")
+    assert shipped == regenerated()
     # Every message is in the bank on the side its set puts it (none is left out for a twin on the other).
-    bank = load_bank()
-    side = {same_text(t): bool(crisis) for t, crisis in zip(bank.texts, bank.crisis, strict=True)}
-    for name in IN_BANK:
-        for case in load_crisis_cases(PROJECT_ROOT / "eval" / "safeguarding" / name):
-            assert side[same_text(case.text)] == (case.expect == "crisis"), case.text
+    loaded = bank()
+    said = {same_text(t): bool(positive) for t, positive in zip(loaded.texts, loaded.crisis, strict=True)}
+    for name in sets:
+        for case in load_crisis_cases(PROJECT_ROOT / "eval" / folder / name, side=side):
+            assert said[same_text(case.text)] == (case.expect == side), case.text
 
 
 # -- a crisis reply never fails -----------------------------------------------------------------
@@ -386,16 +392,6 @@ def test_the_distress_line_holds_on_its_bank_each_exemplar_scored_by_a_model_fit
     assert len(bank.texts) == len(model.distress.vectors)
     assert (scores[bank.crisis] >= DISTRESS).mean() >= 0.93
     assert (scores[~bank.crisis] >= DISTRESS).mean() <= 0.04
-
-
-def test_the_distress_bank_holds_every_message_of_the_test_sets_it_learns_from_as_they_are_written():
-    shipped = resources.files("assistant.rules").joinpath("data", DISTRESS_SETS_FILE).read_text(encoding="utf-8")
-    assert shipped == regenerated_distress_bank()
-    bank = load_distress_bank()
-    side = {same_text(t): bool(distress) for t, distress in zip(bank.texts, bank.crisis, strict=True)}
-    for name in DISTRESS_IN_BANK:
-        for case in load_distress_cases(PROJECT_ROOT / "eval" / "distress" / name):
-            assert side[same_text(case.text)] == (case.expect == "distress"), case.text
 
 
 def test_a_council_adds_its_own_distress_exemplars(tmp_path):
