@@ -82,6 +82,14 @@ def make_corpus(folder: Path, documents: dict[str, str], *, statuses: dict[str, 
     return folder
 
 
+def another_council(tmp_path: Path, embedder, documents: dict[str, str], *,
+                    statuses: dict[str, str] | None = None) -> Assistant:
+    """The assistant over a small corpus of another council's documents ({file name: text}),
+    written and indexed under ``tmp_path``."""
+    corpus = make_corpus(tmp_path / "corpus", documents, statuses=statuses)
+    return Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+
+
 @pytest.fixture
 def small_settings(tmp_path) -> Settings:
     corpus = make_corpus(

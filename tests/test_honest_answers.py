@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_corpus, said_before
+from conftest import another_council, said_before
 
-from assistant import Assistant
 from assistant.answer import gates
 from assistant.config import load_settings
 from assistant.text import english
@@ -191,12 +190,11 @@ def test_misspellings_chat_words_and_months_are_not_taken_for_an_unknown_subject
 
 
 def test_a_council_whose_documents_speak_of_it_answers_it(tmp_path, embedder):
-    corpus = make_corpus(tmp_path / "corpus", {
+    other = another_council(tmp_path, embedder, {
         "parents.md": "# Young parents\n\nIf you are pregnant, your personal adviser can help you find a "
                       "mother and baby placement and apply for a maternity grant.\n",
         "money.md": "# Money\n\nThe setting up home allowance helps you buy furniture for your first flat.\n",
     })
-    other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     reply = other.ask("im pregnant what help can i get")
     assert reply.status == "answered", reply.text
     assert "mother and baby placement" in reply.text
@@ -272,12 +270,11 @@ def test_a_list_whose_lead_in_says_these_comes_with_the_sentence_that_says_what_
     assert reply.text.startswith("The Children and Social Work Act 2017 introduced seven corporate parenting principles. "
                                  "Local Authorities must consider these"), reply.text
     # Any council's documents: the sentence before a list that leans on it.
-    corpus = make_corpus(tmp_path / "corpus", {
+    other = another_council(tmp_path, embedder, {
         "offer.md": "# Your rights\n\nThe council has made five promises to care leavers. We will keep these until you are 25:\n\n"
                     "- You will have a personal adviser\n- You will have a pathway plan\n- You will get help with housing\n"
                     "- You will get help with education\n- You will get help with money\n",
     })
-    other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     reply = other.ask("what promises does the council make to care leavers")
     assert reply.text.startswith("The council has made five promises to care leavers. We will keep these"), reply.text
 
@@ -291,11 +288,10 @@ def test_a_question_for_what_a_word_means_is_led_by_the_documents_own_definition
 
 
 def test_any_councils_definition_leads_an_answer_to_what_its_word_means(tmp_path, embedder):
-    corpus = make_corpus(tmp_path / "corpus", {
+    other = another_council(tmp_path, embedder, {
         "offer.md": "# Staying close\n\nAsk your PA what staying close could mean for you, and whether staying close "
                     "is right for you.\n\n# Other options\n\nYou can stay with your foster family after 18 if you all "
                     "agree. Staying close means you live near your old foster family, with support from them.\n",
     })
-    other = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     reply = other.ask("whats staying close mean")
     assert reply.text.startswith("Staying close means you live near your old foster family"), reply.text

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CORPUS, make_corpus
+from conftest import CORPUS, another_council
 
-from assistant import Assistant, load_settings
 from assistant.ingest.corpus import read_manifest
 from assistant.retrieve.fusion import (
     Periods,
@@ -45,17 +44,13 @@ def test_gold_passage_is_in_the_top_3(bot, case):
 
 def test_one_word_decides_on_a_tiny_corpus(tmp_path, embedder):
     """Five handwritten passages; only one mentions driving lessons."""
-    corpus = make_corpus(
-        tmp_path / "corpus",
-        {
-            "a.md": "# Travel\n\nCare leavers get half-price bus passes.\n",
-            "b.md": "# Learning\n\nThe council pays for driving lessons for care leavers in work.\n",
-            "c.md": "# Health\n\nYou can see a nurse for a health check.\n",
-            "d.md": "# Housing\n\nThe housing team helps with deposits.\n",
-            "e.md": "# Money\n\nA weekly allowance is paid until you claim benefits.\n",
-        },
-    )
-    bot = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    bot = another_council(tmp_path, embedder, {
+        "a.md": "# Travel\n\nCare leavers get half-price bus passes.\n",
+        "b.md": "# Learning\n\nThe council pays for driving lessons for care leavers in work.\n",
+        "c.md": "# Health\n\nYou can see a nurse for a health check.\n",
+        "d.md": "# Housing\n\nThe housing team helps with deposits.\n",
+        "e.md": "# Money\n\nA weekly allowance is paid until you claim benefits.\n",
+    })
     assert bot.search("can i get help paying for driving lessons", k=1)[0].document_id == "doc-2"
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_corpus
+from conftest import another_council
 
-from assistant import Assistant
 from assistant.answer.verdict import asks_yes_no, settles, the_ask
-from assistant.config import load_settings
 from assistant.rules import default_rules
 
 RULES = default_rules()
@@ -60,11 +58,10 @@ def test_what_a_sentence_settles():
 
 def test_a_superseded_documents_statement_gets_no_verdict(tmp_path, embedder):
     """"Yes" from a replaced plan would be a yes about support that may have gone."""
-    corpus = make_corpus(tmp_path / "corpus", {
+    bot = another_council(tmp_path, embedder, {
         "new.md": "# Leisure\n\nThe council works with local sports clubs on activities for young people.\n",
         "old.md": "# Leisure\n\nCare leavers can get a free gym pass from the council.\n",
     }, statuses={"old.md": "superseded"})
-    bot = Assistant.load(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     plan = bot.plan("can care leavers get a free gym pass from the council")
     assert plan.status == "answered" and plan.evidence[0].document_id == "doc-2", plan.evidence
     assert plan.verdict is None
