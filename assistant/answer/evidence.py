@@ -76,6 +76,8 @@ def statements(
 
 _BACK_REFERENCE = re.compile(r"(It|This|That|These|Those|They|Then|He|She)\b")
 _REFERS = re.compile(r"\b(it|this|that|these|those|they|them)\b", re.IGNORECASE)
+# The longest sentence a lead takes in before it, for what the lead leans on ("It …", "… these:").
+LEANED_ON_CHARS = 220
 
 
 # A statement that says what something is: "Corporate parenting is a shared responsibility …",
@@ -141,7 +143,7 @@ def extend_lead(chosen: list[Statement], index: StoredIndex, chunk_pos: dict[str
         # A short one that leans on it ("You make it with your PA.") needs it as much.
         leans = _BACK_REFERENCE.match(body) or (len(body.split()) <= 8 and _REFERS.search(body))
         poses = previous.endswith("?") or leans
-        if poses and "\n" not in text[prev_end:start] and len(previous) <= 220:
+        if poses and "\n" not in text[prev_end:start] and len(previous) <= LEANED_ON_CHARS:
             start, body = prev_start, f"{previous} {body}"
             used.add(((prev_start, prev_end),))
         elif _title_pair(text, (prev_start, prev_end), (start, end)):
@@ -176,7 +178,7 @@ def _list_with_its_subject(chosen: list[Statement], index: StoredIndex, chunk_po
     prev_start, prev_end = chunk.units[position - 1]
     previous = " ".join(text[prev_start:prev_end].split())
     leans = _BACK_REFERENCE.match(lead_in) or _REFERS.search(lead_in)
-    if not (leans and lead_in.endswith(":") and previous.endswith(".") and len(previous) <= 220
+    if not (leans and lead_in.endswith(":") and previous.endswith(".") and len(previous) <= LEANED_ON_CHARS
             and "\n" not in text[prev_end:first[0]] and chunk.is_statement(position - 1)):
         return chosen
     extended = replace(lead, text=f"{previous} {lead.text}", pieces=((prev_start, prev_end), *lead.pieces))

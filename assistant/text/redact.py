@@ -1279,7 +1279,7 @@ def _towns_after_addresses(text: str, found: list[tuple[int, int, str]], w: Word
             name = " ".join(words[:n])
             if name.lower() in w.places and name.lower() not in w.keep and _zipf(name.lower()) < TOWN_ZIPF:
                 start = m.start(1)
-                stop = start + list(re.finditer(r"[^\s,]+", text[start:]))[n - 1].end()
+                stop = start + list(re.finditer(r"\S+", m.group(1)))[n - 1].end()  # the n-th word's end
                 towns.append((start, stop, "[address]"))
                 ends.append(stop)
                 break
