@@ -14,6 +14,8 @@ Run: ``.venv/bin/python -m eval.bench`` (writes eval/reports/bench.md and bench.
 - Cold start: a fresh ``python -c`` process that imports the assistant, loads the
   (already built) index and answers one question, timed from outside until the answer
   is printed; the child also reports its own import / load / ask split.
+- Serve memory: ``assistant serve --workers 2`` on a free port of 127.0.0.1 answers 100 questions
+  through ``POST /api/chat``; each worker's resident memory (now and peak) is read from /proc.
 - Throughput: N threads call ``bot.ask`` on the evaluation questions; requests/s and
   per-request p50/p95 latency. The machine's cores bound it (``os.cpu_count()`` is
   recorded with the result).
@@ -230,6 +232,66 @@ def cold_start(env: dict[str, str], runs: int) -> dict[str, Any]:
     }
 
 
+def _rss_mb(pid: int) -> dict[str, float]:
+    """Resident memory of process ``pid`` now and at its peak (VmRSS / VmHWM), from /proc."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024),
+            "peak_mb": round(int(fields["VmHWM"].split()[0]) / 1024)}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def serve_memory(env: dict[str, str], questions: list[str], workers: int = 2) -> dict[str, Any]:
+    """Start ``assistant serve --workers N`` on a free port of 127.0.0.1, answer every question
+    through ``POST /api/chat``, then read each worker's resident memory (now and peak) from /proc."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = "from assistant.cli import main; main()"
+    with tempfile.TemporaryFile() as log:
+        # One client sends every request: lift its rate limit, which would otherwise answer 429.
+        env = {**env, "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000"}
+        server = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port), "--workers", str(workers)],
+                                  stdout=log, stderr=log, env=env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/health", timeout=5):
+                        break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(f"assistant serve did not start: {log.read().decode()[-2000:]}") from None
+                    time.sleep(0.25)
+            for q in questions:
+                body = json.dumps({"message": q}).encode()
+                request = urllib.request.Request(base + "/api/chat", data=body,
+                                                 headers={"content-type": "application/json"})
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    answer.read()
+            pids = [p for p in _children(server.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+            return {"workers": [_rss_mb(p) for p in pids], "supervisor": _rss_mb(server.pid),
+                    "requests": len(questions)}
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def beside_baseline(bot: Any, questions: list[str], neighbours: int) -> dict[str, Any]:
     """Our warm answer against the tutorial baseline's retrieval (``eval.baseline``: dense Chroma,
     top 4, the same embedder object), question by question in turn, each with the query cache
@@ -311,6 +373,8 @@ def run(concurrency: list[int], requests: int, cold_runs: int, ingest_rounds: in
         env = {**os.environ, "ASSISTANT_INDEX_DIR": str(settings.index_path),
                "ASSISTANT_CORPUS_DIR": str(settings.corpus_path), "ANONYMIZED_TELEMETRY": "False"}
         cold = cold_start(env, cold_runs)
+        print("Serve workers' memory ...", flush=True)
+        memory = serve_memory(env, questions[:100])
     return {
         "generated": time.strftime("%Y-%m-%d %H:%M"),
         "cpus": os.cpu_count(),
@@ -325,6 +389,7 @@ def run(concurrency: list[int], requests: int, cold_runs: int, ingest_rounds: in
         "throughput": loads,
         "beside_baseline": baseline,
         "cold_start": cold,
+        "serve_memory": memory,
     }
 
 
@@ -371,6 +436,14 @@ def render(stored: dict[str, Any]) -> str:
             f"{', '.join(f'{s:.2f}' for s in c['seconds'])} s) | {c['median_s']:.2f} s |",
             f"| … of which (inside the child) import / Assistant.load() / first ask | "
             f"{c['import_s']:.2f} / {c['load_s']:.2f} / {c['ask_s']:.3f} s |",
+        ]
+        m = b.get("serve_memory")
+        if m:
+            lines.append(
+                f"| `assistant serve --workers {len(m['workers'])}`, resident memory per worker after "
+                f"{m['requests']} chat requests, now / peak (the supervisor: {m['supervisor']['rss_mb']} MB) | "
+                + "; ".join(f"{w['rss_mb']} / {w['peak_mb']} MB" for w in m["workers"]) + " |")
+        lines += [
             "",
             "## Throughput: concurrent callers of `bot.ask` (threads, one process)",
             "",
