@@ -34,6 +34,9 @@ from assistant.text.tokens import terms
         ("how much help does my foster carer get paid for staying put", "amount"),
         ("how much universal credit will i get", "amount"),
         ("what can I get when I go to uni?", None),
+        # "the number for" a service is its phone number; "during the day" asks for no date.
+        ("what's the number for Lewisham children's social care during the day?", "contact"),
+        ("what date is the next board meeting", "date"),
     ],
 )
 def test_the_kind_of_fact_asked_for(question, kind):
@@ -56,6 +59,14 @@ def test_the_kind_of_fact_asked_for(question, kind):
         ("i dont have a national insurance number, how do i get one", "a national insurance number"),
         ("how long is the wait for a council flat and how do i get one", "a council flat"),
         ("how much does it cost and how do i get one", None),
+        # After "how much does", a payer and a verb come first: no thing ("the specific fact gate
+        # asks for the amount"); the thing costs, or is what "how much is" names.
+        ("how much does govt put in the junior isa for kids in care", None),
+        ("how much does a provisional licence cost", "a provisional licence"),
+        ("roughly how much would be sitting in my junior isa", None),
+        # The people paid name no thing; "im 24" ends the thing's name.
+        ("how much do lewisham pay the people who host supported lodgings", None),
+        ("can i get the apprentice bursary im 24 and never had it", "the apprentice bursary"),
     ],
 )
 def test_the_thing_a_yes_no_question_asks_about(question, thing):
@@ -108,6 +119,18 @@ def test_a_misspelling_of_a_word_the_documents_use_is_recognised_as_difflib_woul
     assert lexicon.uses("buse") and lexicon.uses("burseri") and not lexicon.uses("zebra")  # terms are stems
 
 
+def test_a_word_the_documents_use_only_with_a_suffix_stands_for_those_words():
+    """"the apprentice bursary": the documents say "apprenticeship", so "apprentice" is theirs and
+    counts towards the topic; a short word ("part") stands for nothing longer ("partner")."""
+    passages = ["the apprenticeship bursary", "a partner or a friend", "council tax"] * 2
+    lexicon = specifics.Lexicon({}, terms, specifics.term_weights(passages, terms))
+    assert lexicon.uses("apprentic") and not lexicon.uses("part")
+    topic = lexicon.topic("can i get the apprentice bursary")
+    assert topic["apprentic"] == {"apprenticeship"}
+    assert lexicon.on_topic(topic, "To get the apprenticeship bursary, you must be under 25.")
+    assert not lexicon.on_topic(topic, "Care leavers pay no council tax.")
+
+
 def test_words_the_documents_never_use_do_not_count_towards_the_topic():
     lexicon = specifics.Lexicon({}, terms, specifics.term_weights(["junior isa savings"] * 2, terms))
     assert set(lexicon.topic("i was born in 2001, how much is in my junior isa")) == {"junior", "isa"}
@@ -143,6 +166,9 @@ def test_words_that_say_how_much_or_how_sure_name_no_topic_even_where_the_docume
         ("how much does the care leaver oyster card cost", "£20"),
         ("What is the EET target for care leavers in 2028?", "60%"),
         ("started my apprenticeship in sept 2024, how much bursary do i get", "£3,000"),
+        ("how much does govt put in the junior isa for kids in care", "£200"),
+        ("how much do lewisham pay the people who host supported lodgings", "£255.00"),
+        ("can i get the apprentice bursary im 24 and never had it", "under 25"),
         # "really" says how bad, not what about: the crisis line is about mental health.
         ("my head is really bad tonight, who do i ring to talk about my mental health", "0800 731 2864"),
         ("honestly i really need to talk to someone about my mental health, what number do i call", "0800 731 2864"),

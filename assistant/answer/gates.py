@@ -13,6 +13,7 @@ MASH. You can also email …").
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import re
@@ -32,6 +33,9 @@ from assistant.types import Span
 TOPIC_MIN = 0.5
 # A word this close in spelling to one the documents use is taken for a form or misspelling of it.
 SPELLING_CLOSE = 0.85
+# A word the documents do not use stands for the ones made from it by a suffix of at most
+# DERIVED_EXTRA letters ("apprentice": "apprenticeship"), when it has at least DERIVED_MIN.
+DERIVED_MIN, DERIVED_EXTRA = 5, 5
 _LINE_REACH = 400
 
 # An amount is in pounds: "50% off" says what a card saves, not what it costs.
@@ -193,6 +197,7 @@ class Lexicon:
                 continue
             for term in self.terms(word):
                 forms = ({term} | self.terms(" ".join(self.synonyms(word)))) & self.weights.keys()
+                forms = forms or self.derived(term)
                 if len(term) > 1 and forms:
                     topic[term] = forms
         return topic
@@ -210,9 +215,27 @@ class Lexicon:
             found += min(weight, max((self.weights[f] for f in forms & present), default=0.0))
         return found / total >= TOPIC_MIN
 
+    def derived(self, term: str) -> set[str]:
+        """The documents' words made from this one by a suffix ("apprentice": "apprenticeship"),
+        when the word itself is not theirs; a short word ("part") makes none."""
+        if len(term) < DERIVED_MIN or term in self.weights:
+            return set()
+        words = self._sorted_words
+        found = set()
+        for word in words[bisect.bisect_left(words, term):]:
+            if not word.startswith(term):
+                break
+            if len(word) - len(term) <= DERIVED_EXTRA:
+                found.add(word)
+        return found
+
+    @cached_property
+    def _sorted_words(self) -> list[str]:
+        return sorted(self.weights)
+
     def uses(self, term: str) -> bool:
         """Do the documents use this word, or another form or a misspelling of one ("buse": "bus")?"""
-        if term in self.weights:
+        if term in self.weights or self.derived(term):
             return True
         # difflib's close match, with its two cheap filters (real_quick_ratio on the lengths,
         # quick_ratio on the letters shared) applied to every word at once: the same words pass.
