@@ -325,6 +325,23 @@ def test_a_decline_to_a_message_that_shows_distress_lists_every_24_hour_line(bot
     assert "office hours" not in box and rest  # the decline itself follows
 
 
+@pytest.mark.parametrize(
+    ("message", "line"),
+    [("its 2am and i feel awful, my pa doesnt work at night. i just need to talk to someone", "116 123"),
+     ("is there somewhere i can text instead of calling, i get anxious on the phone", "85258")],
+)
+def test_a_message_reaching_out_is_answered_with_the_documents_lines_for_the_help_that_fits(bot, message, line):
+    """Nothing in it is a question the documents answer, but they do give the help it needs: their
+    lines for the council's contacts that fit distress (crisis_help), cited, after the box."""
+    reply = bot.ask(message)
+    assert bot.risk(message).level == "near"
+    assert reply.status == "answered" and reply.citations, reply.text
+    box, _, rest = reply.text.partition("\n\n")
+    assert box.startswith("**If you need to talk to someone now:**")
+    assert line in rest and "do not cover" not in reply.text
+    assert any(line in c.quote for c in reply.citations)
+
+
 def test_an_answer_to_a_message_that_shows_distress_is_led_by_the_mental_health_lines(bot):
     reply = bot.ask("im really struggling and dont know who to talk to, can i get help with counselling")
     assert reply.status == "answered" and reply.citations

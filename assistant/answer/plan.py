@@ -236,12 +236,49 @@ def gather_evidence(turn: Turn) -> Plan | None:
     return None
 
 
-def relevance(turn: Turn) -> Plan | None:
-    """Nothing close enough to the question: declined."""
+def _too_far(turn: Turn) -> tuple[float, float] | None:
+    """(best similarity, the lead's overlap) when nothing found is close enough to the question."""
     best = max((p.similarity for p in turn.passages), default=0.0)
     lead_overlap = turn.chosen[0].overlap if turn.chosen else 0.0
     if not turn.chosen or (best < turn.ctx.settings.min_similarity and lead_overlap < 0.5):
-        turn.trace.append(("relevance", f"best similarity {best:.2f}, lead overlap {lead_overlap:.2f}"))
+        return best, lead_overlap
+    return None
+
+
+def help_lines(turn: Turn) -> Plan | None:
+    """A message near the line that asks nothing the documents answer ("its 2am … i just need to
+    talk to someone"): the documents' own lines for the help that fits it, cited, not a decline.
+
+    The help that fits is the council's (``crisis_help`` for the message's kind, in council.toml):
+    each contact's name is looked up in the documents, and the statements that give a contact
+    detail are the answer.
+    """
+    if turn.risk is None or turn.risk.level != "near" or _too_far(turn) is None:
+        return None
+    ctx = turn.ctx
+    names = ctx.settings.crisis_help.get(turn.risk.category or "", [])
+    found: list[Statement] = []
+    for name in names:
+        vector = turn.vectors(name)
+        passages = ctx.retriever.search(name, k=2, vectors=turn.vectors)
+        for cand in ctx.statements(passages, vector, ctx.tokens.terms(name))[:HELP_CANDIDATES]:
+            if specifics.PATTERNS["contact"].search(cand.text) and ctx.tokens.terms(name) & ctx.tokens.terms(cand.text):
+                if cand.text not in {f.text for f in found}:
+                    found.append(cand)
+                break
+    if not found:
+        return None
+    turn.chosen = found
+    turn.why = [WHY_HELP] * len(found)
+    turn.trace.append(("help_lines", f"{len(found)} lines of help that fits ({turn.risk.category})"))
+    return turn.plan("answered", "answer")
+
+
+def relevance(turn: Turn) -> Plan | None:
+    """Nothing close enough to the question: declined."""
+    far = _too_far(turn)
+    if far is not None:
+        turn.trace.append(("relevance", f"best similarity {far[0]:.2f}, lead overlap {far[1]:.2f}"))
         return turn.plan("not_found", "decline", declined_by="relevance")
     return None
 
@@ -341,6 +378,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("retrieve", retrieve),
     ("off_topic", off_topic),
     ("evidence", gather_evidence),
+    ("help_lines", help_lines),
     ("relevance", relevance),
     ("specific_fact", specific_fact),
     ("named_thing", named_thing),
@@ -396,6 +434,10 @@ WHY_READ_ON = "the lead, read on to the sentence next to it that completes it"
 WHY_RESCUED = "brought in because it gives the {missing} the question asks for"
 WHY_SIDE = "one side of the comparison: {side}"
 WHY_POINTER = "the closest passage, shown after the urgent help"
+WHY_HELP = "the documents' line for a contact that fits what the message says (crisis_help in council.toml)"
+
+# A contact's name is looked for in this many of its best statements.
+HELP_CANDIDATES = 5
 
 
 def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
