@@ -24,6 +24,13 @@ def test_a_greeting_gets_a_hello_and_questions_to_try(bot, message):
     assert decline_words(bot) not in reply.text
 
 
+@pytest.mark.parametrize("message", ["ok thanks thats it", "thanks for that"])
+def test_thanks_that_points_back_at_the_answer_is_still_thanks(bot, message):
+    history = [{"role": "user", "content": "how much is the setting up home allowance"}]
+    plan = bot.plan(message, history=history)
+    assert (plan.kind, plan.talk) == ("conversation", "thanks"), plan.steps
+
+
 def test_thanks_after_an_answer_is_not_the_answer_again(bot):
     history = [{"role": "user", "content": "how much is the setting up home allowance"},
                {"role": "assistant", "content": "It is £3,000 [1]."}]
@@ -70,6 +77,8 @@ def test_staff_are_greeted_in_their_terms(bot):
     ("who chairs it?", ["what is the corporate parenting board"]),
     ("and if i just want to text someone?", ["whats the number for the mental health crisis line"]),
     ("can u solve 3x + 7 = 22 for my homework pls", []),
+    # A word pointing back at the question before makes a follow-up, opening "ok" or not.
+    ("ok how do i get it out", ["i was in care and born in 1999 do i have a junior isa"]),
 ])
 def test_a_real_question_is_never_taken_for_small_talk(bot, message, history):
     plan = bot.plan(message, history=[{"role": "user", "content": h} for h in history])

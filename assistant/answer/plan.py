@@ -157,10 +157,11 @@ def instructions(turn: Turn) -> Plan | None:
 def conversation(turn: Turn) -> Plan | None:
     """Small talk ("hi", "thanks", "who are you") gets a friendly reply, not a search."""
     ctx, text = turn.ctx, turn.question
-    # A word of the care domain, or a follow-up's opening ("and if…", "what about…") after an
-    # earlier question, keeps a message a question whatever its meaning score.
+    # A word of the care domain, or after an earlier question a follow-up's opening ("and if…",
+    # "what about…") or a word pointing back at it ("ok how do i get it out"), keeps a message a
+    # question unless it reads as small talk more surely than any question does.
     in_domain = safety.mentions_domain(text, ctx.glossary, ctx.vocabulary) or bool(
-        turn.earlier and ctx.rules.follow_start.search(text.strip()))
+        turn.earlier and (ctx.rules.follow_start.search(text.strip()) or ctx.rules.refers_back.search(text)))
     talk = ctx.talk_model.classify(turn.vectors(text), words=len(text.split()), in_domain=in_domain)
     if talk.kind is None:
         turn.trace.append(("conversation", f"a question ({talk.score:+.3f})"))
