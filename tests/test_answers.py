@@ -229,6 +229,17 @@ def test_a_side_found_by_meaning_though_not_first_by_words_is_compared(bot):
     assert "Before (" in reply.text and "with the addition of a seventh strand" in reply.text, reply.text
 
 
+def test_a_side_that_needs_two_statements_shows_its_close_second_under_its_heading(bot):
+    """The new strategy names two practice models in two sentences: both, under "Now", before "Before"."""
+    reply = bot.ask("The old strategy was built around Signs of Safety - what practice models does the new one "
+                    "talk about?", audience="staff")
+    now, _, before = reply.text.partition("**Before (")
+    assert "**Now (" in now and "Signs of Belonging" in now and "Signs of Independence" in now, reply.text
+    assert "Signs of Safety" in before
+    assert "\n  - " in now  # the second statement sits under the side's heading, not beside it
+    _check_grounded(bot, reply)
+
+
 @pytest.mark.parametrize("question", ["can i keep my PA if i move to birmingham", "how do i get both the bursary and the grant"])
 def test_the_same_words_in_an_ordinary_question_are_not_a_comparison(bot, question):
     assert "Before (" not in bot.ask(question).text

@@ -19,6 +19,10 @@ from assistant.rules import Rules, default_rules
 SIDE_CANDIDATES = 6
 LIKE_FOR_LIKE = 0.6
 SAME_KIND = 0.2
+# A side's second statement: within this of its first statement's score, and sharing at least
+# as much of the question's words (and at least SECOND_OVERLAP of them).
+SECOND_WITHIN = 0.15
+SECOND_OVERLAP = 0.2
 _FIGURE = re.compile(r"\d\s?%|£\s?\d|(?<!^)\b\d{2,}\b")
 
 
@@ -80,13 +84,31 @@ def sides(ctx: AnswerContext, topic: str, vectors: QueryVectors) -> tuple[list[S
         if not cands or (max(p.similarity for p in passages) < ctx.settings.min_similarity and cands[0].overlap < 0.5):
             return None
         per_side.append(cands[:SIDE_CANDIDATES])
-    now, before = like_for_like(ctx, *per_side)
-    chosen = [evidence.extend_lead([side], ctx.index, ctx.chunk_pos)[0] for side in (now, before)]
-    headings = []
-    for side in chosen:
+    pair = like_for_like(ctx, *per_side)
+    chosen: list[Statement] = []
+    headings: list[str] = []
+    for side, cands in zip(pair, per_side, strict=True):
+        lead = evidence.extend_lead([side], ctx.index, ctx.chunk_pos)[0]
         meta = docs[side.document_id]
+        chosen.append(lead)
         headings.append(f"**{'Now' if meta.status == 'current' else 'Before'} ({meta.title}):** ")
+        second = close_second(lead, cands)
+        if second is not None:
+            chosen.append(second)
+            headings.append("")
     return chosen, headings
+
+
+def close_second(lead: Statement, cands: list[Statement]) -> Statement | None:
+    """A side's next statement, when it scores within SECOND_WITHIN of the side's own and shares
+    as much of the question's words as it does: a comparison of two models ("Signs of Belonging",
+    "Signs of Independence") needs both."""
+    for cand in cands:
+        if cand.text == lead.text or cand.outline or evidence.repeats(cand, [lead]):
+            continue
+        if cand.score >= lead.score - SECOND_WITHIN and cand.overlap >= max(SECOND_OVERLAP, lead.overlap):
+            return cand
+    return None
 
 
 def like_for_like(ctx: AnswerContext, now: list[Statement], before: list[Statement]) -> tuple[Statement, Statement]:

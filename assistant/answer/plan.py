@@ -194,7 +194,7 @@ def what_changed(turn: Turn) -> Plan | None:
     sides, headings = found
     turn.trace.append(("what_changed", "side by side"))
     return turn.plan("answered", "compare", evidence=tuple(sides), headings=tuple(headings), retrieval=None,
-                     why=tuple(WHY_SIDE.format(side=h.strip("*: ")) for h in headings))
+                     why=tuple(WHY_SIDE.format(side=h.strip("*: ")) if h else WHY_SIDE_SECOND for h in headings))
 
 
 def retrieve(turn: Turn) -> Plan | None:
@@ -434,6 +434,7 @@ WHY_SECOND = (f"a close second: scored within {SECOND_WITHIN:g} of the lead and 
 WHY_READ_ON = "the lead, read on to the sentence next to it that completes it"
 WHY_RESCUED = "brought in because it gives the {missing} the question asks for"
 WHY_SIDE = "one side of the comparison: {side}"
+WHY_SIDE_SECOND = "a close second on the same side of the comparison"
 WHY_POINTER = "the closest passage, shown after the urgent help"
 WHY_HELP = "the documents' line for a contact that fits what the message says (crisis_help in council.toml)"
 

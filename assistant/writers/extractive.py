@@ -82,7 +82,10 @@ def compose(
         body += stop
         label = headings[i] if i < len(headings) else ""
         line = f"{label}{body} [{numbers[statement.chunk_id]}]"
-        lines.append(line if i == 0 and not headings and not bare_list else f"- {line}")
+        if headings and not label and i > 0:
+            lines.append("  - " + line.replace("\n  - ", "\n    - "))  # a side's second statement, under its heading
+        else:
+            lines.append(line if i == 0 and not headings and not bare_list else f"- {line}")
     intro = ""
     if audience == "care_leaver":
         outro = f"If you are not sure what this means for you, ask {settings.advice_contact}."
