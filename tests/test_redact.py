@@ -435,6 +435,11 @@ def test_a_first_name_that_is_a_verb_a_noun_or_a_place_here_is_kept(text):
         ("kayden n me got kicked out", "kayden"),
         ("my names Will btw", "Will"),  # after "my name is", though also a word
         ("grace my old foster carer still checks on me", "grace"),  # the words after it describe her
+        ("Mark from the housing team said its all sorted", "Mark"),  # from a team, then says: a person
+        ("Patience from the council rang me yesterday", "Patience"),
+        ("PA: Fionnuala McCarthy. YP: Jo. Issue: rent arrears", "Fionnuala"),  # a note's labels
+        ("worker: Paddy. reason: no food till friday", "Paddy"),
+        ("the manager is Gareth Llewellyn if you need to escalate", "Gareth"),
     ],
 )
 def test_a_first_name_that_is_also_a_word_is_removed_where_only_a_name_fits(text, name):
@@ -444,7 +449,8 @@ def test_a_first_name_that_is_also_a_word_is_removed_where_only_a_name_fits(text
 @pytest.mark.parametrize(
     "text",
     ["crystal clear thanks", "hope so", "its sunny today so im walking to college", "Will do, thanks",
-     "my mum and me are close again", "its grace period for the rent right"],
+     "my mum and me are close again", "its grace period for the rent right",
+     "Grant from the council is paid in May", "PA: not answering my calls"],
 )
 def test_the_same_words_stay_where_they_are_words(text):
     assert redact(text) == text
@@ -460,6 +466,8 @@ def test_the_same_words_stay_where_they_are_words(text):
         ("im a 2006 baby", "2006"),
         ("does westbury park high give free meals", "westbury"),  # a school, a placement by its last words
         ("i'm at Hollybank Young People's Service till i'm 18", "Hollybank"),
+        ("my debit card ending 4821 got declined at the shop", "4821"),  # a card's last digits
+        ("last 4 digits 0093 on my monzo card", "0093"),
     ],
 )
 def test_a_workplace_a_gaming_tag_and_a_year_of_birth_are_removed(text, item):

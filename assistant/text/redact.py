@@ -170,7 +170,10 @@ _CUED_ADDRESS = re.compile(
 _CARD_DETAIL = re.compile(
     r"\b(?:exp(?:iry|ires|iry\s+date)?|valid\s+(?:to|thru|through|until)|end\s+date)\s*(?:is|:|-|=)?\s*"
     r"(\d{1,2}\s*/\s*\d{2,4})\b|\b(?:cvv2?|cvc2?|cv2|security\s+(?:code|number)|on\s+(?:the\s+)?back)"
-    r"\s*(?:is|:|-|=|number|no\.?)?\s*(\d{3,4})\b",
+    r"\s*(?:is|:|-|=|number|no\.?)?\s*(\d{3,4})\b"
+    # A card's last digits: "my debit card ending 4821", "last 4 digits 0093 on my monzo card".
+    r"|\b(?:card|account)\s+(?:number\s+)?ending(?:\s+(?:in|with))?\s*(?:is|:|-)?\s*(\d{4})\b"
+    r"|\blast\s+(?:4|four)\s+(?:digits|numbers)(?:\s+(?:of\s+(?:my|the)\s+card|are|is))?\s*(?::|-|=)?\s*(\d{4})\b",
     re.IGNORECASE,
 )
 # "University of Southbank Meadows": a university named after its "of".
@@ -231,6 +234,7 @@ class Words:
     strong: re.Pattern[str]
     weak: re.Pattern[str]
     relation: re.Pattern[str]
+    labelled: re.Pattern[str]  # "PA: Fionnuala McCarthy", "worker: Paddy", "the manager is Gareth Llewellyn"
     after: re.Pattern[str]
     title: re.Pattern[str]
     described: re.Pattern[str]  # "Faith my foster carer", "Frank from the team", "Precious and Godwin are my"
@@ -354,6 +358,11 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
             re.IGNORECASE,
         ),
         title=re.compile(rf"\b{_alternation(data['titles'])}\.?\s+", re.IGNORECASE),
+        labelled=re.compile(
+            rf"(?:^|(?<=[\s.;,(\]]))(?:the\s+)?{_alternation([*data['relations'], *data['label_roles']])}"
+            r"\s*(?::|-|=|\bis\b|\bwas\b)\s*",
+            re.IGNORECASE,
+        ),
         described=re.compile(
             r"\b([A-Z][a-z'’-]+)(?:\s+(?:and|&|n)\s+([A-Z][a-z'’-]+))?(?=,?\s+(?i:(?:my|our)\s+"
             rf"(?:(?:new|old|ex|real|little|big|best)\s+)*{_alternation(data['relations'])}s?\b"
@@ -696,6 +705,12 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
             add((nxt[0].start(), end))
             continue
         add(_name_span(text, nxt[0].start() if nxt else m.end(), names, strong=capital or named))
+    # A label, as staff write notes ("PA: Fionnuala McCarthy. YP: Jay", "the manager is Gareth
+    # Llewellyn"): a capitalised word after it is a name, even one that is also a word.
+    for m in w.labelled.finditer(text):
+        nxt = _tokens_from(text, m.end(), 1)
+        if nxt and nxt[0].group()[0].isupper() and not names.acronym(nxt[0].group()) and m.end() == nxt[0].start():
+            add(_name_span(text, m.end(), names, strong=True))
     # Before a cue: "Mohammed Al-Hashimi here", "Siobhán Ní Bhriain is my PA".
     for m in w.after.finditer(text):
         before = list(_TOKEN.finditer(text[: m.start()]))[-3:]
@@ -762,9 +777,11 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
     for m in w.described.finditer(text):
         word, low = m.group(1), m.group(1).lower()
         tail = text[m.end():m.end() + 8].lower()
-        if tail.lstrip(", ").startswith("from") and low in names.w.names_also_words:
+        # "Mark from the housing team said ...": only a person says or rings, whatever the word.
+        says = tail.lstrip(", ").startswith("from") and _says_after(text, m.end(), names)
+        if tail.lstrip(", ").startswith("from") and low in names.w.names_also_words and not says:
             continue  # "Grant from the council", "Hope from my PA"
-        if low in names.w.names_also_words and _zipf(low) >= 5.0 and not tail.startswith(","):
+        if low in names.w.names_also_words and _zipf(low) >= 5.0 and not tail.startswith(",") and not says:
             continue  # "Hope my PA rings", "Mark my words": a word English uses often
         if low in names.first and low not in _MODALS and low not in _STOP and low not in CHAT_WORDS \
                 and low not in names.w.relation_words:
@@ -853,6 +870,13 @@ def _name_slots(text: str, tokens: list[re.Match[str]], names: _Names) -> list[t
                 first(before[0].group()) or names.likely(before[0].group())):
             found.append((before[0].start(), before[0].end(), "[name]"))
     return found
+
+
+def _says_after(text: str, end: int, names: _Names) -> bool:
+    """Whether someone speaks or acts within the few words after ``end``: "(Mark) from the housing
+    team said ...", "(Patience) from the council rang": only a person says or rings."""
+    following = [t.group().lower() for t in _tokens_from(text, end, 6)]
+    return any(word in names.w.said_verbs for word in following)
 
 
 def _word_name_after_relation(word: str, names: _Names) -> bool:
@@ -1007,7 +1031,7 @@ def _numbers(text: str, w: Words) -> list[tuple[int, int, str]]:
     for m in _ALNUM_ID.finditer(text):
         spans.append((m.start(), m.end(), "[id]"))
     for m in _CARD_DETAIL.finditer(text):
-        group = 1 if m.group(1) else 2
+        group = next(g for g in range(1, 5) if m.group(g))
         spans.append((m.start(group), m.end(group), "[card number]"))
     for start, end in spelled.digit_runs(text):
         spans.append((start, end, "[number]"))
