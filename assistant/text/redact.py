@@ -235,6 +235,7 @@ class Words:
     weak: re.Pattern[str]
     relation: re.Pattern[str]
     labelled: re.Pattern[str]  # "PA: Fionnuala McCarthy", "worker: Paddy", "the manager is Gareth Llewellyn"
+    public_place: re.Pattern[str]  # after a name-like word, a public place: "Victoria station"
     after: re.Pattern[str]
     title: re.Pattern[str]
     described: re.Pattern[str]  # "Faith my foster carer", "Frank from the team", "Precious and Godwin are my"
@@ -358,6 +359,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
             re.IGNORECASE,
         ),
         title=re.compile(rf"\b{_alternation(data['titles'])}\.?\s+", re.IGNORECASE),
+        public_place=re.compile(rf"\s+{_alternation(data['public_place_words'])}\b", re.IGNORECASE),
         labelled=re.compile(
             rf"(?:^|(?<=[\s.;,(\]]))(?:the\s+)?{_alternation([*data['relations'], *data['label_roles']])}"
             r"\s*(?::|-|=|\bis\b|\bwas\b)\s*",
@@ -524,7 +526,9 @@ class _Names:
     def kept(self, word: str) -> bool:
         """A word never taken for a name: kept, a stop or chat word ("hasnt"), a relation ("nan")."""
         low = re.sub(r"['’]s$", "", word.lower())
-        return (low in self.w.keep or low in _STOP or word.lower() in _STOP or low in CHAT_WORDS
+        # A kept word's plural or its own apostrophe: "GCSEs", "Nando's" (kept as "nandos").
+        forms = {low, word.lower().replace("'", "").replace("’", ""), re.sub(r"s$", "", low), re.sub(r"es$", "", low)}
+        return (bool(forms & self.w.keep) or low in _STOP or word.lower() in _STOP or low in CHAT_WORDS
                 or low in self.w.relation_words)
 
     def first_name(self, word: str) -> bool:
@@ -812,7 +816,8 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
     for m in re.finditer(r"\b([A-HJ-Z])\.?\s+([A-Z][a-z'’-]+)\b", text):
         if m.group(2).lower() in names.last and not names.kept(m.group(2)) and m.start() not in starts:
             spans.append((m.start(), m.end(), "[name]"))
-    return spans
+    # "Victoria station", "the Elizabeth line": the word before a public place names the place.
+    return [span for span in spans if not w.public_place.match(text, span[1])]
 
 
 def _name_slots(text: str, tokens: list[re.Match[str]], names: _Names) -> list[tuple[int, int, str]]:
