@@ -116,6 +116,20 @@ def test_a_message_near_the_line_is_answered_with_the_urgent_contacts_first(bot)
     assert reply.citations  # the answer itself is still given, cited
 
 
+def test_what_is_told_before_a_question_is_read_alone_and_is_near_at_most(bot):
+    """The question's words pull a message's meaning towards an ordinary one: what the writer tells
+    before it is read alone, and near the line when it reads as a crisis (never a crisis by itself)."""
+    from assistant.answer.risk import told_before_asking
+
+    message = "my foster carer shouts and throws things when she is angry, can i move placement"
+    assert told_before_asking(message) == "my foster carer shouts and throws things when she is angry"
+    assert told_before_asking("can i move placement") is None
+    risk = bot.risk(message)
+    assert (risk.level, risk.piece) == ("near", told_before_asking(message))
+    for ordinary in ("i love my new flat, can i get help with furniture", "im so stressed about exams, can i get a tutor"):
+        assert bot.risk(ordinary).level == "none", ordinary
+
+
 @pytest.mark.parametrize("message", [
     "Potrzebuję pomocy, ktoś mi grozi i boję się wyjść z domu",  # Polish
     "Preciso de ajuda agora, por favor, estou com muito medo",  # Portuguese
