@@ -229,6 +229,23 @@ def test_a_side_found_by_meaning_though_not_first_by_words_is_compared(bot):
     assert "Before (" in reply.text and "with the addition of a seventh strand" in reply.text, reply.text
 
 
+def test_the_second_part_of_a_two_part_question_is_answered_too(bot):
+    """"How often does it meet, and who runs it?": the whole question's answer, and the answer to
+    its second part read on its own after the first."""
+    from assistant.answer.plan import split_parts
+
+    question = "I'm a newly elected councillor. How often does the Corporate Parenting Board meet, and who runs it?"
+    assert split_parts(question, bot.context.rules) == (
+        "I'm a newly elected councillor. How often does the Corporate Parenting Board meet", "who runs it?")
+    assert split_parts("how do i apply for it and", bot.context.rules) is None
+    plan = bot.plan(question, audience="staff")
+    assert ("second_part", "1 statements for “who runs it?”") in plan.steps
+    reply = bot.ask(question, audience="staff")
+    assert reply.status == "answered"
+    assert "four times a year" in reply.text and "chaired by the Lead Member" in reply.text, reply.text
+    _check_grounded(bot, reply)
+
+
 def test_a_side_that_needs_two_statements_shows_its_close_second_under_its_heading(bot):
     """The new strategy names two practice models in two sentences: both, under "Now", before "Before"."""
     reply = bot.ask("The old strategy was built around Signs of Safety - what practice models does the new one "

@@ -13,6 +13,7 @@ Each records its verdict in ``Turn.trace``, which the plan keeps (``Plan.steps``
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,6 +29,7 @@ from assistant.answer.risk import Risk
 from assistant.answer.statement import Statement, sentences
 from assistant.retrieve import fusion as retrieval
 from assistant.retrieve.search import QueryVectors
+from assistant.rules import Rules
 from assistant.text import english
 from assistant.text.personal import CHAT_WORDS
 from assistant.types import Passage
@@ -85,6 +87,7 @@ class Turn:
     why: list[str] = field(default_factory=list)  # one reason per chosen statement
     risk: Risk | None = None
     trace: list[tuple[str, str]] = field(default_factory=list)
+    part: bool = False  # a part of a two-part question, answered on its own (``second_part``)
 
     @property
     def ask(self) -> str:
@@ -195,6 +198,46 @@ def what_changed(turn: Turn) -> Plan | None:
     turn.trace.append(("what_changed", "side by side"))
     return turn.plan("answered", "compare", evidence=tuple(sides), headings=tuple(headings), retrieval=None,
                      why=tuple(WHY_SIDE.format(side=h.strip("*: ")) if h else WHY_SIDE_SECOND for h in headings))
+
+
+def second_part(turn: Turn) -> None:
+    """A question in two parts ("who chairs the board, and how often does it meet?") is answered
+    whole, and its second part on its own as well, read with the first before it: that part's
+    answer joins the evidence when the whole question's does not hold it already."""
+    parts = split_parts(turn.standalone, turn.ctx.rules)
+    if parts is None:
+        return
+    asked = {t for t in turn.ctx.tokens.terms(parts[1]) if len(t) > 1}  # not the "s" of "what's"
+    if asked <= turn.ctx.tokens.terms(" ".join(c.text for c in turn.chosen)):
+        turn.trace.append(("second_part", f"“{parts[1]}” answered whole"))
+        return  # "…, and what's the ambition?": the whole question's answer says it already
+    history = [*({"role": "user", "content": e} for e in turn.earlier), {"role": "user", "content": parts[0]}]
+    second = plan_turn(turn.ctx, parts[1], history, turn.audience, steps=PART_STEPS, part=True)
+    if second.kind != "answer":
+        return
+    added = 0
+    for statement, reason in zip(second.evidence[:PART_STATEMENTS], second.why, strict=False):
+        if any(statement.text == c.text or _within(statement, c) or _within(c, statement) for c in turn.chosen):
+            continue
+        if evidence.repeats(statement, turn.chosen):
+            continue
+        turn.chosen.append(statement)
+        turn.why.append(f"{WHY_SECOND_PART}: {reason}")
+        added += 1
+    turn.trace.append(("second_part", f"{added} statements for “{parts[1]}”"))
+
+
+def split_parts(question: str, rules: Rules) -> tuple[str, str] | None:
+    """The two parts of a question that asks a second thing in a clause of its own
+    ("…, and who runs it?": rules [second_ask]), each of at least PART_WORDS words; else None."""
+    found = next(iter(rules.second_ask.matches(question)), None)
+    if found is None:
+        return None
+    first, second = question[: found.start()].strip(" ,;"), question[found.start():].strip()
+    second = re.sub(r"^and\s+", "", second, flags=re.IGNORECASE)
+    if len(first.split()) < PART_WORDS or len(second.split()) < PART_WORDS:
+        return None
+    return first, second
 
 
 def retrieve(turn: Turn) -> Plan | None:
@@ -361,6 +404,8 @@ def read_on(turn: Turn) -> Plan | None:
         turn.why[0] = WHY_READ_ON
     turn.chosen = extended
     turn.trace.append(("read_on", "answered"))
+    if not turn.part:
+        second_part(turn)
     # A superseded document's yes is not today's: its statement is shown, labelled, with no verdict.
     lead = extended[0]
     said = None if lead.document_id in turn.ctx.superseded else verdict.verdict(
@@ -386,6 +431,11 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("read_on", read_on),
 )
 
+# A part of a question runs the steps from resolving it on: the whole message was read for danger,
+# instructions and small talk already.
+PART_STEPS = tuple((name, step) for name, step in STEPS
+                   if name not in {"safeguarding", "instructions", "conversation", "what_changed"})
+
 
 def plan_turn(
     ctx: AnswerContext,
@@ -394,13 +444,15 @@ def plan_turn(
     audience: str = "care_leaver",
     *,
     steps: Sequence[tuple[str, Step]] = STEPS,
+    part: bool = False,
 ) -> Plan:
-    """Check the message, then run the steps until one settles the turn."""
+    """Check the message, then run the steps until one settles the turn (``part``: a part of a
+    two-part question, which is not split again)."""
     s = ctx.settings
     audience = check_audience(audience)
     text = clean_question(question, None)
     turn = Turn(ctx, text, audience, user_turns(history or [], s.max_history_turns),
-                QueryVectors(ctx.retriever.embedder))
+                QueryVectors(ctx.retriever.embedder), part=part)
     if len(text) > s.max_question_chars:
         # Too long to answer, never too long to be read for danger: a crisis gets its reply.
         plan = safeguarding(turn)
@@ -435,6 +487,11 @@ WHY_READ_ON = "the lead, read on to the sentence next to it that completes it"
 WHY_RESCUED = "brought in because it gives the {missing} the question asks for"
 WHY_SIDE = "one side of the comparison: {side}"
 WHY_SIDE_SECOND = "a close second on the same side of the comparison"
+WHY_SECOND_PART = "for the question's second part"
+
+# A question's part has at least this many words; each part gives at most this many statements.
+PART_WORDS = 3
+PART_STATEMENTS = 2
 WHY_POINTER = "the closest passage, shown after the urgent help"
 WHY_HELP = "the documents' line for a contact that fits what the message says (crisis_help in council.toml)"
 
