@@ -169,6 +169,8 @@ def test_words_that_say_how_much_or_how_sure_name_no_topic_even_where_the_docume
         ("how much does govt put in the junior isa for kids in care", "£200"),
         ("how much do lewisham pay the people who host supported lodgings", "£255.00"),
         ("can i get the apprentice bursary im 24 and never had it", "under 25"),
+        # A condition asked, then answered, is one: "Were you in care and born …? You will have …"
+        ("i was born in 1998 and grew up in care roughly how much would be sitting in my junior isa", "£300"),
         # "really" says how bad, not what about: the crisis line is about mental health.
         ("my head is really bad tonight, who do i ring to talk about my mental health", "0800 731 2864"),
         ("honestly i really need to talk to someone about my mental health, what number do i call", "0800 731 2864"),
@@ -189,6 +191,9 @@ def test_the_fact_asked_for_is_given_when_a_line_about_the_topic_states_it(bot, 
         ("What percentage of care leavers were actually in EET in 2028?", "what applies in 2028"),
         ("is council tax still 100% free for care leavers this year 2026/27", "what applies in 2026"),
         ("who is the manager of the leaving care team?", "the manager of the leaving care team"),
+        # A sum belongs to the sentence that gives it: the university bursary's "£2,000. This amount
+        # is set in law." gives no setting-up-home sum, which the documents do not state.
+        ("how much is the setting up home allowance", "the exact amount you asked about"),
     ],
 )
 def test_near_misses_are_declined_naming_what_is_not_covered(bot, question, named):

@@ -286,10 +286,32 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
     # The nearest heading only: a document's title heading is over every line of it.
     heading = lexicon.sections.get(fact.chunk_id, "").rsplit(" > ", 1)[-1]
     return any(
-        pattern.search(text[span[0] : span[1]])
-        and lexicon.on_topic(topic, f"{_line(text, span)} {own} {heading}")
+        pattern.search(said) and lexicon.on_topic(topic, f"{context} {own} {heading}")
         for span in fact.pieces
+        for said, context in _where_stated(kind, text, span)
     )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _where_stated(kind: str, text: str, span: Span) -> list[tuple[str, str]]:
+    """(what may state the fact, the words its topic is judged by) in one piece of a statement.
+
+    Most kinds: the piece, judged by its whole line (a table row's headers, a list's lead-in). An
+    amount: each sentence, judged by itself, since a sum belongs to the sentence that gives it
+    ("… a Higher Education Bursary of £2,000. This amount is set in law." is no setting-up-home sum).
+    """
+    piece = text[span[0] : span[1]]
+    if kind != "amount":
+        return [(piece, _line(text, span))]
+    found, before = [], ""
+    for sentence in (s.strip(" \t-*•") for s in _SENTENCE_END.split(_line(text, span))):
+        # A condition asked and then answered stays together: "Were you in care and born …? You
+        # will have a Junior ISA, likely to be in the order of £300."
+        found.append((sentence, f"{before} {sentence}" if before.endswith("?") else sentence))
+        before = sentence
+    return [(said, context) for said, context in found if said in piece or piece in said]
 
 
 def asking_clause(kind: str, question: str, rules: Rules | None = None) -> str:
