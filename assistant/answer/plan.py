@@ -217,9 +217,7 @@ def second_part(turn: Turn) -> None:
         return
     added = 0
     for statement, reason in zip(second.evidence[:PART_STATEMENTS], second.why, strict=False):
-        if any(statement.text == c.text or _within(statement, c) or _within(c, statement) for c in turn.chosen):
-            continue
-        if evidence.repeats(statement, turn.chosen):
+        if _says_again(statement, turn.chosen):
             continue
         turn.chosen.append(statement)
         turn.why.append(f"{WHY_SECOND_PART}: {reason}")
@@ -303,10 +301,10 @@ def help_lines(turn: Turn) -> Plan | None:
     names = ctx.settings.crisis_help.get(turn.risk.category or "", [])
     found: list[Statement] = []
     for name in names:
-        vector = turn.vectors(name)
+        named = ctx.tokens.terms(name)
         passages = ctx.retriever.search(name, k=2, vectors=turn.vectors)
-        for cand in ctx.statements(passages, vector, ctx.tokens.terms(name))[:HELP_CANDIDATES]:
-            if specifics.PATTERNS["contact"].search(cand.text) and ctx.tokens.terms(name) & ctx.tokens.terms(cand.text):
+        for cand in ctx.statements(passages, turn.vectors(name), named)[:HELP_CANDIDATES]:
+            if specifics.PATTERNS["contact"].search(cand.text) and named & ctx.tokens.terms(cand.text):
                 if cand.text not in {f.text for f in found}:
                     found.append(cand)
                 break
@@ -510,12 +508,17 @@ def select(candidates: list[Statement], limit: int = 4) -> list[Statement]:
             break
         if cand.score < lead.score - SECOND_WITHIN or cand.overlap < SECOND_OVERLAP or cand.outline:
             continue
-        if any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen):
-            continue
-        if evidence.repeats(cand, chosen):
+        if _says_again(cand, chosen):
             continue
         chosen.append(cand)
     return chosen
+
+
+def _says_again(cand: Statement, chosen: list[Statement]) -> bool:
+    """Does the candidate say again what a chosen statement says: the same text, inside one or
+    holding one, or mostly the same sentences (``evidence.repeats``)?"""
+    return any(cand.text == c.text or _within(cand, c) or _within(c, cand) for c in chosen) or evidence.repeats(
+        cand, chosen)
 
 
 def _within(inner: Statement, outer: Statement) -> bool:
