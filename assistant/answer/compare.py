@@ -19,10 +19,6 @@ from assistant.rules import Rules, default_rules
 SIDE_CANDIDATES = 6
 LIKE_FOR_LIKE = 0.6
 SAME_KIND = 0.2
-# A side's second statement: within this of its first statement's score, and sharing at least
-# as much of the question's words (and at least SECOND_OVERLAP of them).
-SECOND_WITHIN = 0.15
-SECOND_OVERLAP = 0.2
 _FIGURE = re.compile(r"\d\s?%|£\s?\d|(?<!^)\b\d{2,}\b")
 
 
@@ -100,13 +96,14 @@ def sides(ctx: AnswerContext, topic: str, vectors: QueryVectors) -> tuple[list[S
 
 
 def close_second(lead: Statement, cands: list[Statement]) -> Statement | None:
-    """A side's next statement, when it scores within SECOND_WITHIN of the side's own and shares
-    as much of the question's words as it does: a comparison of two models ("Signs of Belonging",
-    "Signs of Independence") needs both."""
+    """A side's next statement, when it scores within ``evidence.SECOND_WITHIN`` of the side's own
+    and shares as much of the question's words as it does (and at least ``evidence.SECOND_OVERLAP``):
+    a comparison of two models ("Signs of Belonging", "Signs of Independence") needs both."""
     for cand in cands:
         if cand.text == lead.text or cand.outline or evidence.repeats(cand, [lead]):
             continue
-        if cand.score >= lead.score - SECOND_WITHIN and cand.overlap >= max(SECOND_OVERLAP, lead.overlap):
+        if cand.score >= lead.score - evidence.SECOND_WITHIN and cand.overlap >= max(evidence.SECOND_OVERLAP,
+                                                                                       lead.overlap):
             return cand
     return None
 

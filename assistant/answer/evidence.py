@@ -78,6 +78,10 @@ _BACK_REFERENCE = re.compile(r"(It|This|That|These|Those|They|Then|He|She)\b")
 _REFERS = re.compile(r"\b(it|this|that|these|those|they|them)\b", re.IGNORECASE)
 # The longest sentence a lead takes in before it, for what the lead leans on ("It …", "… these:").
 LEANED_ON_CHARS = 220
+# A close second (an answer's, or a comparison side's) scores within this of the statement it
+# follows and shares at least this share of the question's words.
+SECOND_WITHIN = 0.15
+SECOND_OVERLAP = 0.2
 
 
 # A statement that says what something is: "Corporate parenting is a shared responsibility …",

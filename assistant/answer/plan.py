@@ -474,8 +474,7 @@ ABSENT_MEANING = 0.8
 STORY_WORDS = 20
 
 # A close second scores within this of the lead and shares at least this share of the question's words.
-SECOND_WITHIN = 0.15
-SECOND_OVERLAP = 0.2
+SECOND_WITHIN, SECOND_OVERLAP = evidence.SECOND_WITHIN, evidence.SECOND_OVERLAP
 
 # Why a statement is in the evidence, as an explanation shows it (``Plan.why``).
 WHY_LEAD = "the best-scoring statement (the lead)"

@@ -3,15 +3,16 @@
 The clear cues (``rules.toml`` [safeguarding]) catch the plain ways of saying it. Young people
 say it in many more: "i wont be a problem much longer", "the olders want me to go country",
 "he's outside my door with a knife". So the message is also compared, by the bundled embedding
-model, with an exemplar bank: 3,900 crisis messages in 15 categories and 3,500 ordinary ones
+model, with an exemplar bank: 4,400 crisis messages in 15 categories and 3,800 ordinary ones
 (hard-topic questions, everyday worries, complaints, life events, small talk, off-topic messages,
 entitlement questions), written by helpers from public safeguarding guidance. The bank is
 ``rules/data/safeguarding_exemplars.toml`` and the messages of the held-out test sets
-(``safeguarding_exemplars_sets.toml``): thirteen sets by thirteen writers, each joined the bank after it
+(``safeguarding_exemplars_sets.toml``): fifteen sets by fifteen writers, each joined the bank after it
 had measured the assistant once at first sight, and taught it more than any other addition (each
 set scored by a bank without it, ``python -m eval.crisis --leave-one-set-out``: recall 0.912 → 0.945,
 false alarms 3.1% → 2.1% on the first ten; set 11, sealed until then, measured 0.960 and 1.4%;
-set 12, sealed until set 11 joined, 0.953 and 0.6%; set 13, 0.961 and 2.5%).
+set 12, sealed until set 11 joined, 0.953 and 0.6%; set 13, 0.961 and 2.5%; set 14, 0.977 and 2.4%;
+set 15, 0.981 and 0.6%; set 16, sealed until sets 14 and 15 joined, 0.958 and 2.5%).
 
 A message is read whole and in its sentences, so a risk buried after an ordinary question
 ("how do i apply for the bursary. also i took 20 paracetamol") is read on its own. Each piece
@@ -152,7 +153,8 @@ class RiskModel(Neighbours):
         No crisis, but a piece that reads as distress (the distress bank): near the line."""
         best: Risk | None = None
         upset: tuple[float, str] | None = None
-        for number, piece in enumerate(pieces(message)):
+        parts = pieces(message)
+        for number, piece in enumerate(parts):
             vector = embed(piece)
             score, category = self.score(vector)
             risk = Risk(self._level(score, whole=number == 0), score, category, piece)
@@ -165,7 +167,7 @@ class RiskModel(Neighbours):
         if best.level == "none":
             # What the writer tells before a question, read alone: near the line from the crisis line
             # (never a crisis by itself, so no question told this way is taken for one).
-            for piece in filter(None, map(told_before_asking, pieces(message))):
+            for piece in filter(None, map(told_before_asking, parts)):
                 score, category = self.score(embed(piece))
                 if score >= self.crisis_threshold:
                     best = Risk("near", score, category, piece)

@@ -782,8 +782,9 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
         word, low = m.group(1), m.group(1).lower()
         tail = text[m.end():m.end() + 8].lower()
         # "Mark from the housing team said ...": only a person says or rings, whatever the word.
-        says = tail.lstrip(", ").startswith("from") and _says_after(text, m.end(), names)
-        if tail.lstrip(", ").startswith("from") and low in names.w.names_also_words and not says:
+        from_somewhere = tail.lstrip(", ").startswith("from")
+        says = from_somewhere and _says_after(text, m.end(), names)
+        if from_somewhere and low in names.w.names_also_words and not says:
             continue  # "Grant from the council", "Hope from my PA"
         if low in names.w.names_also_words and _zipf(low) >= 5.0 and not tail.startswith(",") and not says:
             continue  # "Hope my PA rings", "Mark my words": a word English uses often
