@@ -248,3 +248,24 @@ def test_a_figure_in_the_section_asked_about_is_found_though_the_question_says_i
     """'if i go into supported lodgings': 'go' says nothing of the topic; the host's 10 hours a week answer it."""
     reply = bot.ask("if i go into supported lodgings how much help does the person i live with actually give me")
     assert reply.status == "answered" and "10 hours per week" in reply.text, reply.text
+
+
+def test_a_fact_counts_beside_a_chosen_sibling_that_says_what_the_passage_is_about():
+    """'how much time does the person i live with spend helping me': the host's hours are on a line
+    that names neither a person nor living with one; the chosen line before it, in the same passage,
+    does ("you live in someone's home … That person is called a host"). A sibling from another
+    passage, or one not chosen, lends nothing."""
+    from assistant.answer.statement import Statement
+
+    text = ("Supported lodgings means you live in someone's home and they support you. That person is called a host.\n"
+            "- The host gives 10 hours per week of dedicated support.\n")
+    passages = [*text.splitlines(), *["supported lodgings host support"] * 6, "time you spend with a person"]
+    lexicon = specifics.Lexicon({"d": text}, terms, specifics.term_weights(passages, terms))
+    first, hours = 0, text.index("- The host") + 2
+    about = Statement("d:0", "d", text[: hours - 3], ((first, hours - 3),), 1.0, 0.5, 0)
+    figure = Statement("d:0", "d", text[hours:].strip(), ((hours, len(text) - 1),), 0.9, 0.4, 0)
+    elsewhere = Statement("d:1", "d", figure.text, figure.pieces, 0.9, 0.4, 0)
+    question = "how much time does the person i live with have to spend helping me each week"
+    assert specifics.missing_kind(question, [figure], lexicon) == "quantity"
+    assert specifics.missing_kind(question, [about, figure], lexicon) is None
+    assert specifics.missing_kind(question, [about, elsewhere], lexicon) == "quantity"

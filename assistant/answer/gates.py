@@ -274,7 +274,7 @@ def _said(fact: Fact, texts: dict[str, str]) -> str:
     return " ".join(_line(text, span) for span in fact.pieces) + " " + fact.text
 
 
-def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -> bool:
+def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon, *, beside: str = "") -> bool:
     """Does one of the statement's pieces state the fact, on a line about the question's topic?
 
     A statement on one line (a sentence, a table row) counts as part of that line: a table
@@ -286,7 +286,7 @@ def gives(kind: str, fact: Fact, topic: dict[str, set[str]], lexicon: Lexicon) -
     # The nearest heading only: a document's title heading is over every line of it.
     heading = lexicon.sections.get(fact.chunk_id, "").rsplit(" > ", 1)[-1]
     return any(
-        pattern.search(said) and lexicon.on_topic(topic, f"{context} {own} {heading}")
+        pattern.search(said) and lexicon.on_topic(topic, f"{context} {own} {heading} {beside}")
         for span in fact.pieces
         for said, context in _where_stated(kind, text, span)
     )
@@ -365,9 +365,26 @@ def missing_kind(
             # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
             if not any(_has_count(_said(fact, lexicon.texts)) for fact in chosen):
                 return kind
-        elif not any(gives(kind, fact, topic, lexicon) for fact in chosen):
+        elif not any(gives(kind, fact, topic, lexicon, beside=_on_topic_beside(fact, chosen, topic, lexicon))
+                     for fact in chosen):
             return kind
     return None
+
+
+def _on_topic_beside(fact: Fact, chosen: Sequence[Fact], topic: dict[str, set[str]], lexicon: Lexicon) -> str:
+    """The lines of the other chosen statements of the fact's passage that are about the question's
+    topic themselves. A chosen statement gives a fact about what a chosen sibling says the passage
+    is about: "how much time does the person i live with spend helping me" is answered by "the host
+    gives 10 hours per week", beside "Supported lodgings means you live in someone's home and they
+    support you. That person is called a host." Both must have been chosen for the question."""
+    lines = []
+    for other in chosen:
+        if other is fact or other.chunk_id != fact.chunk_id:
+            continue
+        said = _said(other, lexicon.texts)
+        if lexicon.on_topic(topic, said):
+            lines.append(said)
+    return " ".join(lines)
 
 
 def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], lexicon: Lexicon) -> list[F]:
