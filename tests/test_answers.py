@@ -216,11 +216,24 @@ def test_what_changed_answers_side_by_side(bot):
     "was the EET target lowered? it was 70% in the last strategy i think",  # a figure moved
     "is the board takeover meeting a new thing or did the old strategy have it too",
     "who chaired the corporate parenting board under each strategy",  # both strategies named at once
+    "how has the aim for children in lewisham foster homes moved since the last strategy",  # from then to now
 ])
 def test_a_comparison_in_other_words_of_change_answers_side_by_side(bot, question):
     reply = bot.ask(question, audience="staff")
     assert "Now (" in reply.text and "Before (" in reply.text, reply.text
     assert [c.document_id for c in reply.citations][:2] == ["cps-2025-28", "cps-2021-24"]
+
+
+@pytest.mark.parametrize(("question", "history"), [
+    ("what's the ambition on statutory visits in the previous strategy", []),
+    ("and what did the old strategy aim for?", ["what's the ambition for health assessments of children in care now"]),
+])
+def test_a_question_about_the_replaced_strategy_alone_is_answered_from_it_alone(bot, question, history):
+    """The current strategy's row on the same measure may be closer in words; it is not what was asked."""
+    reply = bot.ask(question, history=[{"role": "user", "content": h} for h in history], audience="staff")
+    assert reply.status == "answered" and reply.citations, reply.text
+    assert {c.document_id for c in reply.citations} == {"cps-2021-24"}, reply.text
+    assert reply.text.startswith("In the Corporate Parenting Strategy 2021–24, since replaced")
 
 
 def test_a_side_found_by_meaning_though_not_first_by_words_is_compared(bot):

@@ -204,6 +204,13 @@ def prefer_current(candidates: list[Statement], superseded: set[str]) -> list[St
     return current if any(c.overlap >= 0.2 for c in current) else candidates
 
 
+def prefer_past(candidates: list[Statement], superseded: set[str]) -> list[Statement]:
+    """For a question about the past ("and in the previous strategy?"), what the superseded
+    documents say, unless they say nothing on the question's words."""
+    past = [c for c in candidates if c.document_id in superseded]
+    return past if any(c.overlap >= 0.2 for c in past) else candidates
+
+
 def row_statement(chunk: Chunk, text: str) -> str:
     """A table row as one readable statement: the long cells, then "Header: value" for short ones."""
     parts: list[str] = []

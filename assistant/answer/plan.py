@@ -266,7 +266,10 @@ def gather_evidence(turn: Turn) -> Plan | None:
     candidates = listing.prefer_lists(ctx.statements(turn.passages, turn.vector, qterms), standalone)
     if len(ctx.lexicon.topic(standalone)) <= 2:  # the acronym is what the question is about
         candidates = evidence.spelled_out(candidates, standalone, ctx.glossary)
-    if retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
+    when = retrieval.time_preference(standalone, ctx.retriever.periods, ctx.rules)
+    if when == "past":
+        candidates = evidence.prefer_past(candidates, set(ctx.superseded))
+    elif retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
         candidates = evidence.prefer_current(candidates, set(ctx.superseded))
     if ctx.rules.definition_ask.search(turn.ask):
         asked = ctx.tokens.terms(turn.ask) - ctx.tokens.terms(evidence.ASKING_WHAT_IT_MEANS)
