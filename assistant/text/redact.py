@@ -904,9 +904,11 @@ def _rare_names(text: str, tokens: list[re.Match[str]], names: _Names) -> list[t
     def is_rare(word: str) -> bool:
         low = word.lower()
         bare = re.sub(r"(?:['’]?s)$", "", low)  # "lewishams", "olders"
-        if len(low) < 3 or {low, bare} & names.w.excused or low in _CALENDAR or names.acronym(word):
+        if len(low) < 3 or low in names.w.excused or low in _CALENDAR or names.acronym(word) \
+                or re.fullmatch(r"[A-Z]{2,5}['’]?s", word):  # an acronym's plural: "ISAs", "PAs"
             return False
-        if bare != low and _zipf(bare) >= RARE_ZIPF:
+        # "lewishams", "olders": a place's or a common word's "s"; not "Carys" ("Cary" is a name itself).
+        if bare != low and bare not in names.first and (bare in names.w.excused or _zipf(bare) >= RARE_ZIPF):
             return False
         if word.islower():
             return len(low) >= 4 and names.rare(word) and not _misspelt(low) and all(
