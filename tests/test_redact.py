@@ -513,6 +513,19 @@ def test_an_acronym_or_a_place_with_an_s_stays(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(("text", "name"), [("Olivia-Grace said the drop-in was good", "Olivia-Grace"),
+                                             ("can someone tell jaden-lee his phone is off", "jaden-lee"),
+                                             ("Ms Sharma-Whitfield never rang back", "Sharma-Whitfield")])
+def test_names_joined_by_a_hyphen_go(text, name):
+    assert name not in redact(text), redact(text)
+
+
+def test_words_joined_by_a_hyphen_stay():
+    text = ("is the drop-in still on, i work part-time and need a check-in about self-harm support "
+            "and my well-being, the board is co-chaired by young people, i had an x-ray, long-term plan")
+    assert redact(text) == text
+
+
 # -- the word lists: compact, and the caches over them bounded ----------------------------------
 
 

@@ -74,6 +74,8 @@ DATA = Path(__file__).parent / "data" / "redaction.toml"
 # messages 4 or more ("staying" 4.6); rarer ordinary words ("budgeting" 3.2) are why verb and
 # adverb forms never count.
 RARE_ZIPF = 3.3
+# Each part of names joined by a hyphen is less common than this ("mark" 5.0, "lee" 4.7; "self" 5.2, "check" 5.3).
+JOINED_PART_ZIPF = 5.1
 # A lower-case word before "academy", "college", ... is a school's name unless English uses it
 # often ("riverside college" 3.7 and "maple lodge" 3.9 are names; "nursing" 4.3, "dance" 4.9 and
 # "music" 5.6 say what is taught). Slang and chat words ("wiv college") are never a name.
@@ -552,6 +554,18 @@ class _Names:
             return False
         return not _compound(low)
 
+    def joined(self, word: str) -> bool:
+        """Names joined by a hyphen ("Olivia-Grace", "jaden-lee", "Sharma-Whitfield"): every part a
+        census name or a rare word, none common in English (not "check-in", "self-harm", "x-ray"),
+        and one a first name or a rare word that is no everyday word."""
+        parts = word.lower().split("-")
+        if not 2 <= len(parts) <= 3 or self.kept(word) or any(len(p) < 2 for p in parts) \
+                or all(p in self.w.excused for p in parts):
+            return False  # a place's parts ("hong-kong"); "jaden-lee" is a name though "Lee" is a place
+        if not all((p in self.first or p in self.last or self.rare(p)) and _zipf(p) < JOINED_PART_ZIPF for p in parts):
+            return False
+        return any((p in self.first and p not in self.w.names_also_words) or self.rare(p) for p in parts)
+
     def likely(self, word: str) -> bool:
         """A name even without a capital: a census first name or a rare word."""
         return self.first_name(word) or self.rare(word)
@@ -747,7 +761,7 @@ def _names(text: str, w: Words) -> list[tuple[int, int, str]]:
     # that continue it.
     for i, t in enumerate(tokens):
         word = t.group()
-        if len(word) < 3 or not names.first_name(word):
+        if len(word) < 3 or not (names.first_name(word) or names.joined(word)):
             continue
         if word.islower() and _verb_or_noun_here(text, tokens, i):
             continue  # "can i sue the council", "they will rob my stuff", "a pat on the back"
