@@ -243,6 +243,7 @@ class Words:
     described: re.Pattern[str]  # "Faith my foster carer", "Frank from the team", "Precious and Godwin are my"
     names_also_words: frozenset[str]
     extra_first_names: frozenset[str]
+    world_first_names: frozenset[str]  # of many languages, no English words (``first_names.txt``)
     relation_words: frozenset[str]
     excused: frozenset[str]  # places, peoples and services: a rare word that names one is no person
     institution_tail: re.Pattern[str]
@@ -374,6 +375,7 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
         ),
         names_also_words=frozenset(data["names_also_words"]),
         extra_first_names=frozenset(data["extra_first_names"]),
+        world_first_names=_world_names(path.with_name(FIRST_NAMES), [*data["keep"], *services, *excused]),
         relation_words=frozenset(x for r in data["relations"] for x in (r, r + "s", r + "'s")),
         excused=frozenset(word for place in excused for word in place.split()),
         workplace=re.compile(rf"\b{_alternation(data['workplace_cues'])}\s+", re.IGNORECASE),
@@ -413,6 +415,21 @@ def words(path: Path = DATA, profile: Path | None = None) -> Words:
 
 
 PLACES = "places.txt"
+FIRST_NAMES = "first_names.txt"
+# A name of the world list (``first_names.txt``) counts as a first name below this: English rarely
+# uses it ("catriona" 2.4, "agnieszka", "emre"), where "grace" (4.6) or "mille" (3.6) is a word.
+WORLD_NAME_ZIPF = 3.5
+
+
+def _world_names(path: Path, keep: Iterable[str]) -> frozenset[str]:
+    """The first names of many languages (``first_names.txt``) that are no English word and no word
+    of what redaction keeps or excuses (services, places, peoples), nor its plural or possessive
+    ("nando" of "Nando's", "ramadan" of "Ramadan Mubarak"); none if the file cannot be read."""
+    kept = {word.replace("'", "").replace("’", "") for k in keep for word in k.lower().split()}
+    return frozenset(
+        name for name in read_places(path)
+        if _zipf(name) < WORLD_NAME_ZIPF and not {name, f"{name}s"} & kept
+    )
 _CORPUS_SUFFIXES = (".md", ".txt", ".html", ".htm")
 
 
@@ -523,7 +540,8 @@ class _Names:
     def __init__(self, w: Words) -> None:
         self.w = w
         first, self.last = _census()
-        self.first = first | w.extra_first_names
+        self.first = first | w.extra_first_names | w.world_first_names
+        self.known_first = first | w.extra_first_names  # what an acronym must not be ("AMY"; "GRO" may)
 
     def kept(self, word: str) -> bool:
         """A word never taken for a name: kept, a stop or chat word ("hasnt"), a relation ("nan")."""
@@ -571,8 +589,9 @@ class _Names:
         return self.first_name(word) or self.rare(word)
 
     def acronym(self, word: str) -> bool:
-        """Capitals of five letters or fewer that are no first name: "HMRC", "PA", "NHS"."""
-        return word.isupper() and len(word) <= 5 and not self.first_name(word)
+        """Capitals of five letters or fewer that are no first name: "HMRC", "PA", "NHS" ("GRO",
+        though a name in the world list)."""
+        return word.isupper() and len(word) <= 5 and not (self.first_name(word) and word.lower() in self.known_first)
 
     def continues(self, word: str, capitalised: bool) -> bool:
         """A further part of a name already begun (a surname)."""
