@@ -58,7 +58,7 @@ def load_crisis_cases(path: Path = TEST_SET, side: str = "crisis") -> list[Crisi
 # The held-out sets whose messages the exemplar bank has learnt from, each after it was run once at
 # first sight (its report in eval/reports/safeguarding/); from then on a regression set. A new set
 # is measured first and joins the bank after: ``python -m eval.crisis --write-bank``.
-IN_BANK = ("test_set.toml", *(f"test_set_{n}.toml" for n in range(2, 16)))
+IN_BANK = ("test_set.toml", *(f"test_set_{n}.toml" for n in range(2, 18)))
 
 
 def same_text(text: str) -> str:

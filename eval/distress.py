@@ -36,7 +36,7 @@ REPORTS = HERE / "reports" / "distress"
 
 # The held-out sets whose messages the distress bank has learnt from, each after it was run once at
 # first sight (its report in eval/reports/distress/); from then on a regression set.
-IN_BANK = ("test_set.toml", *(f"test_set_{n}.toml" for n in range(2, 6)))
+IN_BANK = ("test_set.toml", *(f"test_set_{n}.toml" for n in range(2, 8)))
 # A test set's kinds of ordinary message, as the bank names them.
 BANK_KINDS = {
     "question": "support_and_entitlements", "practical_worry": "practical_mild_stress",

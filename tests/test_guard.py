@@ -390,14 +390,16 @@ def test_small_talk_is_not_read_as_danger(bot, message):
      "i feel empty all the time and i dont know why, can i get counselling"],
 )
 def test_a_young_person_not_ok_in_their_own_words_gets_the_mental_health_lines_first(bot, message):
-    """No distress cue and no crisis: the distress bank reads it, and the 24/7 lines lead the reply."""
+    """No distress cue and no crisis: the banks read it near the line, as distress, and the 24/7
+    lines lead the reply."""
     assert distress_group(message) is None and not bot.risk(message).crisis
     risk = bot.risk(message)
-    assert (risk.level, risk.category) == ("near", "distress")
+    assert (risk.level, risk.category) == ("near", "distress") and risk.by in ("meaning", "distress")
     reply = bot.ask(message)
     assert reply.status != "safeguarding"
     # staff are told which bank read it
-    assert ("safeguarding", f"near ({risk.score:+.3f}), distress, read by the distress bank") in bot.plan(message).steps
+    read = "the distress bank" if risk.by == "distress" else "the crisis bank"
+    assert ("safeguarding", f"near ({risk.score:+.3f}), distress, read by {read}") in bot.plan(message).steps
     box = reply.text.partition("\n\n")[0]
     assert [line.split("**")[1] for line in box.splitlines()[1:]][:3] == [
         "South London and Maudsley mental health crisis line", "Samaritans", "Shout"]
