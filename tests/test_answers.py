@@ -251,12 +251,25 @@ def test_the_second_part_of_a_two_part_question_is_answered_too(bot):
     assert split_parts(question, bot.context.rules) == (
         "I'm a newly elected councillor. How often does the Corporate Parenting Board meet", "who runs it?")
     assert split_parts("how do i apply for it and", bot.context.rules) is None
+    # joined as young people type it: the part starts at its question word
+    assert split_parts("how long is the wait for a council home n how do i apply for one", bot.context.rules) == (
+        "how long is the wait for a council home", "how do i apply for one")
     plan = bot.plan(question, audience="staff")
     assert ("second_part", "1 statements for “who runs it?”") in plan.steps
     reply = bot.ask(question, audience="staff")
     assert reply.status == "answered"
     assert "four times a year" in reply.text and "chaired by the Lead Member" in reply.text, reply.text
     _check_grounded(bot, reply)
+
+
+def test_a_wait_asked_for_beside_a_second_question_in_text_speak_is_answered(bot):
+    """"… n how do i apply for one": the wait is asked in the first part alone, so the housing
+    register's wait answers it (the whole question's words, "apply" among them, found none)."""
+    question = "how long do ppl wait for a council home in lewisham n how do i apply for one"
+    reply = bot.ask(question)
+    assert reply.status == "answered" and "30 years" in reply.text, reply.text
+    parts = [said for step, said in bot.plan(question).steps if step == "second_part"]
+    assert len(parts) == 1 and "“how do i apply for one”" in parts[0], parts
 
 
 def test_a_side_that_needs_two_statements_shows_its_close_second_under_its_heading(bot):

@@ -13,7 +13,6 @@ Each records its verdict in ``Turn.trace``, which the plan keeps (``Plan.steps``
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -231,8 +230,8 @@ def split_parts(question: str, rules: Rules) -> tuple[str, str] | None:
     found = next(iter(rules.second_ask.matches(question)), None)
     if found is None:
         return None
-    first, second = question[: found.start()].strip(" ,;"), question[found.start():].strip()
-    second = re.sub(r"^and\s+", "", second, flags=re.IGNORECASE)
+    # The second part starts at its question word, after the "and" ("n", "&") that joins it.
+    first, second = question[: found.start()].strip(" ,;"), question[found.start(1):].strip()
     if len(first.split()) < PART_WORDS or len(second.split()) < PART_WORDS:
         return None
     return first, second
