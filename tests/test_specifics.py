@@ -269,3 +269,10 @@ def test_a_fact_counts_beside_a_chosen_sibling_that_says_what_the_passage_is_abo
     assert specifics.missing_kind(question, [figure], lexicon) == "quantity"
     assert specifics.missing_kind(question, [about, figure], lexicon) is None
     assert specifics.missing_kind(question, [about, elsewhere], lexicon) == "quantity"
+
+
+def test_when_a_number_is_needed_names_no_topic_of_its_own(bot):
+    """'during office hours' says when to call, not what about: the MASH's number answers it."""
+    assert "dure" not in bot.context.tokens.terms("during office hours")
+    reply = bot.ask("What's the number for children's social care during office hours?", audience="staff")
+    assert reply.status == "answered" and "020 8314 6660" in reply.text, reply.text

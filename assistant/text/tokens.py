@@ -21,7 +21,7 @@ STOP_WORDS = frozenset(
     into out up down over under again any all some no not only own same too very just also get got give tell
     please pls plz know say says said want wanna need much many more most other such am has have had
     someone somebody something anyone anybody anything everyone everybody everything nobody nothing
-    none else whatever whoever
+    none else whatever whoever during
     council""".split()
 )
 # Words that say how much, how sure or how vaguely, never what about: "is it really free",
