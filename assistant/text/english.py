@@ -66,14 +66,19 @@ def zipf(word: str) -> float:
 PLACES = Path(__file__).parent / "data" / "places.txt"
 
 
-def read_places(path: Path = PLACES) -> list[str]:
-    """A gazetteer file (``data/places.txt``: places in the UK and Ireland, countries, big cities),
-    one lower-case place a line; none if it cannot be read."""
+def read_list(path: Path) -> list[str]:
+    """A word list of the package's data: one entry a line, ``#`` comments; none if it cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def read_places(path: Path = PLACES) -> list[str]:
+    """A gazetteer file (``data/places.txt``: places in the UK and Ireland, countries, big cities),
+    one lower-case place a line; none if it cannot be read."""
+    return read_list(path)
 
 
 @lru_cache(maxsize=1)

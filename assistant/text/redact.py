@@ -60,7 +60,7 @@ from stdnum.gb import nhs
 
 from assistant.config import profile_path
 from assistant.text import spelled
-from assistant.text.english import WORD_CACHE, read_places
+from assistant.text.english import WORD_CACHE, read_list, read_places
 from assistant.text.english import zipf as _zipf
 from assistant.text.personal import CHAT_WORDS
 from assistant.text.wordlist import SortedWords
@@ -427,9 +427,11 @@ def _world_names(path: Path, keep: Iterable[str]) -> frozenset[str]:
     ("nando" of "Nando's", "ramadan" of "Ramadan Mubarak"); none if the file cannot be read."""
     kept = {word.replace("'", "").replace("’", "") for k in keep for word in k.lower().split()}
     return frozenset(
-        name for name in read_places(path)
+        name for name in read_list(path)
         if _zipf(name) < WORLD_NAME_ZIPF and not {name, f"{name}s"} & kept
     )
+
+
 _CORPUS_SUFFIXES = (".md", ".txt", ".html", ".htm")
 
 
