@@ -295,3 +295,10 @@ def test_any_councils_definition_leads_an_answer_to_what_its_word_means(tmp_path
     })
     reply = other.ask("whats staying close mean")
     assert reply.text.startswith("Staying close means you live near your old foster family"), reply.text
+
+
+@pytest.mark.parametrize("question", ["do i have to pay for my meds", "is my medication free now im a care leaver"])
+def test_everyday_words_for_prescriptions_find_them(bot, question):
+    """"meds", "medication": what young people call what the documents call prescriptions."""
+    reply = bot.ask(question)
+    assert reply.status == "answered" and "prescribed by their GP" in reply.text, reply.text
