@@ -276,3 +276,12 @@ def test_when_a_number_is_needed_names_no_topic_of_its_own(bot):
     assert "dure" not in bot.context.tokens.terms("during office hours")
     reply = bot.ask("What's the number for children's social care during office hours?", audience="staff")
     assert reply.status == "answered" and "020 8314 6660" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("question", ["which rules does the uni bursary have",
+                                      "A care leaver I support starts university soon. What conditions does the bursary come with?"])
+def test_asking_for_its_rules_or_conditions_names_no_thing_of_its_own(bot, question):
+    """'which rules', 'what conditions': what is asked of the bursary, not a thing the documents must name."""
+    assert specifics.asked_thing(question, bot.context.rules) is None
+    reply = bot.ask(question)
+    assert reply.status == "answered" and "£2,000" in reply.text, reply.text
