@@ -285,3 +285,15 @@ def test_asking_for_its_rules_or_conditions_names_no_thing_of_its_own(bot, quest
     assert specifics.asked_thing(question, bot.context.rules) is None
     reply = bot.ask(question)
     assert reply.status == "answered" and "£2,000" in reply.text, reply.text
+
+
+def test_a_when_clause_before_the_question_asks_for_no_time(bot):
+    """'When they consulted young people …, what did they ask for?': 'when' joins a clause, the
+    question is 'what', and the consultation's findings answer it."""
+    from assistant.answer import gates
+
+    question = "When the council asked young people about the new strategy, what did they want to be involved in?"
+    assert "time" not in gates.ask_kinds(question, bot.context.rules)
+    assert "time" in gates.ask_kinds("when does the board meet?", bot.context.rules)
+    reply = bot.ask(question, audience="staff")
+    assert reply.status == "answered" and "Health Champions" in reply.text, reply.text
