@@ -261,8 +261,8 @@ def test_a_fact_counts_beside_a_chosen_sibling_that_says_what_the_passage_is_abo
             "- The host gives 10 hours per week of dedicated support.\n")
     passages = [*text.splitlines(), *["supported lodgings host support"] * 6, "time you spend with a person"]
     lexicon = specifics.Lexicon({"d": text}, terms, specifics.term_weights(passages, terms))
-    first, hours = 0, text.index("- The host") + 2
-    about = Statement("d:0", "d", text[: hours - 3], ((first, hours - 3),), 1.0, 0.5, 0)
+    hours = text.index("- The host") + 2
+    about = Statement("d:0", "d", text[: hours - 3], ((0, hours - 3),), 1.0, 0.5, 0)
     figure = Statement("d:0", "d", text[hours:].strip(), ((hours, len(text) - 1),), 0.9, 0.4, 0)
     elsewhere = Statement("d:1", "d", figure.text, figure.pieces, 0.9, 0.4, 0)
     question = "how much time does the person i live with have to spend helping me each week"
@@ -271,7 +271,7 @@ def test_a_fact_counts_beside_a_chosen_sibling_that_says_what_the_passage_is_abo
     assert specifics.missing_kind(question, [about, elsewhere], lexicon) == "quantity"
 
 
-def test_when_a_number_is_needed_names_no_topic_of_its_own(bot):
+def test_when_to_call_names_no_topic_of_its_own(bot):
     """'during office hours' says when to call, not what about: the MASH's number answers it."""
     assert "dure" not in bot.context.tokens.terms("during office hours")
     reply = bot.ask("What's the number for children's social care during office hours?", audience="staff")
@@ -290,10 +290,8 @@ def test_asking_for_its_rules_or_conditions_names_no_thing_of_its_own(bot, quest
 def test_a_when_clause_before_the_question_asks_for_no_time(bot):
     """'When they consulted young people …, what did they ask for?': 'when' joins a clause, the
     question is 'what', and the consultation's findings answer it."""
-    from assistant.answer import gates
-
     question = "When the council asked young people about the new strategy, what did they want to be involved in?"
-    assert "time" not in gates.ask_kinds(question, bot.context.rules)
-    assert "time" in gates.ask_kinds("when does the board meet?", bot.context.rules)
+    assert "time" not in specifics.ask_kinds(question, bot.context.rules)
+    assert "time" in specifics.ask_kinds("when does the board meet?", bot.context.rules)
     reply = bot.ask(question, audience="staff")
     assert reply.status == "answered" and "Health Champions" in reply.text, reply.text
