@@ -365,26 +365,26 @@ def missing_kind(
             # ("CARE LEAVERS" above "575 Net no."), so a count is only asked to be there at all.
             if not any(_has_count(_said(fact, lexicon.texts)) for fact in chosen):
                 return kind
-        elif not any(gives(kind, fact, topic, lexicon, beside=_on_topic_beside(fact, chosen, topic, lexicon))
-                     for fact in chosen):
-            return kind
+        else:
+            about = _on_topic_lines(chosen, topic, lexicon)
+            if not any(gives(kind, fact, topic, lexicon, beside=_beside(fact, about)) for fact in chosen):
+                return kind
     return None
 
 
-def _on_topic_beside(fact: Fact, chosen: Sequence[Fact], topic: dict[str, set[str]], lexicon: Lexicon) -> str:
-    """The lines of the other chosen statements of the fact's passage that are about the question's
-    topic themselves. A chosen statement gives a fact about what a chosen sibling says the passage
-    is about: "how much time does the person i live with spend helping me" is answered by "the host
-    gives 10 hours per week", beside "Supported lodgings means you live in someone's home and they
-    support you. That person is called a host." Both must have been chosen for the question."""
-    lines = []
-    for other in chosen:
-        if other is fact or other.chunk_id != fact.chunk_id:
-            continue
-        said = _said(other, lexicon.texts)
-        if lexicon.on_topic(topic, said):
-            lines.append(said)
-    return " ".join(lines)
+def _on_topic_lines(chosen: Sequence[Fact], topic: dict[str, set[str]], lexicon: Lexicon) -> list[tuple[Fact, str]]:
+    """The chosen statements whose lines are about the question's topic themselves, with those lines.
+
+    A chosen statement gives a fact about what a chosen sibling says the passage is about: "how
+    much time does the person i live with spend helping me" is answered by "the host gives 10 hours
+    per week", beside "Supported lodgings means you live in someone's home and they support you.
+    That person is called a host." Both must have been chosen for the question."""
+    return [(fact, said) for fact in chosen if lexicon.on_topic(topic, said := _said(fact, lexicon.texts))]
+
+
+def _beside(fact: Fact, about: list[tuple[Fact, str]]) -> str:
+    """The on-topic lines of the other chosen statements of the fact's passage (``_on_topic_lines``)."""
+    return " ".join(said for other, said in about if other is not fact and other.chunk_id == fact.chunk_id)
 
 
 def rescue(kind: str, question: str, chosen: list[F], candidates: Sequence[F], lexicon: Lexicon) -> list[F]:

@@ -268,8 +268,8 @@ def gather_evidence(turn: Turn) -> Plan | None:
     when = retrieval.time_preference(standalone, ctx.retriever.periods, ctx.rules)
     if when == "past":
         candidates = evidence.prefer_past(candidates, set(ctx.superseded))
-    elif retrieval.asks_about_present(standalone, ctx.retriever.periods, ctx.rules):
-        candidates = evidence.prefer_current(candidates, set(ctx.superseded))
+    elif when == "current" and retrieval.names_present(standalone, ctx.retriever.periods, ctx.rules):
+        candidates = evidence.prefer_current(candidates, set(ctx.superseded))  # asks about the present
     if ctx.rules.definition_ask.search(turn.ask):
         asked = ctx.tokens.terms(turn.ask) - ctx.tokens.terms(evidence.ASKING_WHAT_IT_MEANS)
         candidates = evidence.definition_first(candidates, asked)
